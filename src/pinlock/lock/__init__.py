@@ -1,0 +1,1 @@
+"""Lock files: the model, the requirements.txt form (read and write), pylock.toml."""
