@@ -1,0 +1,498 @@
+"""One compile run: input files x targets x flavours -> one lock each.
+
+Inputs are compiled in dependency order (a file that includes ``-c main.txt`` or ``-r main.in``
+comes after ``main.in``, and keeps the versions ``main`` pinned). Index pages and metadata are
+fetched once per run and shared by every cell of the matrix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from pinlock.atomic import write_atomic
+from pinlock.cache import Cache
+from pinlock.errors import LockConflict, PinlockError, ReqFileError
+from pinlock.flavour import Flavour
+from pinlock.index.config import IndexSettings, load_pip_settings
+from pinlock.index.finder import PackageFinder
+from pinlock.index.http import HttpClient
+from pinlock.index.models import DistFile
+from pinlock.lock.model import Lock, LockedPackage
+from pinlock.lock.txt import LockHeader, read_lock, render_lock
+from pinlock.metadata import MetadataFetcher
+from pinlock.reqfile import IndexOptions, ParsedRequirements, parse_file
+from pinlock.resolve import Constraint, Resolution, ResolvedPackage, ResolveOptions, resolve
+from pinlock.target import Target
+
+__all__ = ["CompileRequest", "CompileResult", "compile_locks", "lock_path"]
+
+AnnotationStyle = Literal["split", "line"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CompileRequest:
+    """Everything one ``pinlock compile`` run is asked to do.
+
+    ``output`` is a path, ``"-"`` for standard output, or None for the default name next to each
+    input. ``index_overrides`` are command-line index options (pip's option names).
+    """
+
+    inputs: tuple[Path, ...]
+    output: str | None = None
+    targets: tuple[Target, ...] = ()
+    flavours: tuple[Flavour, ...] = ()
+    upgrade: bool = False
+    upgrade_packages: tuple[str, ...] = ()
+    generate_hashes: bool = True
+    annotation_style: AnnotationStyle = "split"
+    pre: bool = False
+    only_binary: frozenset[str] = frozenset()
+    no_binary: frozenset[str] = frozenset()
+    index_overrides: Mapping[str, str | bool | Sequence[str]] = field(default_factory=dict)
+    cache_dir: Path | None = None
+    dry_run: bool = False
+    command: str = "pinlock compile"
+    name_template: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CompileResult:
+    """One lock: where it goes (None for standard output), its text, and whether it changed."""
+
+    input: Path
+    output: Path | None
+    text: str
+    changed: bool
+    target: Target
+    flavour: Flavour | None
+    package_count: int
+
+
+def compile_locks(
+    request: CompileRequest, *, environ: Mapping[str, str] | None = None
+) -> list[CompileResult]:
+    """Compile every input for every target and flavour; write the locks unless ``dry_run``."""
+    env = os.environ if environ is None else environ
+    targets = request.targets or (Target.host(),)
+    flavours: tuple[Flavour | None, ...] = request.flavours or (None,)
+    multi_target = len(targets) > 1
+    cells = [(t, f) for t in targets for f in flavours]
+    parsed = {path: parse_file(path, environ=env) for path in request.inputs}
+    order = _dependency_order(request.inputs, parsed)
+    if request.output is not None and (len(order) > 1 or len(cells) > 1):
+        raise ReqFileError(
+            request.output,
+            0,
+            "",
+            "--output-file takes one input and one target/flavour; several locks are named "
+            "after their inputs",
+        )
+    base_settings = load_pip_settings(env, overrides=request.index_overrides)
+    run = _Run(request, base_settings)
+    results: list[CompileResult] = []
+    # Locks compiled earlier in this run, by (input, target, flavour): their path and pins.
+    layers: dict[tuple[Path, str, str], tuple[Path | None, Resolution]] = {}
+    try:
+        for path in order:
+            source = parsed[path]
+            for target, flavour in cells:
+                out = _output_for(request, path, target, flavour, multi_target)
+                layer = _layer_constraints(source, target, flavour, layers)
+                result, resolution = run.compile_one(path, source, out, target, flavour, layer)
+                layers[(path, *_cell(target, flavour))] = (out, resolution)
+                results.append(result)
+    finally:
+        run.close()
+    if not request.dry_run:
+        for result in results:
+            if result.output is not None and result.changed:
+                write_atomic(result.output, result.text)
+    return results
+
+
+def lock_path(
+    request: CompileRequest,
+    path: Path,
+    target: Target,
+    flavour: Flavour | None,
+    multi_target: bool,
+) -> Path:
+    """Where the lock of ``path`` for a target/flavour goes by default.
+
+    One target and no flavour: ``x.in`` -> ``x.txt``. Otherwise the target name (with several
+    targets) and the flavour join the stem: ``main-py312-linux-cu121.txt``. A name template
+    (``{stem}``, ``{target}``, ``{flavour}``, ``{python}``) overrides this.
+    """
+    stem = path.stem if path.suffix else path.name
+    if request.name_template:
+        name = request.name_template.format(
+            stem=stem,
+            target=target.name,
+            flavour=flavour.name if flavour else "",
+            python=target.python_version.replace(".", ""),
+        )
+        return path.with_name(name.replace("--", "-").replace("-.", "."))
+    parts = [stem]
+    if multi_target:
+        parts.append(target.name)
+    if flavour is not None:
+        parts.append(flavour.name)
+    return path.with_name("-".join(parts) + ".txt")
+
+
+def _output_for(
+    request: CompileRequest,
+    path: Path,
+    target: Target,
+    flavour: Flavour | None,
+    multi_target: bool,
+) -> Path | None:
+    if request.output == "-":
+        return None
+    if request.output is not None:
+        return Path(request.output)
+    return lock_path(request, path, target, flavour, multi_target)
+
+
+def _cell(target: Target, flavour: Flavour | None) -> tuple[str, str]:
+    return (target.name, flavour.name if flavour else "")
+
+
+class _Run:
+    """Clients shared by every cell of one run: one finder per index configuration."""
+
+    def __init__(self, request: CompileRequest, base: IndexSettings) -> None:
+        self.request = request
+        self.base = base
+        self.cache = Cache(request.cache_dir)
+        self._clients: dict[IndexSettings, HttpClient] = {}
+        self._finders: dict[tuple[IndexSettings, str], PackageFinder] = {}
+        self._metadata: MetadataFetcher | None = None
+        self._hash_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pinlock-hash")
+
+    def client(self, settings: IndexSettings) -> HttpClient:
+        client = self._clients.get(settings)
+        if client is None:
+            client = self._clients[settings] = HttpClient(settings)
+        return client
+
+    def finder(self, settings: IndexSettings, flavour: Flavour | None) -> PackageFinder:
+        key = (settings, flavour.name if flavour else "")
+        finder = self._finders.get(key)
+        if finder is None:
+            owned = dict.fromkeys(flavour.packages, (flavour.index,)) if flavour else None
+            finder = PackageFinder(settings, self.client(settings), package_indexes=owned)
+            self._finders[key] = finder
+        return finder
+
+    def metadata(self) -> MetadataFetcher:
+        if self._metadata is None:
+            self._metadata = MetadataFetcher(self.client(self.base), self.cache)
+        return self._metadata
+
+    def compile_one(
+        self,
+        path: Path,
+        source: ParsedRequirements,
+        out: Path | None,
+        target: Target,
+        flavour: Flavour | None,
+        layer: Sequence[Constraint],
+    ) -> tuple[CompileResult, Resolution]:
+        request = self.request
+        settings = self.base.with_options(source.options)
+        finder = self.finder(settings, flavour)
+        existing = _existing_lock(out)
+        options = ResolveOptions(
+            target=target,
+            pre=request.pre or source.options.pre,
+            prefer=_preferences(existing, request),
+            only_binary=request.only_binary | _names(source.options.only_binary),
+            no_binary=request.no_binary | _names(source.options.no_binary),
+            flavour=flavour,
+        )
+        constraints = [*_file_constraints(source, target), *layer, *_upgrade_limits(request)]
+        resolution = resolve(
+            source.requirements,
+            files=finder,
+            metadata=self.metadata(),
+            options=options,
+            constraints=constraints,
+        )
+        packages = self._lock_packages(resolution, finder, target)
+        lock = Lock(
+            packages=packages,
+            options=_lock_options(source.options, request, flavour),
+            path=str(out) if out else None,
+        )
+        header = LockHeader(
+            command=request.command,
+            python_version=target.python_version,
+            target=None if target.name == "host" else target.description,
+            flavour=flavour.name if flavour else None,
+        )
+        text = render_lock(
+            lock,
+            header,
+            annotation_style=request.annotation_style,
+            emit_hashes=request.generate_hashes,
+        )
+        previous = out.read_text(encoding="utf-8") if out and out.is_file() else None
+        result = CompileResult(
+            input=path,
+            output=out,
+            text=text,
+            changed=previous != text,
+            target=target,
+            flavour=flavour,
+            package_count=len(packages),
+        )
+        return result, resolution
+
+    def _lock_packages(
+        self, resolution: Resolution, finder: PackageFinder, target: Target
+    ) -> tuple[LockedPackage, ...]:
+        hashed: list[tuple[int, DistFile]] = []
+        per_package: list[list[DistFile]] = []
+        for package in resolution.packages:
+            files = (
+                _hash_files(package, finder, target)
+                if self.request.generate_hashes and not package.editable
+                else []
+            )
+            per_package.append(files)
+            hashed.extend((len(per_package) - 1, f) for f in files)
+        digests = list(self._hash_pool.map(lambda item: finder.sha256(item[1]), hashed))
+        hashes: list[set[str]] = [set() for _ in per_package]
+        for (index, _dist), digest in zip(hashed, digests, strict=True):
+            hashes[index].add(f"sha256:{digest}")
+        return tuple(
+            LockedPackage(
+                name=package.name,
+                display_name=package.display_name,
+                version=package.version,
+                url=package.link,
+                editable=package.editable,
+                hashes=tuple(sorted(hashes[i])),
+                via=package.via,
+            )
+            for i, package in enumerate(resolution.packages)
+        )
+
+    def close(self) -> None:
+        self._hash_pool.shutdown(wait=True)
+        for finder in self._finders.values():
+            finder.close()
+        for client in self._clients.values():
+            client.close()
+
+
+def _hash_files(package: ResolvedPackage, finder: PackageFinder, target: Target) -> list[DistFile]:
+    """The files whose hashes a lock lists for one pin.
+
+    A target with a platform lists only what can install there (its usable files); a target left
+    open lists every file of the version, so the lock installs anywhere.
+    """
+    if not target.platform_open or package.link is not None:
+        return list(package.files)
+    return [d for d in finder.find(package.name) if d.version == package.version]
+
+
+def _existing_lock(out: Path | None) -> Lock | None:
+    if out is None or not out.is_file():
+        return None
+    try:
+        return read_lock(out)
+    except PinlockError:
+        # An unreadable old lock only loses its preferences; the new one replaces it.
+        return None
+
+
+def _preferences(existing: Lock | None, request: CompileRequest) -> dict[NormalizedName, Version]:
+    if existing is None or request.upgrade:
+        return {}
+    upgrading = {_upgrade_name(spec) for spec in request.upgrade_packages}
+    return {
+        p.name: p.version
+        for p in existing.packages
+        if p.version is not None and p.name not in upgrading
+    }
+
+
+def _upgrade_name(spec: str) -> NormalizedName:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return canonicalize_name(Requirement(spec).name)
+    except InvalidRequirement:
+        return canonicalize_name(spec)
+
+
+def _upgrade_limits(request: CompileRequest) -> list[Constraint]:
+    """``-P name==1.2`` both frees ``name`` from its old pin and limits it to the given range."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    limits = []
+    for spec in request.upgrade_packages:
+        try:
+            req = Requirement(spec)
+        except InvalidRequirement:
+            continue
+        if str(req.specifier):
+            limits.append(
+                Constraint(
+                    name=canonicalize_name(req.name),
+                    specifier=req.specifier,
+                    label=f"--upgrade-package {spec}",
+                )
+            )
+    return limits
+
+
+def _file_constraints(source: ParsedRequirements, target: Target) -> list[Constraint]:
+    limits = []
+    for line in source.constraints:
+        req = line.requirement
+        if req is None or not target.evaluate(req.marker, req.extras):
+            continue
+        limits.append(
+            Constraint(name=canonicalize_name(req.name), specifier=req.specifier, label=line.via)
+        )
+    return limits
+
+
+def _layer_constraints(
+    source: ParsedRequirements,
+    target: Target,
+    flavour: Flavour | None,
+    layers: Mapping[tuple[Path, str, str], tuple[Path | None, Resolution]],
+) -> list[Constraint]:
+    """Pins of inputs compiled earlier in this run that this input builds on.
+
+    An input that includes another input (``-r main.in``) or its lock (``-c main.txt``) keeps the
+    versions that lock pins for the same target and flavour; the lock file on disk may be stale,
+    so the fresh pins win.
+    """
+    read = {_same_file(Path(f)) for f in source.files}
+    limits: list[Constraint] = []
+    for (base_input, *cell), (base_lock, resolution) in layers.items():
+        if tuple(cell) != _cell(target, flavour):
+            continue
+        if _same_file(base_input) not in read and (
+            base_lock is None or _same_file(base_lock) not in read
+        ):
+            continue
+        label = f"-c {base_lock or base_input}"
+        limits.extend(
+            Constraint(
+                name=package.name,
+                specifier=SpecifierSet(f"=={package.version}"),
+                label=label,
+            )
+            for package in resolution.packages
+            if package.link is None
+        )
+    return _without_duplicates(limits)
+
+
+def _without_duplicates(limits: Iterable[Constraint]) -> list[Constraint]:
+    seen: dict[NormalizedName, Constraint] = {}
+    for limit in limits:
+        known = seen.get(limit.name)
+        if known is not None and known.specifier != limit.specifier:
+            raise LockConflict(
+                limit.name, f"{known.label}: {known.specifier}", f"{limit.label}: {limit.specifier}"
+            )
+        seen.setdefault(limit.name, limit)
+    return list(seen.values())
+
+
+def _dependency_order(
+    inputs: Sequence[Path], parsed: Mapping[Path, ParsedRequirements]
+) -> list[Path]:
+    """Inputs sorted so that each comes after the inputs (or their locks) it reads."""
+    by_file: dict[Path, Path] = {}
+    for path in inputs:
+        by_file[_same_file(path)] = path
+        by_file[_same_file(path.with_suffix(".txt"))] = path
+    deps = {
+        path: {
+            by_file[_same_file(Path(f))]
+            for f in parsed[path].files
+            if _same_file(Path(f)) in by_file and by_file[_same_file(Path(f))] != path
+        }
+        for path in inputs
+    }
+    order: list[Path] = []
+    visiting: set[Path] = set()
+
+    def visit(path: Path) -> None:
+        if path in order:
+            return
+        if path in visiting:
+            raise ReqFileError(path, 0, "", "input files include each other in a cycle")
+        visiting.add(path)
+        for dep in sorted(deps[path]):
+            visit(dep)
+        visiting.discard(path)
+        order.append(path)
+
+    for path in inputs:
+        visit(path)
+    return order
+
+
+def _same_file(path: Path) -> Path:
+    return Path(os.path.abspath(path))
+
+
+def _names(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(v if v.startswith(":") else canonicalize_name(v) for v in values)
+
+
+def _lock_options(
+    options: IndexOptions, request: CompileRequest, flavour: Flavour | None
+) -> IndexOptions:
+    """Index lines a lock carries: those of its inputs and command line, and its flavour's index.
+
+    pip configuration is not copied into locks: pip reads it again wherever the lock installs.
+    """
+    overrides = request.index_overrides
+    index_url = _as_str(overrides.get("index-url")) or options.index_url
+    extra = [*options.extra_index_urls, *_as_list(overrides.get("extra-index-url"))]
+    find_links = [*options.find_links, *_as_list(overrides.get("find-links"))]
+    if flavour is not None:
+        if "://" in flavour.index and not flavour.index.startswith("file:"):
+            extra.append(flavour.index)
+        else:
+            find_links.append(flavour.index)
+    return IndexOptions(
+        index_url=index_url,
+        extra_index_urls=tuple(dict.fromkeys(extra)),
+        find_links=tuple(dict.fromkeys(find_links)),
+        no_index=options.no_index or bool(overrides.get("no-index")),
+        trusted_hosts=tuple(
+            dict.fromkeys([*options.trusted_hosts, *_as_list(overrides.get("trusted-host"))])
+        ),
+    )
+
+
+def _as_str(value: str | bool | Sequence[str] | None) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _as_list(value: str | bool | Sequence[str] | None) -> list[str]:
+    if value is None or isinstance(value, bool):
+        return []
+    if isinstance(value, str):
+        return value.split()
+    return list(value)

@@ -1,0 +1,125 @@
+"""Readable explanations of an impossible resolution: which requirements clash, and who asked."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
+
+from packaging.utils import NormalizedName
+from resolvelib.structs import RequirementInformation
+
+from pinlock.resolve.candidates import (
+    PYTHON_IDENTIFIER,
+    AnyCandidate,
+    Candidate,
+    PythonRequirement,
+    Requirement,
+    SpecifierRequirement,
+    split_identifier,
+)
+from pinlock.resolve.factory import Factory
+
+__all__ = ["explain_conflict"]
+
+_MAX_CHAIN = 8
+
+
+def explain_conflict(
+    causes: Collection[RequirementInformation[Requirement, AnyCandidate]],
+    factory: Factory,
+    root_labels: Mapping[NormalizedName, Sequence[str]],
+) -> str:
+    """A multi-line explanation naming each clashing requirement and its chain of dependents."""
+    target = factory.target
+    by_name: dict[str, list[RequirementInformation[Requirement, AnyCandidate]]] = defaultdict(list)
+    for info in causes:
+        by_name[info.requirement.identifier].append(info)
+    lines = [f"cannot resolve the requirements for {target.description}:"]
+    for identifier in sorted(by_name, key=lambda i: (i == PYTHON_IDENTIFIER, i)):
+        infos = by_name[identifier]
+        if identifier == PYTHON_IDENTIFIER:
+            lines.append(f"  the target's Python is {target.python_full_version}, but")
+        else:
+            lines.append(f"  {identifier}:")
+        seen: set[str] = set()
+        for info in infos:
+            who = _chain(info.parent, factory, root_labels, info.requirement)
+            text = f"    {info.requirement} is required by {who}"
+            if text not in seen:
+                seen.add(text)
+                lines.append(text)
+        if identifier != PYTHON_IDENTIFIER:
+            lines.extend(_availability(identifier, [i.requirement for i in infos], factory))
+    return "\n".join(lines)
+
+
+def _chain(
+    parent: AnyCandidate | None,
+    factory: Factory,
+    root_labels: Mapping[NormalizedName, Sequence[str]],
+    requirement: Requirement,
+) -> str:
+    if parent is None:
+        if isinstance(requirement, PythonRequirement):
+            return "the inputs"
+        name = split_identifier(requirement.identifier)[0]
+        labels = root_labels.get(name) or ["the inputs"]
+        return ", ".join(labels)
+    if not isinstance(parent, Candidate):
+        return str(parent)
+    steps = [f"{parent.name} {parent.version}"]
+    current: NormalizedName = parent.name
+    visited = {current}
+    while len(steps) < _MAX_CHAIN:
+        askers = factory.required_by.get(current, set())
+        if None in askers or not askers:
+            labels = root_labels.get(current)
+            if labels:
+                steps.append(", ".join(labels))
+            break
+        # Deterministic choice of one path: the alphabetically first dependent not yet visited.
+        nxt = min(
+            (c for c in askers if c is not None and c.name not in visited),
+            key=lambda c: c.name,
+            default=None,
+        )
+        if nxt is None:
+            break
+        steps.append(f"{nxt.name} {nxt.version}")
+        current = nxt.name
+        visited.add(current)
+    return " <- ".join(steps)
+
+
+def _availability(
+    identifier: str, requirements: Sequence[Requirement], factory: Factory
+) -> list[str]:
+    """What exists for a project, so "no version fits" can be told from "versions clash"."""
+    name, _extras = split_identifier(identifier)
+    if name in factory.explicit:
+        return []
+    versions = factory.versions(name)
+    lines: list[str] = []
+    usable = list(versions.usable)
+    if usable:
+        shown = ", ".join(str(v) for v in usable[:8]) + (" ..." if len(usable) > 8 else "")
+        lines.append(f"    versions usable on this target: {shown}")
+    else:
+        lines.append("    no version of it can be used on this target")
+    for reason, rejected in sorted(versions.rejected.items()):
+        newest = sorted(rejected, reverse=True)[:3]
+        lines.append(
+            f"    set aside ({reason}): {', '.join(str(v) for v in newest)}"
+            + (" ..." if len(rejected) > 3 else "")
+        )
+    constrained = factory.constraints.get(name, ())
+    for spec, label in constrained:
+        lines.append(f"    constrained to {name}{spec} by {label}")
+    specs = [r for r in requirements if isinstance(r, SpecifierRequirement)]
+    if (
+        specs
+        and usable
+        and not any(all(r.specifier.contains(v, prereleases=True) for r in specs) for v in usable)
+    ):
+        lines.append("    no usable version satisfies all of the requirements above at once")
+    return lines

@@ -1,0 +1,71 @@
+"""Speculative parallel fetching of index pages and metadata ahead of the resolver.
+
+resolvelib asks for one thing at a time and each request costs a round trip. The prefetcher
+walks the dependency tree as the resolver would most likely walk it (newest usable version of
+each project) on a thread pool, so pages and metadata are in the memo caches by the time the
+single-threaded resolver asks. A guess that turns out wrong costs bandwidth, never correctness:
+errors are swallowed here and surface when the resolver itself asks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from pinlock.errors import PinlockError
+from pinlock.resolve.factory import Factory
+
+__all__ = ["Prefetcher"]
+
+
+class Prefetcher:
+    def __init__(self, factory: Factory, *, workers: int = 12, limit: int = 2000) -> None:
+        self._factory = factory
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pinlock-prefetch")
+        self._seen: set[NormalizedName] = set()
+        self._lock = threading.Lock()
+        self._limit = limit
+        self._futures: list[Future[None]] = []
+        self._closed = False
+
+    def submit(self, requirements: Iterable[Requirement]) -> None:
+        """Start walking from these requirements (markers are evaluated for the target)."""
+        for req in requirements:
+            if req.url or not self._factory.target.evaluate(req.marker, req.extras):
+                continue
+            name = canonicalize_name(req.name)
+            with self._lock:
+                if self._closed or name in self._seen or len(self._seen) >= self._limit:
+                    continue
+                self._seen.add(name)
+                self._futures.append(self._pool.submit(self._visit, req))
+
+    def _visit(self, req: Requirement) -> None:
+        factory = self._factory
+        name = canonicalize_name(req.name)
+        try:
+            versions = factory.versions(name)
+            preferred = factory.options.prefer.get(name)
+            order = sorted(versions.usable, key=lambda v: v != preferred)
+            for version in order:
+                if version.is_prerelease and not factory.options.pre:
+                    continue
+                if req.specifier.contains(version, prereleases=True):
+                    meta = factory.metadata.fetch(versions.usable[version][0])
+                    self.submit(
+                        r
+                        for r in meta.requires_dist
+                        if r.marker is None or factory.target.evaluate(r.marker, req.extras)
+                    )
+                    return
+        except PinlockError:
+            return
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
