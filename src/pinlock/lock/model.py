@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packaging.markers import Marker
 from packaging.utils import NormalizedName
@@ -50,5 +50,5 @@ class Lock:
     """A whole lock: its index options and its packages, sorted by name."""
 
     packages: tuple[LockedPackage, ...]
-    options: IndexOptions = IndexOptions()
+    options: IndexOptions = field(default_factory=IndexOptions)
     path: str | None = None
