@@ -107,7 +107,9 @@ def compile_locks(
             for target, flavour in cells:
                 out = _output_for(request, path, target, flavour, multi_target)
                 layer = _layer_constraints(source, target, flavour, layers)
-                result, resolution = run.compile_one(path, source, out, target, flavour, layer)
+                result, resolution = run.compile_one(
+                    path=path, source=source, out=out, target=target, flavour=flavour, layer=layer
+                )
                 layers[(path, *_cell(target, flavour))] = (out, resolution)
                 results.append(result)
     finally:
@@ -201,6 +203,7 @@ class _Run:
 
     def compile_one(
         self,
+        *,
         path: Path,
         source: ParsedRequirements,
         out: Path | None,
@@ -452,7 +455,7 @@ def _dependency_order(
 
 
 def _same_file(path: Path) -> Path:
-    return Path(os.path.abspath(path))
+    return path.resolve()
 
 
 def _names(values: Iterable[str]) -> frozenset[str]:

@@ -278,7 +278,7 @@ class Factory:
         return meta
 
     def direct_requirement(self, req: PackagingRequirement) -> ExplicitRequirement:
-        """A dependency's ``name @ URL``: allowed when an input gives that name a direct reference."""
+        """A dependency's ``name @ URL``, allowed when an input gives that name one too."""
         name = canonicalize_name(req.name)
         known = self.explicit.get(name)
         if known is None:
