@@ -1,0 +1,111 @@
+"""``pinlock compile`` as a user runs it: options, output files, messages and exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pinlock.cli import app
+from pinlock.cli.compile import compile_app
+from tests.support.index_server import IndexServer
+
+Factory = Callable[..., Path]
+
+
+@pytest.fixture
+def index(wheel_factory: Factory, index_factory: Callable[..., IndexServer]) -> IndexServer:
+    wheel_factory("alpha", "1.0", requires_dist=["beta"])
+    wheel_factory("beta", "1.0")
+    wheel_factory("gpu", "1.0", tag="cp312-cp312-win_amd64")
+    return index_factory()
+
+
+def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        ["compile", "--cache-dir", str(tmp_path / "cache"), *args],
+        env=env,
+        catch_exceptions=False,
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_default_output_next_to_input(tmp_path: Path, index: IndexServer) -> None:
+    src = tmp_path / "main.in"
+    src.write_text("alpha\n")
+    code, _out, err = _run(tmp_path, "-i", index.url, str(src))
+    assert code == 0, err
+    text = (tmp_path / "main.txt").read_text()
+    assert "alpha==1.0 \\\n    --hash=sha256:" in text
+    assert "    # via alpha\n" in text
+    assert f"#    pinlock compile {src}\n" in text
+    assert "wrote" in err
+    code, _out, err = _run(tmp_path, "-i", index.url, str(src))
+    assert "up to date" in err
+
+
+def test_stdout_dry_run_and_styles(tmp_path: Path, index: IndexServer) -> None:
+    src = tmp_path / "main.in"
+    src.write_text("alpha\n")
+    code, out, _err = _run(
+        tmp_path, "-i", index.url, "-o", "-", "--no-hashes", "--annotation-style", "line", str(src)
+    )
+    assert code == 0
+    assert "beta==1.0  # via alpha\n" in out
+    assert not (tmp_path / "main.txt").exists()
+    code, out, err = _run(tmp_path, "-i", index.url, "--dry-run", str(src))
+    assert code == 0 and "alpha==1.0" in out and "would write" in err
+    assert not (tmp_path / "main.txt").exists()
+
+
+def test_custom_compile_command_in_header(tmp_path: Path, index: IndexServer) -> None:
+    src = tmp_path / "main.in"
+    src.write_text("beta\n")
+    code, out, _ = _run(
+        tmp_path, "-i", index.url, "-o", "-", str(src), env={"CUSTOM_COMPILE_COMMAND": "make lock"}
+    )
+    assert code == 0
+    assert "#    make lock\n" in out
+
+
+def test_bad_line_exit_code_and_location(tmp_path: Path, index: IndexServer) -> None:
+    src = tmp_path / "main.in"
+    src.write_text("alpha\n\nbeta ==> 1\n")
+    code, _out, err = _run(tmp_path, "-i", index.url, str(src))
+    assert code == 2
+    assert f"{src}:3" in err and "beta ==> 1" in err
+
+
+def test_no_wheel_for_target_is_exit_3(tmp_path: Path, index: IndexServer) -> None:
+    src = tmp_path / "main.in"
+    src.write_text("gpu\n")
+    code, _out, err = _run(
+        tmp_path, "-i", index.url, "--python-version", "3.12", "--platform", "linux", str(src)
+    )
+    assert code == 3
+    assert "no wheel for CPython 3.12" in err
+
+
+def test_unreachable_index_names_url(tmp_path: Path) -> None:
+    src = tmp_path / "main.in"
+    src.write_text("alpha\n")
+    code, _out, err = _run(tmp_path, "-i", "http://127.0.0.1:9/simple", str(src))
+    assert code == 4
+    assert "http://127.0.0.1:9/simple/alpha/" in err
+
+
+def test_standalone_script_and_module(tmp_path: Path, index: IndexServer) -> None:
+    src = tmp_path / "main.in"
+    src.write_text("beta\n")
+    result = CliRunner().invoke(compile_app, ["-i", index.url, "-o", "-", str(src)])
+    assert result.exit_code == 0 and "beta==1.0" in result.stdout
+    proc = subprocess.run(
+        [sys.executable, "-m", "pinlock", "--version"], capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.startswith("pinlock ")
