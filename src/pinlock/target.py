@@ -246,9 +246,7 @@ def _parse_python_version(value: str | None) -> _PythonSpec:
     micro = int(match[3]) if match[3] is not None else 0
     free_threading = match[4] is not None
     if free_threading and minor < 13:
-        raise ConfigError(
-            "python version", value, "free-threaded CPython exists from 3.13 on only"
-        )
+        raise ConfigError("python version", value, "free-threaded CPython exists from 3.13 on only")
     full = f"{major}.{minor}.{micro}"
     return _PythonSpec(
         major=major,
