@@ -110,7 +110,8 @@ def compile_locks(
                 result, resolution = run.compile_one(
                     path=path, source=source, out=out, target=target, flavour=flavour, layer=layer
                 )
-                layers[(path, *_cell(target, flavour))] = (out, resolution)
+                target_name, flavour_name = _cell(target, flavour)
+                layers[(path, target_name, flavour_name)] = (out, resolution)
                 results.append(result)
     finally:
         run.close()

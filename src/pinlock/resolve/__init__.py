@@ -101,6 +101,7 @@ def resolve(
         req = line.requirement
         if req is not None and not target.evaluate(req.marker, req.extras):
             continue
+        root: Requirement
         if line.link is not None:
             root = _direct_root(line, factory)
         elif req is not None:

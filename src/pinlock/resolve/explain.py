@@ -73,9 +73,8 @@ def _chain(
     while len(steps) < _MAX_CHAIN:
         askers = factory.required_by.get(current, set())
         if None in askers or not askers:
-            labels = root_labels.get(current)
-            if labels:
-                steps.append(", ".join(labels))
+            if root_labels.get(current):
+                steps.append(", ".join(root_labels[current]))
             break
         # Deterministic choice of one path: the alphabetically first dependent not yet visited.
         nxt = min(
