@@ -112,8 +112,7 @@ def _availability(
             + (" ..." if len(rejected) > 3 else "")
         )
     constrained = factory.constraints.get(name, ())
-    for spec, label in constrained:
-        lines.append(f"    constrained to {name}{spec} by {label}")
+    lines.extend(f"    constrained to {name}{c.specifier} by {c.label}" for c in constrained)
     specs = [r for r in requirements if isinstance(r, SpecifierRequirement)]
     if (
         specs
