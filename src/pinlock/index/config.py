@@ -1,0 +1,243 @@
+"""pip's index configuration, read exactly as pip reads it.
+
+Sources, weakest first: configuration files (global, user, site, then ``PIP_CONFIG_FILE``),
+``PIP_<KEY>`` environment variables, then command-line overrides. Within the files pip merges
+every ``[global]`` section before every ``[<command>]`` section, whatever file they come from,
+so a command section in a system file still beats ``[global]`` in a user file.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from pinlock.errors import ConfigError
+from pinlock.reqfile import IndexOptions
+
+__all__ = ["DEFAULT_INDEX_URL", "IndexSettings", "load_pip_settings"]
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple"
+
+_CONFIG_BASENAME = "pip.conf"
+# pip always adds /etc after the XDG system folders on Unix.
+_SYSTEM_CONFIG_DIR = "/etc"
+_ENV_SECTION = ":env:"
+# Environment names pip never treats as options.
+_ENV_NAMES_IGNORED = frozenset({"version", "help"})
+
+# Every spelling pip accepts for a long option, mapped to the setting it sets.
+_KEY_TO_FIELD = {
+    "index-url": "index_url",
+    "pypi-url": "index_url",
+    "extra-index-url": "extra_index_urls",
+    "find-links": "find_links",
+    "no-index": "no_index",
+    "trusted-host": "trusted_hosts",
+    "cert": "cert",
+    "client-cert": "client_cert",
+    "timeout": "timeout",
+    "default-timeout": "timeout",
+    "retries": "retries",
+}
+_LIST_FIELDS = frozenset({"extra_index_urls", "find_links", "trusted_hosts"})
+_BOOL_FIELDS = frozenset({"no_index"})
+_PATH_FIELDS = frozenset({"cert", "client_cert"})
+_TRUE = frozenset({"y", "yes", "t", "true", "on", "1"})
+_FALSE = frozenset({"n", "no", "f", "false", "off", "0"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IndexSettings:
+    """Where packages come from and how to reach them."""
+
+    index_url: str = DEFAULT_INDEX_URL
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+    trusted_hosts: tuple[str, ...] = ()
+    cert: str | None = None
+    client_cert: str | None = None
+    timeout: float = 15.0
+    retries: int = 5
+
+    @property
+    def index_urls(self) -> tuple[str, ...]:
+        """Every index to ask, main one first; none under ``--no-index``."""
+        if self.no_index:
+            return ()
+        return _dedup((self.index_url, *self.extra_index_urls))
+
+    def with_options(self, options: IndexOptions) -> IndexSettings:
+        """These settings with a requirement file's options on top, as pip applies them."""
+        return replace(
+            self,
+            index_url=options.index_url if options.index_url is not None else self.index_url,
+            extra_index_urls=_dedup((*self.extra_index_urls, *options.extra_index_urls)),
+            find_links=_dedup((*self.find_links, *options.find_links)),
+            no_index=self.no_index or options.no_index,
+            trusted_hosts=_dedup((*self.trusted_hosts, *options.trusted_hosts)),
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Value:
+    text: str
+    origin: str
+
+
+def load_pip_settings(
+    environ: Mapping[str, str] | None = None,
+    *,
+    overrides: Mapping[str, str | bool | Sequence[str]] | None = None,
+    command: str = "install",
+) -> IndexSettings:
+    """The index settings pip would use for ``pip <command>`` in this environment.
+
+    ``overrides`` play the part of pip's command-line options (keys spelled like pip's long
+    options, ``-`` or ``_``): single values replace the configured ones, while list options
+    (``extra-index-url``, ``find-links``, ``trusted-host``) add to them, as pip's do.
+    """
+    env = os.environ if environ is None else environ
+    fields: dict[str, object] = {}
+    for key, value in _ordered_items(env, command):
+        field = _KEY_TO_FIELD.get(key)
+        if field is not None:
+            fields[field] = _convert(field, key, value)
+    for key, given in (overrides or {}).items():
+        name = _normalize_key(key)
+        field = _KEY_TO_FIELD.get(name)
+        if field is None:
+            raise ConfigError("command line", key, "not an index option")
+        fields[field] = _convert_override(field, name, given, fields.get(field))
+    return IndexSettings(**fields)  # type: ignore[arg-type]
+
+
+def _config_file_paths(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(kind, path) of every configuration file pip considers, weakest first."""
+    home = Path(env.get("HOME") or Path.home())
+    config_file = env.get("PIP_CONFIG_FILE")
+    xdg_dirs = env.get("XDG_CONFIG_DIRS") or "/etc/xdg"
+    paths = [
+        ("global", str(Path(folder, "pip", _CONFIG_BASENAME)))
+        for folder in xdg_dirs.split(os.pathsep)
+        if folder
+    ]
+    paths.append(("global", str(Path(_SYSTEM_CONFIG_DIR, _CONFIG_BASENAME))))
+    # A PIP_CONFIG_FILE that exists replaces the per-user files.
+    if not (config_file and Path(config_file).exists()):
+        config_home = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+        paths.append(("user", str(home / ".pip" / _CONFIG_BASENAME)))
+        paths.append(("user", str(config_home / "pip" / _CONFIG_BASENAME)))
+    paths.append(("site", str(Path(sys.prefix, _CONFIG_BASENAME))))
+    if config_file is not None:
+        paths.append(("env", config_file))
+    return paths
+
+
+def _ordered_items(env: Mapping[str, str], command: str) -> Iterable[tuple[str, _Value]]:
+    """Configuration items in the order pip applies them: later ones win."""
+    per_source: dict[str, dict[str, _Value]] = {}
+    if env.get("PIP_CONFIG_FILE") != os.devnull:
+        for _kind, path in _config_file_paths(env):
+            per_source.setdefault(path, {}).update(_read_config_file(path))
+    per_source[_ENV_SECTION] = {
+        f"{_ENV_SECTION}.{_normalize_key(name[4:])}": _Value(text=value, origin=name)
+        for name, value in env.items()
+        if name.startswith("PIP_") and name[4:].lower() not in _ENV_NAMES_IGNORED
+    }
+    order = ("global", command, _ENV_SECTION)
+    sections: dict[str, dict[str, _Value]] = {section: {} for section in order}
+    for items in per_source.values():
+        for section_key, value in items.items():
+            section, key = section_key.split(".", 1)
+            if section in sections:
+                sections[section][key] = value
+    for section in order:
+        for key, value in sections[section].items():
+            # pip drops empty values, so `PIP_INDEX_URL=` leaves the file's value in place.
+            if value.text:
+                yield key, value
+
+
+def _read_config_file(path: str) -> dict[str, _Value]:
+    if not Path(path).exists():
+        return {}
+    parser = _KeyNormalizingParser()
+    try:
+        parser.read(path, encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(path, "(file)", f"not valid UTF-8: {error}") from error
+    except configparser.Error as error:
+        raise ConfigError(path, "(file)", str(error).strip()) from error
+    return {
+        f"{section}.{key}": _Value(text=value, origin=f"{path} [{section}]")
+        for section in parser.sections()
+        for key, value in parser.items(section)
+    }
+
+
+class _KeyNormalizingParser(configparser.RawConfigParser):
+    def optionxform(self, optionstr: str) -> str:
+        return _normalize_key(optionstr)
+
+
+def _normalize_key(name: str) -> str:
+    return name.lower().replace("_", "-").removeprefix("--")
+
+
+def _convert(field: str, key: str, value: _Value) -> object:
+    text = value.text
+    if field in _LIST_FIELDS:
+        return tuple(text.split())
+    if field in _BOOL_FIELDS:
+        return _to_bool(text, value.origin, key)
+    if field == "timeout":
+        return _to_number(float, text, value.origin, key)
+    if field == "retries":
+        return _to_number(int, text, value.origin, key)
+    if field in _PATH_FIELDS:
+        return str(Path(text).expanduser())
+    return text
+
+
+def _convert_override(
+    field: str, key: str, given: str | bool | Sequence[str], current: object
+) -> object:
+    if field in _LIST_FIELDS:
+        if isinstance(given, bool):
+            raise ConfigError("command line", key, "needs values, not a flag")
+        added = (given,) if isinstance(given, str) else tuple(given)
+        before = current if isinstance(current, tuple) else ()
+        return (*before, *added)
+    if isinstance(given, bool):
+        if field not in _BOOL_FIELDS:
+            raise ConfigError("command line", key, "needs a value, not a flag")
+        return given
+    if not isinstance(given, str):
+        raise ConfigError("command line", key, "takes a single value")
+    return _convert(field, key, _Value(text=given, origin="command line"))
+
+
+def _to_bool(text: str, origin: str, key: str) -> bool:
+    lowered = text.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(origin, key, f"{text!r} is not a boolean (use yes/no, true/false or 1/0)")
+
+
+def _to_number(kind: type[float] | type[int], text: str, origin: str, key: str) -> float | int:
+    try:
+        return kind(text.strip())
+    except ValueError:
+        noun = "an integer" if kind is int else "a number"
+        raise ConfigError(origin, key, f"{text!r} is not {noun}") from None
+
+
+def _dedup(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))

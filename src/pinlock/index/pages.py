@@ -1,0 +1,185 @@
+"""Project pages of the simple repository API: PEP 503 HTML and PEP 691 JSON.
+
+Find-links pages are plain HTML with anchors and go through ``parse_html`` too, with
+``project=None`` to keep every file they list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import NormalizedName
+
+from pinlock.index.models import DistFile, parse_dist_filename
+
+__all__ = ["parse_html", "parse_json"]
+
+_FRAGMENT_HASH = re.compile(r"(?:^|&)(sha512|sha384|sha256|sha224|sha1|md5)=([0-9a-fA-F]+)")
+
+
+def parse_html(
+    body: bytes | str, *, page_url: str, source: str, project: NormalizedName | None
+) -> list[DistFile]:
+    """Every distribution file an HTML page links to, in page order."""
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    collector = _AnchorCollector()
+    collector.feed(text)
+    collector.close()
+    base_url = urljoin(page_url, collector.base_href) if collector.base_href else page_url
+    files: list[DistFile] = []
+    for attrs in collector.anchors:
+        href = attrs.get("href")
+        if not href:
+            continue
+        metadata = attrs.get("data-core-metadata")
+        if metadata is None:
+            metadata = attrs.get("data-dist-info-metadata")
+        yanked = "data-yanked" in attrs
+        dist = _make_dist(
+            href=urljoin(base_url, href),
+            filename=None,
+            hashes={},
+            requires_python=attrs.get("data-requires-python"),
+            yanked=yanked,
+            yanked_reason=(attrs.get("data-yanked") or "") if yanked else "",
+            metadata_hashes=_html_metadata_hashes(metadata),
+            source=source,
+            project=project,
+        )
+        if dist is not None:
+            files.append(dist)
+    return files
+
+
+def parse_json(
+    body: bytes | str, *, page_url: str, source: str, project: NormalizedName | None
+) -> list[DistFile]:
+    """Every distribution file a PEP 691 project page lists, in page order."""
+    document = json.loads(body)
+    entries = document.get("files", []) if isinstance(document, dict) else []
+    files: list[DistFile] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
+            continue
+        yanked_value = entry.get("yanked", False)
+        yanked = bool(yanked_value)
+        metadata = entry.get("core-metadata")
+        if metadata is None:
+            metadata = entry.get("dist-info-metadata")
+        hashes = entry.get("hashes")
+        filename = entry.get("filename")
+        dist = _make_dist(
+            href=urljoin(page_url, entry["url"]),
+            filename=filename if isinstance(filename, str) and filename else None,
+            hashes=_string_map(hashes),
+            requires_python=_string_or_none(entry.get("requires-python")),
+            yanked=yanked,
+            yanked_reason=yanked_value if yanked and isinstance(yanked_value, str) else "",
+            metadata_hashes=_json_metadata_hashes(metadata),
+            source=source,
+            project=project,
+        )
+        if dist is not None:
+            files.append(dist)
+    return files
+
+
+class _AnchorCollector(HTMLParser):
+    """Attributes of every ``<a>`` and the first ``<base href>`` (values already unescaped)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[dict[str, str | None]] = []
+        self.base_href: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.anchors.append(dict(attrs))
+        elif tag == "base" and self.base_href is None:
+            self.base_href = dict(attrs).get("href") or None
+
+
+def _make_dist(
+    *,
+    href: str,
+    filename: str | None,
+    hashes: dict[str, str],
+    requires_python: str | None,
+    yanked: bool,
+    yanked_reason: str,
+    metadata_hashes: Mapping[str, str] | None,
+    source: str,
+    project: NormalizedName | None,
+) -> DistFile | None:
+    url, fragment = urldefrag(href)
+    if filename is None:
+        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    parsed = parse_dist_filename(filename)
+    if parsed is None:
+        return None
+    name, version, kind, tags = parsed
+    if project is not None and name != project:
+        return None
+    all_hashes = {
+        algorithm: digest.lower() for algorithm, digest in _FRAGMENT_HASH.findall(fragment)
+    }
+    all_hashes.update({algorithm: digest.lower() for algorithm, digest in hashes.items()})
+    return DistFile(
+        name=name,
+        version=version,
+        filename=filename,
+        url=url,
+        kind=kind,
+        source=source,
+        wheel_tags=tags,
+        hashes=all_hashes,
+        requires_python=_specifier_or_none(requires_python),
+        yanked=yanked,
+        yanked_reason=yanked_reason,
+        metadata_hashes=metadata_hashes,
+    )
+
+
+def _specifier_or_none(text: str | None) -> SpecifierSet | None:
+    if not text or not text.strip():
+        return None
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        # pip ignores a requires-python it cannot parse rather than rejecting the file.
+        return None
+
+
+def _html_metadata_hashes(value: str | None) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if value.strip().lower() == "true":
+        return {}
+    algorithm, sep, digest = value.partition("=")
+    if not sep or not algorithm or not digest:
+        return None
+    return {algorithm.strip().lower(): digest.strip().lower()}
+
+
+def _json_metadata_hashes(value: Any) -> dict[str, str] | None:
+    if value is True:
+        return {}
+    if isinstance(value, dict):
+        return _string_map(value)
+    return None
+
+
+def _string_map(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k).lower(): v for k, v in value.items() if isinstance(v, str)}
+
+
+def _string_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,62 @@
+"""Isolation from this machine's pip and pinlock configuration, and tiny-artefact fixtures."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.artifacts import make_sdist, make_wheel
+from tests.support.index_server import IndexServer
+
+
+@pytest.fixture(scope="session")
+def _session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolate_environment(monkeypatch: pytest.MonkeyPatch, _session_cache_home: Path) -> None:
+    """No pip configuration file or PIP_*/PINLOCK_* variable leaks in; a per-session cache."""
+    for variable in list(os.environ):
+        if variable.startswith(("PIP_", "PINLOCK_")):
+            monkeypatch.delenv(variable)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache_home))
+
+
+@pytest.fixture
+def files_dir(tmp_path: Path) -> Path:
+    """Where ``wheel_factory`` and ``sdist_factory`` write, and what ``index_factory`` serves."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def wheel_factory(files_dir: Path) -> Callable[..., Path]:
+    """``wheel_factory(name, version, **make_wheel_options) -> Path`` in ``files_dir``."""
+    return functools.partial(make_wheel, files_dir)
+
+
+@pytest.fixture
+def sdist_factory(files_dir: Path) -> Callable[..., Path]:
+    """``sdist_factory(name, version, **make_sdist_options) -> Path`` in ``files_dir``."""
+    return functools.partial(make_sdist, files_dir)
+
+
+@pytest.fixture
+def index_factory(files_dir: Path) -> Iterator[Callable[..., IndexServer]]:
+    """``index_factory(files=None, **IndexServer_options) -> IndexServer`` (running; stopped
+    at teardown). ``files`` defaults to ``files_dir``."""
+    with ExitStack() as stack:
+
+        def start(files: Path | None = None, **options: Any) -> IndexServer:
+            return stack.enter_context(IndexServer(files or files_dir, **options))
+
+        yield start

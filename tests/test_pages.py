@@ -1,0 +1,151 @@
+from __future__ import annotations
+
+import json
+
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from pinlock.index.models import FileKind
+from pinlock.index.pages import parse_html, parse_json
+
+PAGE = "https://idx.example/simple/demo-pkg/"
+SHA = "a" * 64
+
+HTML = f"""<!DOCTYPE html>
+<html><head><title>Links for demo-pkg</title></head><body>
+<a href="../../files/demo_pkg-1.0-py3-none-any.whl#sha256={SHA.upper()}"
+   data-requires-python="&gt;=3.8">demo_pkg-1.0-py3-none-any.whl</a><br/>
+<a href="https://cdn.example/demo-pkg-1.0.tar.gz#md5=abc&amp;sha256={SHA}"
+   data-yanked="">demo-pkg-1.0.tar.gz</a>
+<a href="demo_pkg-2.0-cp311-cp311-manylinux_2_17_x86_64.whl" data-yanked="broken &lt;build&gt;"
+   data-requires-python="this is not a specifier" data-core-metadata="sha256={SHA}">x</a>
+<a href="demo_pkg-2.1-py3-none-any.whl" data-dist-info-metadata="true">x</a>
+<a href="demo_pkg-2.2-py3-none-any.whl" data-core-metadata="true"
+   data-dist-info-metadata="sha256=ff">x</a>
+<a href="other-1.0.tar.gz">another project</a>
+<a href="demo-pkg-1.0.exe">installer</a>
+<a href="demo_pkg-not-a-wheel.whl">junk</a>
+<a>no href</a>
+</body></html>
+"""
+
+
+def test_html_project_page() -> None:
+    files = parse_html(HTML, page_url=PAGE, source="https://idx.example/simple", project="demo-pkg")
+    assert [f.filename for f in files] == [
+        "demo_pkg-1.0-py3-none-any.whl",
+        "demo-pkg-1.0.tar.gz",
+        "demo_pkg-2.0-cp311-cp311-manylinux_2_17_x86_64.whl",
+        "demo_pkg-2.1-py3-none-any.whl",
+        "demo_pkg-2.2-py3-none-any.whl",
+    ]
+    wheel, sdist, yanked, legacy_meta, both_meta = files
+    assert wheel.url == "https://idx.example/files/demo_pkg-1.0-py3-none-any.whl"
+    assert wheel.sha256 == SHA
+    assert wheel.name == "demo-pkg"
+    assert wheel.version == Version("1.0")
+    assert wheel.kind is FileKind.WHEEL
+    assert wheel.requires_python == SpecifierSet(">=3.8")
+    assert wheel.source == "https://idx.example/simple"
+    assert not wheel.yanked
+    assert wheel.metadata_hashes is None
+    assert sdist.kind is FileKind.SDIST
+    assert sdist.url == "https://cdn.example/demo-pkg-1.0.tar.gz"
+    assert dict(sdist.hashes) == {"md5": "abc", "sha256": SHA}
+    assert sdist.yanked
+    assert sdist.yanked_reason == ""
+    assert yanked.url == PAGE + yanked.filename
+    assert yanked.yanked_reason == "broken <build>"
+    assert yanked.requires_python is None
+    assert yanked.metadata_hashes == {"sha256": SHA}
+    assert yanked.metadata_url == yanked.url + ".metadata"
+    assert legacy_meta.metadata_hashes == {}
+    assert both_meta.metadata_hashes == {}
+
+
+def test_html_base_href_and_find_links_page_keeps_every_project() -> None:
+    page = """<html><head><base href="https://files.example/dist/"></head>
+    <a href="a-1.0-py3-none-any.whl">a</a><a href="sub/B_c-2.0.zip">b</a>
+    <a href="../other/a%5Fb-1.0.tar.gz">quoted</a></html>"""
+    files = parse_html(
+        page.encode(), page_url="https://x.example/links.html", source="s", project=None
+    )
+    assert [(f.name, f.url) for f in files] == [
+        ("a", "https://files.example/dist/a-1.0-py3-none-any.whl"),
+        ("b-c", "https://files.example/dist/sub/B_c-2.0.zip"),
+        ("a-b", "https://files.example/other/a%5Fb-1.0.tar.gz"),
+    ]
+    assert files[2].filename == "a_b-1.0.tar.gz"
+
+
+def test_json_project_page() -> None:
+    document = {
+        "meta": {"api-version": "1.1"},
+        "name": "demo-pkg",
+        "files": [
+            {
+                "filename": "demo_pkg-1.0-py3-none-any.whl",
+                "url": "../../files/demo_pkg-1.0-py3-none-any.whl",
+                "hashes": {"sha256": SHA},
+                "requires-python": ">=3.9",
+                "core-metadata": {"sha256": "b" * 64},
+                "yanked": False,
+            },
+            {
+                "filename": "demo-pkg-1.0.tar.gz",
+                "url": "https://cdn.example/demo-pkg-1.0.tar.gz",
+                "hashes": {},
+                "yanked": "security hole",
+                "dist-info-metadata": True,
+            },
+            {
+                "filename": "demo_pkg-0.9-py3-none-any.whl",
+                "url": "x.whl",
+                "hashes": {},
+                "yanked": True,
+            },
+            {"filename": "demo_pkg-0.8-py3-none-any.whl", "url": "y.whl", "requires-python": "!!"},
+            {"filename": "other-1.0.tar.gz", "url": "other-1.0.tar.gz", "hashes": {}},
+            {"filename": "notes.txt", "url": "notes.txt", "hashes": {}},
+        ],
+    }
+    files = parse_json(
+        json.dumps(document).encode(), page_url=PAGE, source="src", project="demo-pkg"
+    )
+    assert [f.filename for f in files] == [
+        "demo_pkg-1.0-py3-none-any.whl",
+        "demo-pkg-1.0.tar.gz",
+        "demo_pkg-0.9-py3-none-any.whl",
+        "demo_pkg-0.8-py3-none-any.whl",
+    ]
+    wheel, sdist, yanked_true, bad_spec = files
+    assert wheel.url == "https://idx.example/files/demo_pkg-1.0-py3-none-any.whl"
+    assert wheel.sha256 == SHA
+    assert wheel.requires_python == SpecifierSet(">=3.9")
+    assert wheel.metadata_hashes == {"sha256": "b" * 64}
+    assert not wheel.yanked
+    assert sdist.yanked
+    assert sdist.yanked_reason == "security hole"
+    assert sdist.metadata_hashes == {}
+    assert sdist.sha256 is None
+    assert yanked_true.yanked
+    assert yanked_true.yanked_reason == ""
+    assert yanked_true.url == PAGE + "x.whl"
+    assert yanked_true.metadata_hashes is None
+    assert bad_spec.requires_python is None
+
+
+def test_large_page_parses() -> None:
+    links = "\n".join(
+        f'<a href="pkg-{i}.0-py3-none-any.whl#sha256={SHA}" data-requires-python="&gt;=3.7">x</a>'
+        for i in range(5000)
+    )
+    files = parse_html(
+        f"<html><body>{links}</body></html>",
+        page_url=PAGE,
+        source="s",
+        project=canonicalize_name("pkg"),
+    )
+    assert len(files) == 5000
+    assert files[-1].version == Version("4999.0")
