@@ -19,6 +19,7 @@ from pathlib import Path
 
 from packaging.utils import NormalizedName
 
+from pinlock.cache import Cache
 from pinlock.errors import EnvironmentProblem, PinlockError, SyncFailed
 from pinlock.index.models import FileKind
 from pinlock.lock.model import LockedPackage
@@ -52,7 +53,7 @@ def apply_plan(
     env: Environment,
     *,
     source: FileSource,
-    files_dir: Path,
+    cache: Cache,
     pip_args: Sequence[str] = (),
     break_system_packages: bool = False,
     environ: Mapping[str, str] | None = None,
@@ -76,14 +77,14 @@ def apply_plan(
     fetched = fetch_files(
         pinned,
         source=source,
-        files_dir=files_dir,
+        cache=cache,
         tags=environment_tags(env),
         target=f"Python {'.'.join(map(str, env.python_version))} at {env.python}",
     )
     extra = ["--break-system-packages"] if break_system_packages else []
     with _work_dir(env) as work:
         wheels = _build_sdists(
-            fetched, env, work=work, files_dir=files_dir, pip_args=pip_args, environ=environ
+            fetched, env, work=work, cache=cache, pip_args=pip_args, environ=environ
         )
         mark("fetched")
         snapshot = _Snapshot.take(env, plan.to_uninstall, work / "backup")
@@ -143,7 +144,7 @@ def _build_sdists(
     env: Environment,
     *,
     work: Path,
-    files_dir: Path,
+    cache: Cache,
     pip_args: Sequence[str],
     environ: Mapping[str, str] | None,
 ) -> list[tuple[FetchedFile, Path, str]]:
@@ -154,7 +155,7 @@ def _build_sdists(
         if item.kind is FileKind.WHEEL:
             wheels.append((item, item.path, item.sha256))
             continue
-        built_dir = files_dir / "built" / f"{item.sha256.partition(':')[2]}-{tag}"
+        built_dir = cache.path("built", f"{item.sha256}-{tag}")
         existing = sorted(built_dir.glob("*.whl")) if built_dir.is_dir() else []
         if not existing:
             out = work / "build" / item.package.name

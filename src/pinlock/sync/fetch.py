@@ -19,6 +19,7 @@ from typing import Protocol
 from packaging import tags as tagslib
 from packaging.tags import Tag
 
+from pinlock.cache import Cache
 from pinlock.errors import HashMismatch, NoMatchingDistribution
 from pinlock.index.models import DistFile, FileKind, parse_dist_filename
 from pinlock.lock.model import LockedPackage
@@ -102,7 +103,7 @@ def fetch_files(
     packages: Sequence[LockedPackage],
     *,
     source: FileSource,
-    files_dir: Path,
+    cache: Cache,
     tags: Sequence[Tag],
     target: str,
     workers: int = 8,
@@ -113,8 +114,7 @@ def fetch_files(
     ranks = {tag: i for i, tag in reversed(list(enumerate(tags)))}
     with ThreadPoolExecutor(max_workers=min(workers, len(packages))) as pool:
         futures = [
-            pool.submit(_fetch_one, package, source, files_dir, ranks, target)
-            for package in packages
+            pool.submit(_fetch_one, package, source, cache, ranks, target) for package in packages
         ]
         return tuple(future.result() for future in futures)
 
@@ -122,12 +122,12 @@ def fetch_files(
 def _fetch_one(
     package: LockedPackage,
     source: FileSource,
-    files_dir: Path,
+    cache: Cache,
     ranks: dict[Tag, int],
     target: str,
 ) -> FetchedFile:
     if package.url is not None:
-        return _fetch_url(package, package.url, source, files_dir)
+        return _fetch_url(package, package.url, source, cache)
     candidates = _candidates(package, source.files(package), ranks)
     if not candidates:
         wanted = ", ".join(package.hashes) or "any hash"
@@ -140,7 +140,7 @@ def _fetch_one(
     last_error: HashMismatch | None = None
     for candidate in candidates:
         try:
-            return _fetch_dist(package, candidate, source, files_dir)
+            return _fetch_dist(package, candidate, source, cache)
         except HashMismatch as exc:
             last_error = exc
     assert last_error is not None
@@ -170,20 +170,18 @@ def _candidates(
 
 
 def _fetch_dist(
-    package: LockedPackage, dist: DistFile, source: FileSource, files_dir: Path
+    package: LockedPackage, dist: DistFile, source: FileSource, cache: Cache
 ) -> FetchedFile:
     known = f"sha256:{dist.sha256}" if dist.sha256 else None
     if known is not None:
-        cached = files_dir / known.partition(":")[2] / dist.filename
+        cached = cache.path("files", known.partition(":")[2]) / dist.filename
         if cached.is_file() and sha256_of(cached) == known:
             return FetchedFile(package=package, path=cached, sha256=known, kind=dist.kind)
-    path, digest = _download(source, dist.url, dist.filename, package.hashes, files_dir)
+    path, digest = _download(source, dist.url, dist.filename, package.hashes, cache)
     return FetchedFile(package=package, path=path, sha256=digest, kind=dist.kind)
 
 
-def _fetch_url(
-    package: LockedPackage, url: str, source: FileSource, files_dir: Path
-) -> FetchedFile:
+def _fetch_url(package: LockedPackage, url: str, source: FileSource, cache: Cache) -> FetchedFile:
     filename = url.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     parsed = parse_dist_filename(filename)
     kind = parsed[2] if parsed else FileKind.SDIST
@@ -193,21 +191,22 @@ def _fetch_url(
         if package.hashes and digest not in package.hashes:
             raise HashMismatch(url, package.hashes, digest)
         return FetchedFile(package=package, path=local, sha256=digest, kind=kind)
-    path, digest = _download(source, url, filename, package.hashes, files_dir)
+    path, digest = _download(source, url, filename, package.hashes, cache)
     return FetchedFile(package=package, path=path, sha256=digest, kind=kind)
 
 
 def _download(
-    source: FileSource, url: str, filename: str, expected: Sequence[str], files_dir: Path
+    source: FileSource, url: str, filename: str, expected: Sequence[str], cache: Cache
 ) -> tuple[Path, str]:
-    files_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".download-", dir=files_dir))
+    downloads = cache.root / "files"
+    downloads.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".download-", dir=downloads))
     try:
         temporary = staging / filename
         digest = source.download(url, temporary, expected)
         if expected and digest not in expected:
             raise HashMismatch(url, expected, digest)
-        final_dir = files_dir / digest.partition(":")[2]
+        final_dir = cache.path("files", digest.partition(":")[2])
         final_dir.mkdir(parents=True, exist_ok=True)
         final = final_dir / filename
         temporary.replace(final)

@@ -175,10 +175,16 @@ def _compare(want: LockedPackage, have: InstalledDist) -> tuple[Action, str]:
 def _same_location(a: str | None, b: str | None) -> bool:
     if a is None or b is None:
         return a == b
-    path_a, path_b = file_url_path(a), file_url_path(b)
+    path_a, path_b = _local_path(a), _local_path(b)
     if path_a is not None and path_b is not None:
         return _resolved(path_a) == _resolved(path_b)
     return a.rstrip("/") == b.rstrip("/")
+
+
+def _local_path(url: str) -> Path | None:
+    if "://" not in url and not url.startswith("file:"):
+        return Path(url)
+    return file_url_path(url)
 
 
 def _resolved(path: Path) -> Path:
