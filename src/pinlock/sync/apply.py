@@ -245,13 +245,16 @@ class _Snapshot:
 
     root: Path
     originals: frozenset[Path]
+    walked: tuple[Path, ...] = ()
+    tree: frozenset[Path] = frozenset()
     files: list[tuple[Path, Path]] = field(default_factory=list)
 
     @classmethod
     def take(cls, env: Environment, dists: Sequence[InstalledDist], root: Path) -> _Snapshot:
         root.mkdir(parents=True, exist_ok=True)
         originals = frozenset(d.info_dir for d in read_installed(env.site_dirs))
-        snapshot = cls(root=root, originals=originals)
+        walked = tuple(dict.fromkeys((*env.site_dirs, env.scripts)))
+        snapshot = cls(root=root, originals=originals, walked=walked, tree=_tree(walked))
         for dist in dists:
             for path in sorted(_files_of(dist)):
                 if path.is_symlink() or path.is_file():
@@ -280,12 +283,35 @@ class _Snapshot:
                     original.symlink_to(backup.readlink())
                 else:
                     _link_or_copy(backup, original)
+            self._remove_strays()
             after = frozenset(d.info_dir for d in read_installed(env.site_dirs))
             return after == self.originals and all(
                 original.is_symlink() or original.exists() for original, _ in self.files
             )
         except OSError:
             return False
+
+    def _remove_strays(self) -> None:
+        """Delete what a failed install left without a RECORD naming it."""
+        for path in sorted(
+            _tree(self.walked) - self.tree, key=lambda p: len(p.parts), reverse=True
+        ):
+            if path.is_dir() and not path.is_symlink():
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _tree(roots: Sequence[Path]) -> frozenset[Path]:
+    """Every file and folder under ``roots`` (symlinks not followed)."""
+    found: set[Path] = set()
+    for root in roots:
+        for folder, dirs, names in os.walk(root):
+            base = Path(folder)
+            found.update(base / name for name in dirs)
+            found.update(base / name for name in names)
+    return frozenset(found)
 
 
 def _files_of(dist: InstalledDist) -> set[Path]:
