@@ -1,0 +1,392 @@
+"""HTTP(S) and ``file://`` transport with pip's rules for retries, certificates and credentials.
+
+One ``HttpClient`` is shared by every thread of a run: urllib3 pools keep connections per host.
+Connection errors, timeouts, 429 and 5xx answers are retried with exponential backoff; other
+answers, 404 included, go back to the caller.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import ipaddress
+import netrc
+import os
+import re
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+
+import urllib3
+from urllib3.exceptions import HTTPError, InsecureRequestWarning, MaxRetryError, SSLError
+
+from pinlock import __version__ as _pinlock_version
+from pinlock.errors import ConfigError, HashMismatch, NetworkError
+from pinlock.index.config import IndexSettings
+
+__all__ = ["HttpClient", "HttpResponse", "RangeResponse"]
+
+_T = TypeVar("_T")
+_POOL_SIZE = 16
+_CHUNK = 1 << 16
+_MAX_REDIRECTS = 10
+_BACKOFF_SECONDS = 0.25
+_MAX_BACKOFF_SECONDS = 8.0
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
+_BYTE_RANGE = re.compile(r"(\d*)-(\d*)")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """A complete answer; ``headers`` have lower-case names; ``url`` is after redirects."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RangeResponse:
+    """``data`` starts at byte ``start`` of a resource of ``total`` bytes."""
+
+    data: bytes
+    start: int
+    total: int
+
+
+class _RetryableStatus(Exception):
+    def __init__(self, status: int, reason: str, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status} {reason}".strip())
+        self.retry_after = retry_after
+
+
+class HttpClient:
+    """Fetches pages, byte ranges and files; thread-safe."""
+
+    def __init__(self, settings: IndexSettings, *, user_agent: str | None = None) -> None:
+        self.settings = settings
+        self._user_agent = user_agent or f"pinlock/{_pinlock_version}"
+        self._timeout = urllib3.Timeout(connect=settings.timeout, read=settings.timeout)
+        tls: dict[str, Any] = {}
+        if settings.cert:
+            tls["ca_certs"] = settings.cert
+        if settings.client_cert:
+            tls["cert_file"] = settings.client_cert
+        self._pool = _make_pool(maxsize=_POOL_SIZE, block=False, **tls)
+        self._trusted_pool: urllib3.PoolManager | None = None
+        if settings.trusted_hosts:
+            # Trusted hosts may present any certificate, as pip allows; the warning is moot.
+            urllib3.disable_warnings(InsecureRequestWarning)
+            self._trusted_pool = _make_pool(
+                maxsize=_POOL_SIZE, block=False, cert_reqs="CERT_NONE", **tls
+            )
+        self._credentials_lock = threading.Lock()
+        self._credentials: dict[str, tuple[str, str]] = {}
+        self._netrc: netrc.netrc | None = None
+        self._netrc_loaded = False
+        for url in (*settings.index_urls, *settings.find_links):
+            self._strip_credentials(url)
+
+    # -- public API ----------------------------------------------------------------------
+
+    def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
+        if _is_file_url(url):
+            return _file_get(url)
+        request_url, request_headers = self._prepare(url, headers)
+        request_headers.setdefault("Accept-Encoding", "gzip, deflate")
+
+        def attempt() -> HttpResponse:
+            final_url, response = self._request(request_url, request_headers, stream=False)
+            return HttpResponse(
+                url=final_url,
+                status=response.status,
+                headers={k.lower(): v for k, v in response.headers.items()},
+                body=response.data,
+            )
+
+        return self._with_retries(url, attempt)
+
+    def get_range(self, url: str, byte_range: str) -> RangeResponse | None:
+        """Bytes ``byte_range`` (``"-N"`` for the last N, ``"A-B"`` inclusive, ``"A-"``)."""
+        if _BYTE_RANGE.fullmatch(byte_range) is None or byte_range == "-":
+            raise ValueError(f"bad byte range: {byte_range!r}")
+        if _is_file_url(url):
+            return _file_range(url, byte_range)
+        request_url, request_headers = self._prepare(url, None)
+        request_headers["Range"] = f"bytes={byte_range}"
+        request_headers["Accept-Encoding"] = "identity"
+
+        def attempt() -> RangeResponse | None:
+            _final, response = self._request(request_url, request_headers, stream=True)
+            try:
+                if response.status == 206:
+                    match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
+                    if match is None or match.group(3) == "*":
+                        return None
+                    data = response.read(decode_content=False)
+                    return RangeResponse(
+                        data=data, start=int(match.group(1)), total=int(match.group(3))
+                    )
+                if response.status in (200, 416):
+                    # The server sent (or would send) the whole file: the caller downloads instead.
+                    return None
+                raise NetworkError(url, 1, f"HTTP {response.status} {response.reason or ''}")
+            finally:
+                if response.status == 206:
+                    response.release_conn()
+                else:
+                    # Never read a body the caller did not ask for; drop the connection.
+                    response.close()
+
+        return self._with_retries(url, attempt)
+
+    def download(self, url: str, dest: Path, *, expected: Sequence[str] = ()) -> str:
+        """Save ``url`` at ``dest`` and return its ``sha256:<hex>``; checks ``expected`` first.
+
+        ``dest`` only ever holds the complete, verified file.
+        """
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if _is_file_url(url):
+            source = _file_path(url)
+            if not source.is_file():
+                raise NetworkError(url, 1, "no such file")
+            with source.open("rb") as handle:
+                return _save(url, _read_chunks(handle), dest, expected)
+        request_url, request_headers = self._prepare(url, None)
+        # Digests are of the file as stored: never let a server re-encode it on the way.
+        request_headers["Accept-Encoding"] = "identity"
+
+        def attempt() -> str:
+            _final, response = self._request(request_url, request_headers, stream=True)
+            try:
+                if response.status != 200:
+                    raise NetworkError(url, 1, f"HTTP {response.status} {response.reason or ''}")
+                chunks = response.stream(_CHUNK, decode_content=False)
+                return _save(url, chunks, dest, expected)
+            finally:
+                response.release_conn()
+
+        return self._with_retries(url, attempt)
+
+    def close(self) -> None:
+        self._pool.clear()
+        if self._trusted_pool is not None:
+            self._trusted_pool.clear()
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _prepare(self, url: str, headers: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
+        plain_url, netloc = self._strip_credentials(url)
+        parts = urlsplit(plain_url)
+        if parts.scheme not in ("http", "https"):
+            raise ConfigError(url, "url", f"unsupported URL scheme {parts.scheme!r}")
+        if parts.scheme == "http" and not self._is_trusted(parts) and not _is_loopback(parts):
+            raise ConfigError(
+                url,
+                "trusted-host",
+                f"{parts.hostname} is neither secure (https) nor trusted; "
+                "use https or mark it with --trusted-host",
+            )
+        request_headers = {"User-Agent": self._user_agent}
+        credentials = self._credentials_for(netloc, parts.hostname or "")
+        if credentials is not None:
+            token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
+            request_headers["Authorization"] = f"Basic {token}"
+        request_headers.update(headers or {})
+        return plain_url, request_headers
+
+    def _strip_credentials(self, url: str) -> tuple[str, str]:
+        """The URL without userinfo, and its host[:port]; remembers credentials it carried."""
+        parts = urlsplit(url)
+        userinfo, at, hostport = parts.netloc.rpartition("@")
+        if not at:
+            return url, parts.netloc
+        user, _, password = userinfo.partition(":")
+        with self._credentials_lock:
+            self._credentials[hostport] = (unquote(user), unquote(password))
+        return urlunsplit(parts._replace(netloc=hostport)), hostport
+
+    def _credentials_for(self, netloc: str, hostname: str) -> tuple[str, str] | None:
+        with self._credentials_lock:
+            known = self._credentials.get(netloc)
+            if known is not None:
+                return known
+            if not self._netrc_loaded:
+                self._netrc_loaded = True
+                with contextlib.suppress(OSError, netrc.NetrcParseError):
+                    self._netrc = netrc.netrc()
+            entry = self._netrc.authenticators(hostname) if self._netrc else None
+        if entry is None:
+            return None
+        login, _account, password = entry
+        return (login, password or "")
+
+    def _is_trusted(self, parts: Any) -> bool:
+        trusted = self.settings.trusted_hosts
+        host = parts.hostname or ""
+        return host in trusted or f"{host}:{parts.port}" in trusted
+
+    def _request(
+        self, url: str, headers: Mapping[str, str], *, stream: bool
+    ) -> tuple[str, urllib3.BaseHTTPResponse]:
+        """The answer to GET ``url`` after redirects, and the URL that gave it."""
+        current, current_headers = url, dict(headers)
+        for _ in range(_MAX_REDIRECTS + 1):
+            parts = urlsplit(current)
+            pool = self._pool
+            if self._trusted_pool is not None and self._is_trusted(parts):
+                pool = self._trusted_pool
+            response = pool.request(
+                "GET",
+                current,
+                headers=current_headers,
+                timeout=self._timeout,
+                retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=0),
+                redirect=False,
+                preload_content=not stream,
+                decode_content=True,
+            )
+            location = response.get_redirect_location()
+            if response.status == 429 or response.status >= 500 or location:
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+                response.drain_conn()
+                response.release_conn()
+            if response.status == 429 or response.status >= 500:
+                raise _RetryableStatus(response.status, response.reason or "", retry_after)
+            if not location:
+                return current, response
+            # Each hop is checked and authenticated for its own host, like a first request.
+            target = urljoin(current, location)
+            extra = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+            current, current_headers = self._prepare(target, extra)
+        raise NetworkError(url, 1, f"more than {_MAX_REDIRECTS} redirects")
+
+    def _with_retries(self, url: str, attempt: Callable[[], _T]) -> _T:
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return attempt()
+            except _RetryableStatus as error:
+                failure: Exception = error
+                wait = error.retry_after
+            except MaxRetryError as error:
+                reason = error.reason if error.reason is not None else error
+                if isinstance(reason, SSLError):
+                    raise NetworkError(url, attempts, f"TLS error: {reason}") from error
+                failure, wait = reason, None
+            except SSLError as error:
+                raise NetworkError(url, attempts, f"TLS error: {error}") from error
+            except (HTTPError, OSError) as error:
+                failure, wait = error, None
+            if attempts > self.settings.retries:
+                raise NetworkError(url, attempts, _describe(failure)) from failure
+            backoff = min(_BACKOFF_SECONDS * 2 ** (attempts - 1), _MAX_BACKOFF_SECONDS)
+            time.sleep(min(wait, _MAX_BACKOFF_SECONDS) if wait is not None else backoff)
+
+
+def _make_pool(**options: Any) -> urllib3.PoolManager:
+    return urllib3.PoolManager(num_pools=32, **options)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _describe(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    # urllib3 prefixes some messages with the repr of its connection object: noise to a user.
+    return re.sub(r"^<[^>]*object at 0x[0-9a-f]+>: ", "", text)
+
+
+def _is_loopback(parts: Any) -> bool:
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_file_url(url: str) -> bool:
+    return url[:7].lower() == "file://"
+
+
+def _file_path(url: str) -> Path:
+    return Path(urllib.request.url2pathname(unquote(urlsplit(url).path)))
+
+
+def _file_get(url: str) -> HttpResponse:
+    path = _file_path(url)
+    try:
+        body = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return HttpResponse(url=url, status=404, headers={}, body=b"")
+    except OSError as error:
+        raise NetworkError(url, 1, str(error)) from error
+    content_type = "text/html" if path.suffix in (".html", ".htm") else "application/octet-stream"
+    headers = {"content-type": content_type, "content-length": str(len(body))}
+    return HttpResponse(url=url, status=200, headers=headers, body=body)
+
+
+def _file_range(url: str, byte_range: str) -> RangeResponse | None:
+    path = _file_path(url)
+    try:
+        with path.open("rb") as handle:
+            total = os.fstat(handle.fileno()).st_size
+            first, _, last = byte_range.partition("-")
+            if first == "":
+                start, end = max(0, total - int(last)), total - 1
+            else:
+                start = int(first)
+                end = total - 1 if last == "" else min(int(last), total - 1)
+            if start >= total or start > end:
+                return None
+            handle.seek(start)
+            return RangeResponse(data=handle.read(end - start + 1), start=start, total=total)
+    except OSError as error:
+        raise NetworkError(url, 1, str(error)) from error
+
+
+def _read_chunks(handle: Any) -> Iterator[bytes]:
+    while chunk := handle.read(_CHUNK):
+        yield chunk
+
+
+def _save(url: str, chunks: Any, dest: Path, expected: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                digest.update(chunk)
+                handle.write(chunk)
+        actual = f"sha256:{digest.hexdigest()}"
+        if expected and actual not in {_normal_hash(h) for h in expected}:
+            raise HashMismatch(url, expected, actual)
+        tmp.replace(dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return actual
+
+
+def _normal_hash(text: str) -> str:
+    algorithm, sep, value = text.partition(":")
+    return f"{algorithm.lower()}:{value.lower()}" if sep else text.lower()

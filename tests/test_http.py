@@ -1,0 +1,254 @@
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pinlock.errors import ConfigError, HashMismatch, NetworkError
+from pinlock.index.config import IndexSettings
+from pinlock.index.http import HttpClient, RangeResponse
+from tests.support.index_server import IndexServer
+
+Reply = tuple[int, dict[str, str], bytes]
+
+
+class ScriptedServer:
+    """An HTTP server whose answers per path are scripted, for the failure modes of a real one."""
+
+    def __init__(self) -> None:
+        self.script: dict[str, list[Reply]] = {}
+        self.seen: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                server.seen.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                replies = server.script.get(self.path) or [(404, {}, b"missing")]
+                status, headers, body = replies.pop(0) if len(replies) > 1 else replies[0]
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedServer]:
+    server = ScriptedServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client_factory() -> Iterator[Callable[..., HttpClient]]:
+    clients: list[HttpClient] = []
+
+    def make(**settings: Any) -> HttpClient:
+        client = HttpClient(IndexSettings(**settings))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def test_get_page_follows_redirects_and_lowercases_headers(
+    wheel_factory: Callable[..., Path],
+    index_factory: Callable[..., IndexServer],
+    client_factory: Callable[..., HttpClient],
+) -> None:
+    wheel_factory("demo-pkg", "1.0")
+    index = index_factory()
+    client = client_factory()
+    response = client.get(f"{index.url}/Demo_Pkg", headers={"Accept": "text/html"})
+    assert response.status == 200
+    assert response.url == f"{index.url}/demo-pkg/"
+    assert response.headers["content-type"].startswith("text/html")
+    assert b"demo_pkg-1.0-py3-none-any.whl" in response.body
+    missing = client.get(f"{index.url}/nothing-here/")
+    assert missing.status == 404
+
+
+def test_get_range_and_download(
+    wheel_factory: Callable[..., Path],
+    index_factory: Callable[..., IndexServer],
+    client_factory: Callable[..., HttpClient],
+    tmp_path: Path,
+) -> None:
+    wheel = wheel_factory("big", "1.0", padding=200_000)
+    data = wheel.read_bytes()
+    index = index_factory()
+    client = client_factory()
+    url = index.file_url(wheel.name)
+    tail = client.get_range(url, "-1000")
+    assert tail == RangeResponse(data=data[-1000:], start=len(data) - 1000, total=len(data))
+    middle = client.get_range(url, "100-199")
+    assert middle == RangeResponse(data=data[100:200], start=100, total=len(data))
+    assert index.requests_for(wheel.name)[-1].range_header == "bytes=100-199"
+    assert index.bytes_sent(wheel.name) == 1100
+
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    dest = tmp_path / "out" / wheel.name
+    assert client.download(url, dest) == digest
+    assert dest.read_bytes() == data
+    assert client.download(url, dest, expected=["sha256:" + "0" * 64, digest.upper()]) == digest
+
+
+def test_server_that_ignores_ranges_gives_none(
+    wheel_factory: Callable[..., Path],
+    index_factory: Callable[..., IndexServer],
+    client_factory: Callable[..., HttpClient],
+) -> None:
+    wheel = wheel_factory("big", "1.0", padding=300_000)
+    index = index_factory(ranges=False)
+    assert client_factory().get_range(index.file_url(wheel.name), "-4096") is None
+    # The full body the server started sending was not read (at most a socket buffer's worth).
+    assert index.bytes_sent(wheel.name) <= wheel.stat().st_size
+
+
+def test_hash_mismatch_leaves_nothing(
+    wheel_factory: Callable[..., Path],
+    index_factory: Callable[..., IndexServer],
+    client_factory: Callable[..., HttpClient],
+    tmp_path: Path,
+) -> None:
+    wheel = wheel_factory("demo", "1.0")
+    index = index_factory()
+    dest = tmp_path / "dl" / wheel.name
+    wrong = "sha256:" + "0" * 64
+    with pytest.raises(HashMismatch) as caught:
+        client_factory().download(index.file_url(wheel.name), dest, expected=[wrong])
+    assert caught.value.expected == (wrong,)
+    assert caught.value.actual == "sha256:" + hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_file_urls(tmp_path: Path, client_factory: Callable[..., HttpClient]) -> None:
+    page = tmp_path / "my dir" / "index.html"
+    page.parent.mkdir()
+    page.write_bytes(b"<a href='x-1.0.tar.gz'>x</a>")
+    client = client_factory()
+    url = page.as_uri()
+    response = client.get(url)
+    assert (response.status, response.body) == (200, page.read_bytes())
+    assert client.get((tmp_path / "absent.html").as_uri()).status == 404
+    assert client.get_range(url, "-3") == RangeResponse(data=b"/a>", start=25, total=28)
+    assert client.get_range(url, "0-1") == RangeResponse(data=b"<a", start=0, total=28)
+    digest = client.download(url, tmp_path / "copy.html")
+    assert digest == "sha256:" + hashlib.sha256(page.read_bytes()).hexdigest()
+    with pytest.raises(HashMismatch):
+        client.download(url, tmp_path / "bad.html", expected=["sha256:" + "1" * 64])
+    assert not (tmp_path / "bad.html").exists()
+
+
+def test_retries_server_errors_then_succeeds(
+    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+) -> None:
+    scripted.script["/page"] = [
+        (503, {}, b"busy"),
+        (429, {"Retry-After": "0"}, b"slow down"),
+        (200, {"Content-Type": "text/html"}, b"ok"),
+    ]
+    response = client_factory(retries=2).get(f"{scripted.url}/page")
+    assert (response.status, response.body) == (200, b"ok")
+    assert [path for path, _ in scripted.seen] == ["/page"] * 3
+
+
+def test_gives_up_after_the_configured_retries(
+    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+) -> None:
+    scripted.script["/page"] = [(500, {}, b"broken")]
+    with pytest.raises(NetworkError) as caught:
+        client_factory(retries=1).get(f"{scripted.url}/page")
+    assert caught.value.attempts == 2
+    assert caught.value.url == f"{scripted.url}/page"
+    assert "500" in caught.value.reason
+    assert caught.value.exit_code == 4
+
+
+def test_connection_refused_is_a_network_error(client_factory: Callable[..., HttpClient]) -> None:
+    with pytest.raises(NetworkError) as caught:
+        client_factory(retries=1).get("http://127.0.0.1:9/simple/x/")
+    assert caught.value.attempts == 2
+    assert "object at 0x" not in str(caught.value)
+
+
+def test_not_found_and_client_errors_are_returned(
+    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+) -> None:
+    scripted.script["/forbidden"] = [(403, {}, b"no")]
+    assert client_factory(retries=3).get(f"{scripted.url}/forbidden").status == 403
+    assert len(scripted.seen) == 1
+
+
+def test_gzip_is_decoded(
+    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+) -> None:
+    scripted.script["/page"] = [(200, {"Content-Encoding": "gzip"}, gzip.compress(b"hello"))]
+    assert client_factory().get(f"{scripted.url}/page").body == b"hello"
+    assert "gzip" in scripted.seen[0][1]["accept-encoding"]
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_url_credentials_apply_to_the_whole_host(
+    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+) -> None:
+    host = scripted.url.removeprefix("http://")
+    client = client_factory(index_url=f"http://alice:s%40cret@{host}/simple")
+    scripted.script["/files/a.whl"] = [(200, {}, b"x")]
+    assert client.get(f"{scripted.url}/files/a.whl").status == 200
+    assert scripted.seen[-1][1]["authorization"] == _basic("alice", "s@cret")
+    client.get(f"http://bob:pw@{host}/other")
+    assert scripted.seen[-1][1]["authorization"] == _basic("bob", "pw")
+
+
+def test_netrc_credentials(
+    scripted: ScriptedServer,
+    client_factory: Callable[..., HttpClient],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    netrc_file = tmp_path / ".netrc"
+    netrc_file.write_text("machine 127.0.0.1 login carol password hunter2\n")
+    netrc_file.chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    client_factory().get(f"{scripted.url}/page")
+    assert scripted.seen[-1][1]["authorization"] == _basic("carol", "hunter2")
+
+
+def test_plain_http_needs_a_trusted_host(client_factory: Callable[..., HttpClient]) -> None:
+    with pytest.raises(ConfigError, match="trusted-host"):
+        client_factory().get("http://untrusted.invalid/simple/x/")
+    # Trusted: the request is made (and fails to resolve, which is a network error).
+    with pytest.raises(NetworkError):
+        client_factory(trusted_hosts=("untrusted.invalid",), retries=0).get(
+            "http://untrusted.invalid/simple/x/"
+        )
