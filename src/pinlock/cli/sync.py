@@ -26,7 +26,7 @@ HELP = (
 )
 
 
-def sync_command(
+def sync_command(  # noqa: PLR0917
     locks: list[Path] = typer.Argument(  # noqa: B008
         None, metavar="[LOCK]...", help="Lock files to merge (default: requirements.txt)."
     ),
@@ -175,14 +175,15 @@ def _apply(
         pip_args += ["--find-links", link]
     for host in settings.trusted_hosts:
         pip_args += ["--trusted-host", host]
-    apply_plan(
-        plan,
-        env,
-        source=IndexFileSource(settings),
-        cache=Cache(cache_dir),
-        pip_args=pip_args,
-        break_system_packages=break_system_packages,
-    )
+    with IndexFileSource(settings) as source:
+        apply_plan(
+            plan,
+            env,
+            source=source,
+            cache=Cache(cache_dir),
+            pip_args=pip_args,
+            break_system_packages=break_system_packages,
+        )
 
 
 def _report(

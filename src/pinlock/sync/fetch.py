@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from packaging import tags as tagslib
 from packaging.tags import Tag
@@ -24,6 +24,9 @@ from pinlock.errors import HashMismatch, NoMatchingDistribution
 from pinlock.index.models import DistFile, FileKind, parse_dist_filename
 from pinlock.lock.model import LockedPackage
 from pinlock.sync.environment import Environment, file_url_path
+
+if TYPE_CHECKING:
+    from pinlock.index.config import IndexSettings
 
 __all__ = [
     "FetchedFile",
@@ -48,20 +51,33 @@ class FileSource(Protocol):
 
 
 class IndexFileSource:
-    """A ``FileSource`` over pinlock's index layer (pip configuration plus the lock's options)."""
+    """A ``FileSource`` over pinlock's index layer (pip configuration plus the lock's options).
 
-    def __init__(self, settings: object) -> None:
+    A context manager: leaving it closes the connection pools and the finder's threads.
+    """
+
+    def __init__(self, settings: IndexSettings) -> None:
         from pinlock.index.finder import PackageFinder
         from pinlock.index.http import HttpClient
 
-        self._client = HttpClient(settings)  # type: ignore[arg-type]
-        self._finder = PackageFinder(settings, self._client)  # type: ignore[arg-type]
+        self._client = HttpClient(settings)
+        self._finder = PackageFinder(settings, self._client)
 
     def files(self, package: LockedPackage) -> Sequence[DistFile]:
-        return tuple(self._finder.find(package.name))
+        return self._finder.find(package.name)
 
     def download(self, url: str, dest: Path, expected: Sequence[str]) -> str:
-        return str(self._client.download(url, dest, expected=tuple(expected)))
+        return self._client.download(url, dest, expected=tuple(expected))
+
+    def close(self) -> None:
+        self._finder.close()
+        self._client.close()
+
+    def __enter__(self) -> IndexFileSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
