@@ -295,7 +295,7 @@ class _Run:
         return tuple(
             LockedPackage(
                 name=package.name,
-                display_name=package.display_name,
+                display_name=package.name,  # pip-compile writes canonical names
                 version=package.version,
                 url=package.link,
                 editable=package.editable,
