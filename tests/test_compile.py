@@ -11,6 +11,7 @@ import pytest
 from pinlock.compile import CompileRequest, CompileResult, compile_locks
 from pinlock.errors import ReqFileError, ResolutionImpossible
 from pinlock.lock.txt import read_lock
+from pinlock.target import Target
 from tests.support.index_server import IndexServer
 
 Factory = Callable[..., Path]
@@ -238,3 +239,22 @@ def test_layered_inputs_compile_in_order_and_keep_base_pins(
         )
     )
     assert _pins(results[1].text)["base"] == "2.0"
+
+
+def test_built_sdist_metadata_warns_for_another_target(
+    tmp_path: Path,
+    sdist_factory: Factory,
+    wheel_factory: Factory,
+    index_factory: Callable[..., IndexServer],
+) -> None:
+    sdist_factory("dyn", "1.0", metadata_version="2.1", backend_requires_dist=["beta"])
+    wheel_factory("beta", "1.0")
+    index = index_factory()
+    host = _compile(tmp_path, index, "dyn\n")
+    assert host.warnings == ()
+    other = _compile(
+        tmp_path, index, "dyn\n", targets=(Target.from_spec("3.12", "linux"),), output="-"
+    )
+    assert _pins(other.text) == {"dyn": "1.0", "beta": "1.0"}
+    [warning] = other.warnings
+    assert "dyn 1.0: metadata was built from its sdist" in warning

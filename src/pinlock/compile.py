@@ -75,6 +75,7 @@ class CompileResult:
     target: Target
     flavour: Flavour | None
     package_count: int
+    warnings: tuple[str, ...] = ()
 
 
 def compile_locks(
@@ -246,6 +247,12 @@ class _Run:
             constraints=constraints,
         )
         packages = self._lock_packages(resolution, finder, target)
+        warnings = tuple(
+            f"{p.name} {p.version}: metadata was built from its sdist on this machine; its "
+            f"dependencies may differ on {target.description}"
+            for p in resolution.packages
+            if target.name != "host" and p.files and self.metadata().was_built(p.files[0])
+        )
         lock = Lock(
             packages=packages,
             options=_lock_options(source.options, request, flavour),
@@ -272,6 +279,7 @@ class _Run:
             target=target,
             flavour=flavour,
             package_count=len(packages),
+            warnings=warnings,
         )
         return result, resolution
 

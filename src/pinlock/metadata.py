@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["CoreMetadata", "MetadataFetcher", "parse_metadata"]
 
+_BUILT_BUCKET = "metadata-built"
 _METADATA_BUCKET = "metadata"
 _FILES_BUCKET = "files"
 _DEPENDENCY_FIELDS = frozenset(
@@ -144,6 +145,7 @@ class MetadataFetcher:
         self._cache = cache
         self._build_isolation = build_isolation
         self._memo: dict[str, CoreMetadata] = {}
+        self._built: set[str] = set()
         self._guard = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
 
@@ -166,6 +168,11 @@ class MetadataFetcher:
                 self._key_locks.pop(key, None)
             return metadata
 
+    def was_built(self, dist: DistFile) -> bool:
+        """Whether ``dist``'s metadata came from building its sdist on this machine."""
+        with self._guard:
+            return (dist.sha256 or dist.url) in self._built
+
     def for_source_tree(self, path: Path) -> CoreMetadata:
         """Metadata of a local project folder: its static ``[project]`` table when dependencies,
         requires-python, name and version are all static, else the backend's answer."""
@@ -184,32 +191,49 @@ class MetadataFetcher:
         cached = self._cache.get(_METADATA_BUCKET, key) if persistent else None
         if cached is not None:
             try:
-                return self._checked(parse_metadata(cached, what=dist.filename), dist)
+                metadata = self._checked(parse_metadata(cached, what=dist.filename), dist)
             except MetadataError:
                 pass  # a damaged entry is read again from the source below
-        data = self._read(dist)
+            else:
+                if self._cache.get(_BUILT_BUCKET, key) is not None:
+                    self._mark_built(key)
+                return metadata
+        data, built = self._read(dist)
         metadata = self._checked(parse_metadata(data, what=dist.filename), dist)
+        if built:
+            self._mark_built(key)
         if persistent:
+            if built:
+                self._cache.put(_BUILT_BUCKET, key, b"")
             self._cache.put(_METADATA_BUCKET, key, data)
         return metadata
 
-    def _read(self, dist: DistFile) -> bytes:
+    def _mark_built(self, key: str) -> None:
+        with self._guard:
+            self._built.add(key)
+
+    def _read(self, dist: DistFile) -> tuple[bytes, bool]:
+        """The metadata bytes, and whether they were built here from an sdist."""
+        if not dist.is_wheel:
+            local = _local_path(dist.url)
+            archive = local if local is not None else self._download(dist)
+            return sdist.read_sdist_metadata(
+                archive, build_isolation=self._build_isolation, name=dist.filename
+            )
+        return self._wheel_metadata(dist), False
+
+    def _wheel_metadata(self, dist: DistFile) -> bytes:
         local = _local_path(dist.url)
-        if dist.is_wheel:
-            if local is not None:
-                return _wheel_file_metadata(local, dist.filename)
-            if dist.metadata_url is not None:
-                data = self._pep658(dist, dist.metadata_url)
-                if data is not None:
-                    return data
-            data = wheelzip.read_metadata(self._client, dist.url)
+        if local is not None:
+            return _wheel_file_metadata(local, dist.filename)
+        if dist.metadata_url is not None:
+            data = self._pep658(dist, dist.metadata_url)
             if data is not None:
                 return data
-            return _wheel_file_metadata(self._download(dist), dist.filename)
-        archive = local if local is not None else self._download(dist)
-        return sdist.sdist_metadata(
-            archive, build_isolation=self._build_isolation, name=dist.filename
-        )
+        data = wheelzip.read_metadata(self._client, dist.url)
+        if data is not None:
+            return data
+        return _wheel_file_metadata(self._download(dist), dist.filename)
 
     def _pep658(self, dist: DistFile, url: str) -> bytes | None:
         response = self._client.get(url)

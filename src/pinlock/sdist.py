@@ -34,17 +34,25 @@ def sdist_metadata(path: Path, *, build_isolation: bool = True, name: str | None
     ``name`` is how errors refer to the sdist (its file name by default); the archive format
     is read from the content, so a cached file without a suffix works too.
     """
+    return read_sdist_metadata(path, build_isolation=build_isolation, name=name)[0]
+
+
+def read_sdist_metadata(
+    path: Path, *, build_isolation: bool = True, name: str | None = None
+) -> tuple[bytes, bool]:
+    """Like ``sdist_metadata``, and whether the backend had to build it on this machine (then
+    its dependencies were computed here and may differ elsewhere)."""
     what = name or path.name
     members = _read_archive(path, what)
     top = _top_folder(members)
     pkg_info = members.get(f"{top}PKG-INFO")
     if pkg_info is not None and is_trusted_pkg_info(pkg_info):
-        return pkg_info
+        return pkg_info, False
     with tempfile.TemporaryDirectory(prefix="pinlock-sdist-") as tmp:
         root = Path(tmp) / "src"
         _write_tree(root, members, what)
         source_dir = root / top if top else root
-        return prepare_metadata(source_dir, build_isolation=build_isolation, what=what)
+        return prepare_metadata(source_dir, build_isolation=build_isolation, what=what), True
 
 
 def is_trusted_pkg_info(pkg_info: bytes) -> bool:

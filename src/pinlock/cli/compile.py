@@ -159,6 +159,8 @@ def compile_command(
         typer.echo("interrupted; no lock was written", err=True)
         raise typer.Exit(130) from None
     for result in results:
+        for warning in result.warnings:
+            typer.echo(f"warning: {warning}", err=True)
         if result.output is None or dry_run:
             sys.stdout.write(result.text)
         if not quiet and result.output is not None:

@@ -107,7 +107,8 @@ def resolve(
 
     prefetcher = Prefetcher(factory)
     prefetcher.submit(line.requirement for line in requirements if line.requirement is not None)
-    files.prefetch(name for name in root_labels)
+    # A re-compile knows most names from the existing lock: ask for all their pages at once.
+    files.prefetch([*root_labels, *options.prefer])
     resolver: resolvelib.Resolver[Requirement, AnyCandidate, str] = resolvelib.Resolver(
         Provider(factory), resolvelib.BaseReporter()
     )
