@@ -1,0 +1,245 @@
+"""Every file of a project across the configured sources: indexes, find-links, local folders.
+
+Answers are memoized per project name and shared between threads: a resolver asks for one
+project many times, and prefetching lets the pool fetch the next pages while it thinks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+import urllib.request
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Generic, TypeVar
+from urllib.parse import urlsplit
+
+from packaging.utils import NormalizedName
+
+from pinlock.errors import NetworkError
+from pinlock.index.config import IndexSettings
+from pinlock.index.http import HttpClient
+from pinlock.index.models import DistFile, parse_dist_filename
+from pinlock.index.pages import parse_html, parse_json
+
+__all__ = ["PackageFinder"]
+
+SIMPLE_ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.01"
+)
+_JSON_TYPES = frozenset({"application/vnd.pypi.simple.v1+json", "application/json"})
+_HASH_CHUNK = 1 << 20
+
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
+
+class _Memo(Generic[_K, _V]):
+    """Compute each key once, whatever thread asks first; later askers wait for that answer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[_K, Future[_V]] = {}
+
+    def get(self, key: _K, compute: Callable[[], _V]) -> _V:
+        with self._lock:
+            future = self._futures.get(key)
+            owner = future is None
+            if future is None:
+                future = Future()
+                future.set_running_or_notify_cancel()
+                self._futures[key] = future
+        if owner:
+            try:
+                future.set_result(compute())
+            except Exception as error:
+                future.set_exception(error)
+            except BaseException as error:
+                # An interrupt is not an answer: let a later call try again.
+                with self._lock:
+                    self._futures.pop(key, None)
+                future.set_exception(error)
+                raise
+        return future.result()
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._futures
+
+
+class PackageFinder:
+    """Files of projects from ``settings`` (and ``package_indexes`` for the projects it names)."""
+
+    def __init__(
+        self,
+        settings: IndexSettings,
+        client: HttpClient,
+        *,
+        package_indexes: Mapping[NormalizedName, Sequence[str]] | None = None,
+        max_workers: int = 16,
+    ) -> None:
+        self.settings = settings
+        self._client = client
+        self._package_indexes = {
+            name: tuple(urls) for name, urls in (package_indexes or {}).items()
+        }
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pinlock-find")
+        self._projects: _Memo[NormalizedName, tuple[DistFile, ...]] = _Memo()
+        self._link_pages: _Memo[str, tuple[DistFile, ...]] = _Memo()
+        self._digests: _Memo[str, str] = _Memo()
+
+    def find(self, name: NormalizedName) -> tuple[DistFile, ...]:
+        """Every file of ``name``, de-duplicated by URL, in source order then page order."""
+        return self._projects.get(name, lambda: self._collect(name))
+
+    def prefetch(self, names: Iterable[NormalizedName]) -> None:
+        """Start fetching these projects in the background; ``find`` picks the answers up."""
+        for name in names:
+            if name not in self._projects:
+                self._pool.submit(self._find_quietly, name)
+
+    def sha256(self, dist: DistFile) -> str:
+        """The file's sha256 (hex): the index's when it gave one, else read from the file."""
+        if dist.sha256:
+            return dist.sha256.lower()
+        return self._digests.get(dist.url, lambda: self._compute_sha256(dist.url))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- sources -------------------------------------------------------------------------
+
+    def _find_quietly(self, name: NormalizedName) -> None:
+        # A failure stays in the memo and is raised to whoever calls find() for this name.
+        try:
+            self.find(name)
+        except Exception:
+            return
+
+    def _collect(self, name: NormalizedName) -> tuple[DistFile, ...]:
+        found: dict[str, DistFile] = {}
+        for dist in self._files_from_sources(name):
+            found.setdefault(dist.url, dist)
+        return tuple(found.values())
+
+    def _files_from_sources(self, name: NormalizedName) -> Iterable[DistFile]:
+        forced = self._package_indexes.get(name)
+        if forced is not None:
+            for source in forced:
+                yield from self._from_named_source(source, name)
+            return
+        for index_url in self.settings.index_urls:
+            yield from self._from_index(index_url, name)
+        for link in self.settings.find_links:
+            yield from self._from_find_links(link, name)
+
+    def _from_named_source(self, source: str, name: NormalizedName) -> Iterable[DistFile]:
+        """An entry of ``package_indexes``: an index URL, or a local index or wheel folder."""
+        folder = _local_path(source)
+        if folder is not None and folder.is_dir() and not (folder / name).is_dir():
+            return _folder_files(folder, source, name)
+        return self._from_index(source, name)
+
+    def _from_index(self, index_url: str, name: NormalizedName) -> Iterable[DistFile]:
+        folder = _local_path(index_url)
+        if folder is not None:
+            return _local_index_files(folder, index_url, name)
+        page_url = f"{index_url.rstrip('/')}/{name}/"
+        response = self._client.get(page_url, headers={"Accept": SIMPLE_ACCEPT})
+        if response.status == 404:
+            return ()
+        if response.status != 200:
+            raise NetworkError(page_url, 1, f"HTTP {response.status}")
+        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        parse = parse_json if media_type in _JSON_TYPES else parse_html
+        return parse(response.body, page_url=response.url, source=index_url, project=name)
+
+    def _from_find_links(self, link: str, name: NormalizedName) -> Iterable[DistFile]:
+        every = self._link_pages.get(link, lambda: self._read_find_links(link))
+        return [dist for dist in every if dist.name == name]
+
+    def _read_find_links(self, link: str) -> tuple[DistFile, ...]:
+        path = _local_path(link)
+        if path is None:
+            response = self._client.get(link, headers={"Accept": "text/html"})
+            if response.status == 404:
+                return ()
+            if response.status != 200:
+                raise NetworkError(link, 1, f"HTTP {response.status}")
+            return tuple(
+                parse_html(response.body, page_url=response.url, source=link, project=None)
+            )
+        if path.is_dir():
+            return tuple(_folder_files(path, link, None))
+        if path.is_file():
+            single = _local_dist(path, link)
+            if single is not None:
+                return (single,)
+            page = path.read_bytes()
+            return tuple(parse_html(page, page_url=path.as_uri(), source=link, project=None))
+        return ()
+
+    # -- digests -------------------------------------------------------------------------
+
+    def _compute_sha256(self, url: str) -> str:
+        path = _local_path(url)
+        if path is not None:
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                while chunk := handle.read(_HASH_CHUNK):
+                    digest.update(chunk)
+            return digest.hexdigest()
+        with tempfile.TemporaryDirectory(prefix="pinlock-hash-") as scratch:
+            filename = urlsplit(url).path.rsplit("/", 1)[-1] or "download"
+            result = self._client.download(url, Path(scratch) / filename)
+        return result.removeprefix("sha256:")
+
+
+def _local_path(location: str) -> Path | None:
+    """The local path a source names (``file://`` URL or plain path); None for remote URLs."""
+    parts = urlsplit(location)
+    if parts.scheme == "file":
+        return Path(urllib.request.url2pathname(parts.path))
+    # A one-letter "scheme" is a Windows drive letter.
+    if parts.scheme and len(parts.scheme) > 1:
+        return None
+    return Path(location).expanduser().absolute()
+
+
+def _local_index_files(folder: Path, source: str, name: NormalizedName) -> Iterable[DistFile]:
+    project_dir = folder / name
+    page = project_dir / "index.html"
+    if page.is_file():
+        return parse_html(page.read_bytes(), page_url=page.as_uri(), source=source, project=name)
+    if project_dir.is_dir():
+        return _folder_files(project_dir, source, name)
+    return ()
+
+
+def _folder_files(folder: Path, source: str, name: NormalizedName | None) -> list[DistFile]:
+    files = []
+    for path in sorted(folder.iterdir()):
+        dist = _local_dist(path, source) if path.is_file() else None
+        if dist is not None and (name is None or dist.name == name):
+            files.append(dist)
+    return files
+
+
+def _local_dist(path: Path, source: str) -> DistFile | None:
+    parsed = parse_dist_filename(path.name)
+    if parsed is None:
+        return None
+    name, version, kind, tags = parsed
+    return DistFile(
+        name=name,
+        version=version,
+        filename=path.name,
+        url=path.absolute().as_uri(),
+        kind=kind,
+        source=source,
+        wheel_tags=tags,
+    )
