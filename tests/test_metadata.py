@@ -1,0 +1,363 @@
+"""Core metadata parsing and fetching, against real wheels and sdists on a local index."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from pinlock.cache import Cache
+from pinlock.errors import HashMismatch, MetadataError
+from pinlock.index.config import IndexSettings
+from pinlock.index.http import HttpClient
+from pinlock.index.models import DistFile, FileKind
+from pinlock.index.pages import parse_html
+from pinlock.metadata import CoreMetadata, MetadataFetcher, parse_metadata
+from tests.support.artifacts import make_sdist, make_wheel
+from tests.support.index_server import IndexServer
+
+# -- parse_metadata -------------------------------------------------------------------------
+
+
+def test_parse_metadata_fields() -> None:
+    text = (
+        "Metadata-Version: 2.3\n"
+        "Name: Foo.Bar\n"
+        "Version: 2.5.1+cu121\n"
+        "Summary: something\n"
+        "X-Unknown-Field: whatever\n"
+        "Requires-Python: >=3.9\n"
+        "Provides-Extra: Fancy_CLI\n"
+        "Dynamic: License\n"
+        "Requires-Dist: idna>=3\n"
+        'Requires-Dist: rich; extra == "fancy-cli"\n'
+        "\n"
+        "Long description\nRequires-Dist: not-a-header\n"
+    )
+    metadata = parse_metadata(text.encode(), what="foo")
+    assert metadata == CoreMetadata(
+        name=canonicalize_name("foo-bar"),
+        display_name="Foo.Bar",
+        version=Version("2.5.1+cu121"),
+        requires_dist=(Requirement("idna>=3"), Requirement('rich; extra == "fancy-cli"')),
+        requires_python=SpecifierSet(">=3.9"),
+        provides_extra=frozenset({canonicalize_name("fancy-cli")}),
+        dynamic=frozenset({"license"}),
+    )
+    assert parse_metadata(text, what="foo") == metadata
+
+
+def test_parse_metadata_minimal() -> None:
+    metadata = parse_metadata(b"Metadata-Version: 1.0\nName: x\nVersion: 1\n", what="x")
+    assert metadata.requires_dist == ()
+    assert metadata.requires_python is None
+    assert metadata.provides_extra == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Metadata-Version: 2.1\nVersion: 1.0\n", "no Name field"),
+        ("Metadata-Version: 2.1\nName: x\n", "no Version field"),
+        ("Metadata-Version: 2.1\nName: x\nVersion: banana\n", "invalid Version 'banana'"),
+        (
+            "Metadata-Version: 2.1\nName: x\nVersion: 1\nRequires-Dist: idna >>= 3\n",
+            "invalid Requires-Dist 'idna >>= 3'",
+        ),
+        (
+            "Metadata-Version: 2.1\nName: x\nVersion: 1\nRequires-Python: three\n",
+            "invalid Requires-Python 'three'",
+        ),
+    ],
+)
+def test_parse_metadata_errors(text: str, reason: str) -> None:
+    with pytest.raises(MetadataError) as caught:
+        parse_metadata(text, what="x-1.0.whl")
+    assert caught.value.what == "x-1.0.whl"
+    assert reason in caught.value.reason
+    assert "x-1.0.whl" in str(caught.value)
+
+
+# -- fetching -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client() -> Iterator[HttpClient]:
+    http = HttpClient(IndexSettings(retries=0))
+    yield http
+    http.close()
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Cache:
+    return Cache(tmp_path / "cache")
+
+
+def _dists(client: HttpClient, index: IndexServer, project: str) -> list[DistFile]:
+    page_url = f"{index.url}/{project}/"
+    response = client.get(page_url)
+    assert response.status == 200
+    return parse_html(
+        response.body, page_url=page_url, source=index.url, project=canonicalize_name(project)
+    )
+
+
+def _only(dists: list[DistFile], filename: str) -> DistFile:
+    (found,) = [dist for dist in dists if dist.filename == filename]
+    return found
+
+
+def _file_requests(index: IndexServer, filename: str) -> list[str]:
+    return [r.path for r in index.requests if r.path.startswith(f"/files/{filename}")]
+
+
+def test_pep658_metadata_file_is_used_first(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpClient,
+    cache: Cache,
+) -> None:
+    wheel = make_wheel(files_dir, "alpha", "1.0", requires_dist=["idna"], padding=100_000)
+    index = index_factory(metadata_files=True)
+    dist = _only(_dists(client, index, "alpha"), wheel.name)
+    assert dist.metadata_url is not None
+    index.clear_log()
+
+    metadata = MetadataFetcher(client, cache).fetch(dist)
+
+    assert metadata.requires_dist == (Requirement("idna"),)
+    assert _file_requests(index, wheel.name) == [f"/files/{wheel.name}.metadata"]
+    assert index.bytes_sent(wheel.name) == 0
+
+
+def test_pep658_digest_mismatch_is_an_error(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpClient,
+    cache: Cache,
+) -> None:
+    wheel = make_wheel(files_dir, "alpha", "1.0")
+    index = index_factory(metadata_files=True)
+    dist = _only(_dists(client, index, "alpha"), wheel.name)
+    tampered = _replace(dist, metadata_hashes={"sha256": "0" * 64})
+    with pytest.raises(HashMismatch):
+        MetadataFetcher(client, cache).fetch(tampered)
+
+
+def test_range_reads_when_no_metadata_file(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpClient,
+    cache: Cache,
+) -> None:
+    wheel = make_wheel(files_dir, "big", "2.0+cu121", requires_python=">=3.9", padding=3_000_000)
+    index = index_factory()
+    dist = _only(_dists(client, index, "big"), wheel.name)
+    assert dist.metadata_url is None
+    index.clear_log()
+
+    metadata = MetadataFetcher(client, cache).fetch(dist)
+
+    assert metadata.version == Version("2.0+cu121")
+    assert metadata.requires_python == SpecifierSet(">=3.9")
+    assert len(_file_requests(index, wheel.name)) <= 2
+    assert index.bytes_sent(wheel.name) < 100_000 < wheel.stat().st_size
+
+
+def test_full_download_when_ranges_are_ignored_and_disk_cache(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpClient,
+    cache: Cache,
+) -> None:
+    wheel = make_wheel(files_dir, "whole", "1.0", requires_dist=["six"], padding=50_000)
+    index = index_factory(ranges=False)
+    dist = _only(_dists(client, index, "whole"), wheel.name)
+    index.clear_log()
+
+    fetcher = MetadataFetcher(client, cache)
+    metadata = fetcher.fetch(dist)
+    assert metadata.requires_dist == (Requirement("six"),)
+    # one range probe (answered with the whole file, which the client drops), one download
+    ranges = [r.range_header for r in index.requests_for(wheel.name)]
+    assert ranges == ["bytes=-65536", None]
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert cache.path("files", digest).read_bytes() == wheel.read_bytes()
+
+    index.clear_log()
+    assert fetcher.fetch(dist) is metadata  # memo
+    assert MetadataFetcher(client, cache).fetch(dist) == metadata  # disk cache
+    assert index.requests == []
+
+
+def test_concurrent_fetches_read_once(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpClient,
+    cache: Cache,
+) -> None:
+    wheel = make_wheel(files_dir, "shared", "1.0")
+    index = index_factory(metadata_files=True)
+    dist = _only(_dists(client, index, "shared"), wheel.name)
+    index.clear_log()
+    fetcher = MetadataFetcher(client, cache)
+    results: list[CoreMetadata] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(fetcher.fetch(dist))) for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8 and len(set(results)) == 1
+    assert len(index.requests) == 1
+
+
+def test_metadata_that_names_another_version_is_an_error(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpClient,
+    cache: Cache,
+    tmp_path: Path,
+) -> None:
+    built = make_wheel(tmp_path / "build", "liar", "1.0")
+    built.rename(files_dir / "liar-2.0-py3-none-any.whl")
+    index = index_factory()
+    (dist,) = _dists(client, index, "liar")
+    with pytest.raises(MetadataError, match=r"liar 2\.0 but its metadata says liar 1\.0"):
+        MetadataFetcher(client, cache).fetch(dist)
+
+
+def test_bad_requires_dist_in_a_wheel(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpClient,
+    cache: Cache,
+) -> None:
+    make_wheel(files_dir, "broken", "1.0", requires_dist=["ok", "not valid ((("])
+    index = index_factory(metadata_files=True)
+    (dist,) = _dists(client, index, "broken")
+    with pytest.raises(MetadataError, match="not valid"):
+        MetadataFetcher(client, cache).fetch(dist)
+
+
+def test_file_urls_are_read_locally(client: HttpClient, cache: Cache, tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "local-thing", "1.0", requires_dist=["idna"])
+    sdist = make_sdist(tmp_path, "local-thing", "0.9", requires_dist=["six"])
+    fetcher = MetadataFetcher(client, cache)
+    for path, requirement in ((wheel, "idna"), (sdist, "six")):
+        dist = _file_dist(path)
+        assert fetcher.fetch(dist).requires_dist == (Requirement(requirement),)
+
+
+def test_sdists_from_the_index(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpClient,
+    cache: Cache,
+) -> None:
+    trusted = make_sdist(
+        files_dir, "src-pkg", "1.0", requires_dist=["from-pkg-info"], backend_requires_dist=["x"]
+    )
+    built = make_sdist(
+        files_dir,
+        "src-pkg",
+        "2.0",
+        requires_dist=["from-pkg-info"],
+        dynamic=["Requires-Dist"],
+        backend_requires_dist=["from-backend"],
+    )
+    index = index_factory()
+    dists = _dists(client, index, "src-pkg")
+    fetcher = MetadataFetcher(client, cache)
+    assert fetcher.fetch(_only(dists, trusted.name)).requires_dist == (
+        Requirement("from-pkg-info"),
+    )
+    assert fetcher.fetch(_only(dists, built.name)).requires_dist == (Requirement("from-backend"),)
+
+
+# -- local source trees ---------------------------------------------------------------------
+
+
+def test_static_pyproject_needs_no_build(client: HttpClient, cache: Cache, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[build-system]\n"
+        'requires = ["this-backend-does-not-exist"]\n'
+        'build-backend = "nowhere"\n'
+        "[project]\n"
+        'name = "My_App"\n'
+        'version = "0.3"\n'
+        'requires-python = ">=3.10"\n'
+        'dependencies = ["idna>=3"]\n'
+        'dynamic = ["readme"]\n'
+        "[project.optional-dependencies]\n"
+        'Dev = ["pytest; python_version >= \'3.11\'", "ruff"]\n'
+    )
+    metadata = MetadataFetcher(client, cache).for_source_tree(tmp_path)
+    assert metadata.name == "my-app"
+    assert metadata.version == Version("0.3")
+    assert metadata.requires_python == SpecifierSet(">=3.10")
+    assert metadata.provides_extra == frozenset({"dev"})
+    assert metadata.dynamic == frozenset({"readme"})
+    assert [str(r) for r in metadata.requires_dist] == [
+        "idna>=3",
+        'pytest; python_version >= "3.11" and extra == "dev"',
+        'ruff; extra == "dev"',
+    ]
+
+
+def test_dynamic_dependencies_use_the_backend(
+    client: HttpClient, cache: Cache, tmp_path: Path
+) -> None:
+    from tests.support.artifacts import sdist_tree
+
+    pyproject = (
+        "[build-system]\n"
+        "requires = []\n"
+        'build-backend = "tinybackend"\n'
+        'backend-path = ["."]\n'
+        "[project]\n"
+        'name = "dyn"\n'
+        'version = "1.0"\n'
+        'dynamic = ["dependencies"]\n'
+    )
+    tree = sdist_tree("dyn", "1.0", requires_dist=["from-backend"], pyproject=pyproject)
+    for relative, data in tree.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes(data)
+    metadata = MetadataFetcher(client, cache).for_source_tree(tmp_path)
+    assert metadata.requires_dist == (Requirement("from-backend"),)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _replace(dist: DistFile, **changes: object) -> DistFile:
+    import dataclasses
+
+    return dataclasses.replace(dist, **changes)  # type: ignore[arg-type]
+
+
+def _file_dist(path: Path) -> DistFile:
+    from pinlock.index.models import parse_dist_filename
+
+    parsed = parse_dist_filename(path.name)
+    assert parsed is not None
+    name, version, kind, tags = parsed
+    return DistFile(
+        name=name,
+        version=version,
+        filename=path.name,
+        url=path.as_uri(),
+        kind=kind,
+        source=path.parent.as_uri(),
+        wheel_tags=tags if kind is FileKind.WHEEL else frozenset(),
+        hashes={"sha256": hashlib.sha256(path.read_bytes()).hexdigest()},
+    )
