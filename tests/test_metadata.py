@@ -361,3 +361,13 @@ def _file_dist(path: Path) -> DistFile:
         wheel_tags=tags if kind is FileKind.WHEEL else frozenset(),
         hashes={"sha256": hashlib.sha256(path.read_bytes()).hexdigest()},
     )
+
+
+def test_local_files_without_a_digest_are_not_cached_on_disk(
+    client: HttpClient, cache: Cache, tmp_path: Path
+) -> None:
+    make_wheel(tmp_path, "rebuilt", "1.0", requires_dist=["first"])
+    dist = _replace(_file_dist(tmp_path / "rebuilt-1.0-py3-none-any.whl"), hashes={})
+    assert MetadataFetcher(client, cache).fetch(dist).requires_dist == (Requirement("first"),)
+    make_wheel(tmp_path, "rebuilt", "1.0", requires_dist=["second"])
+    assert MetadataFetcher(client, cache).fetch(dist).requires_dist == (Requirement("second"),)

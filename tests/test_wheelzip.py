@@ -131,3 +131,20 @@ def test_not_a_zip(
     index = index_factory()
     with pytest.raises(MetadataError, match="not a readable wheel"):
         read_metadata(client, index.file_url("fake-1.0-py3-none-any.whl"))
+
+
+@pytest.mark.network
+def test_real_pypi_wheel(client: HttpClient) -> None:
+    from packaging.utils import canonicalize_name
+
+    from pinlock.index.pages import parse_html
+
+    page_url = "https://pypi.org/simple/idna/"
+    page = client.get(page_url, headers={"Accept": "text/html"})
+    dists = parse_html(
+        page.body, page_url=page_url, source=page_url, project=canonicalize_name("idna")
+    )
+    (wheel,) = [d for d in dists if d.filename == "idna-3.7-py3-none-any.whl"]
+    metadata = read_metadata(client, wheel.url)
+    assert metadata is not None
+    assert b"Name: idna" in metadata and b"Version: 3.7" in metadata

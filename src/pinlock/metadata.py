@@ -179,7 +179,9 @@ class MetadataFetcher:
     # -- one file ------------------------------------------------------------------------
 
     def _load(self, dist: DistFile, key: str) -> CoreMetadata:
-        cached = self._cache.get(_METADATA_BUCKET, key)
+        # A local file without a digest may be rebuilt under the same name: read it afresh.
+        persistent = dist.sha256 is not None or _local_path(dist.url) is None
+        cached = self._cache.get(_METADATA_BUCKET, key) if persistent else None
         if cached is not None:
             try:
                 return self._checked(parse_metadata(cached, what=dist.filename), dist)
@@ -187,7 +189,8 @@ class MetadataFetcher:
                 pass  # a damaged entry is read again from the source below
         data = self._read(dist)
         metadata = self._checked(parse_metadata(data, what=dist.filename), dist)
-        self._cache.put(_METADATA_BUCKET, key, data)
+        if persistent:
+            self._cache.put(_METADATA_BUCKET, key, data)
         return metadata
 
     def _read(self, dist: DistFile) -> bytes:

@@ -80,14 +80,18 @@ class HttpClient:
             tls["ca_certs"] = settings.cert
         if settings.client_cert:
             tls["cert_file"] = settings.client_cert
-        self._pool = _make_pool(maxsize=_POOL_SIZE, block=False, **tls)
-        self._trusted_pool: urllib3.PoolManager | None = None
+        self._tls = tls
         if settings.trusted_hosts:
             # Trusted hosts may present any certificate, as pip allows; the warning is moot.
             urllib3.disable_warnings(InsecureRequestWarning)
-            self._trusted_pool = _make_pool(
-                maxsize=_POOL_SIZE, block=False, cert_reqs="CERT_NONE", **tls
-            )
+        # Like pip (through requests), honour http_proxy / https_proxy / no_proxy.
+        self._proxies = {
+            scheme: proxy
+            for scheme, proxy in urllib.request.getproxies_environment().items()
+            if scheme in ("http", "https")
+        }
+        self._pools_lock = threading.Lock()
+        self._pools: dict[tuple[str | None, bool], urllib3.PoolManager] = {}
         self._credentials_lock = threading.Lock()
         self._credentials: dict[str, tuple[str, str]] = {}
         self._netrc: netrc.netrc | None = None
@@ -112,7 +116,7 @@ class HttpClient:
                 body=response.data,
             )
 
-        return self._with_retries(url, attempt)
+        return self._with_retries(_redact(url), attempt)
 
     def get_range(self, url: str, byte_range: str) -> RangeResponse | None:
         """Bytes ``byte_range`` (``"-N"`` for the last N, ``"A-B"`` inclusive, ``"A-"``)."""
@@ -138,7 +142,9 @@ class HttpClient:
                 if response.status in (200, 416):
                     # The server sent (or would send) the whole file: the caller downloads instead.
                     return None
-                raise NetworkError(url, 1, f"HTTP {response.status} {response.reason or ''}")
+                raise NetworkError(
+                    _redact(url), 1, f"HTTP {response.status} {response.reason or ''}"
+                )
             finally:
                 if response.status == 206:
                     response.release_conn()
@@ -146,7 +152,7 @@ class HttpClient:
                     # Never read a body the caller did not ask for; drop the connection.
                     response.close()
 
-        return self._with_retries(url, attempt)
+        return self._with_retries(_redact(url), attempt)
 
     def download(self, url: str, dest: Path, *, expected: Sequence[str] = ()) -> str:
         """Save ``url`` at ``dest`` and return its ``sha256:<hex>``; checks ``expected`` first.
@@ -169,18 +175,22 @@ class HttpClient:
             _final, response = self._request(request_url, request_headers, stream=True)
             try:
                 if response.status != 200:
-                    raise NetworkError(url, 1, f"HTTP {response.status} {response.reason or ''}")
+                    raise NetworkError(
+                        _redact(url), 1, f"HTTP {response.status} {response.reason or ''}"
+                    )
                 chunks = response.stream(_CHUNK, decode_content=False)
                 return _save(url, chunks, dest, expected)
             finally:
                 response.release_conn()
 
-        return self._with_retries(url, attempt)
+        return self._with_retries(_redact(url), attempt)
 
     def close(self) -> None:
-        self._pool.clear()
-        if self._trusted_pool is not None:
-            self._trusted_pool.clear()
+        with self._pools_lock:
+            pools = list(self._pools.values())
+            self._pools.clear()
+        for pool in pools:
+            pool.clear()
 
     # -- internals -----------------------------------------------------------------------
 
@@ -241,10 +251,7 @@ class HttpClient:
         """The answer to GET ``url`` after redirects, and the URL that gave it."""
         current, current_headers = url, dict(headers)
         for _ in range(_MAX_REDIRECTS + 1):
-            parts = urlsplit(current)
-            pool = self._pool
-            if self._trusted_pool is not None and self._is_trusted(parts):
-                pool = self._trusted_pool
+            pool = self._pool_for(urlsplit(current))
             response = pool.request(
                 "GET",
                 current,
@@ -270,6 +277,19 @@ class HttpClient:
             current, current_headers = self._prepare(target, extra)
         raise NetworkError(url, 1, f"more than {_MAX_REDIRECTS} redirects")
 
+    def _pool_for(self, parts: Any) -> urllib3.PoolManager:
+        trusted = self._is_trusted(parts)
+        proxy = self._proxies.get(parts.scheme)
+        if proxy and urllib.request.proxy_bypass(parts.hostname or ""):
+            proxy = None
+        key = (proxy, trusted)
+        with self._pools_lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                pool = _make_pool(proxy, trusted=trusted, tls=self._tls)
+                self._pools[key] = pool
+        return pool
+
     def _with_retries(self, url: str, attempt: Callable[[], _T]) -> _T:
         attempts = 0
         while True:
@@ -294,8 +314,17 @@ class HttpClient:
             time.sleep(min(wait, _MAX_BACKOFF_SECONDS) if wait is not None else backoff)
 
 
-def _make_pool(**options: Any) -> urllib3.PoolManager:
-    return urllib3.PoolManager(num_pools=32, **options)
+def _make_pool(proxy: str | None, *, trusted: bool, tls: Mapping[str, Any]) -> urllib3.PoolManager:
+    options: dict[str, Any] = {"num_pools": 32, "maxsize": _POOL_SIZE, "block": False, **tls}
+    if trusted:
+        options["cert_reqs"] = "CERT_NONE"
+    if proxy is None:
+        return urllib3.PoolManager(**options)
+    parsed = urllib3.util.parse_url(proxy)
+    if parsed.auth:
+        options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=unquote(parsed.auth))
+        proxy = parsed._replace(auth=None).url
+    return urllib3.ProxyManager(proxy, **options)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -311,6 +340,16 @@ def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     # urllib3 prefixes some messages with the repr of its connection object: noise to a user.
     return re.sub(r"^<[^>]*object at 0x[0-9a-f]+>: ", "", text)
+
+
+def _redact(url: str) -> str:
+    """The URL as errors show it: a password in it is replaced by ``****``."""
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:****@{hostport}"))
 
 
 def _is_loopback(parts: Any) -> bool:

@@ -6,12 +6,13 @@ Find-links pages are plain HTML with anchors and go through ``parse_html`` too, 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import unquote, urljoin
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
@@ -42,7 +43,7 @@ def parse_html(
             metadata = attrs.get("data-dist-info-metadata")
         yanked = "data-yanked" in attrs
         dist = _make_dist(
-            href=urljoin(base_url, href),
+            href=href if href.startswith(("https://", "http://")) else urljoin(base_url, href),
             filename=None,
             hashes={},
             requires_python=attrs.get("data-requires-python"),
@@ -117,9 +118,12 @@ def _make_dist(
     source: str,
     project: NormalizedName | None,
 ) -> DistFile | None:
-    url, fragment = urldefrag(href)
+    # Plain string operations: these run for every link of pages with thousands of them.
+    url, _, fragment = href.partition("#")
     if filename is None:
-        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        filename = url.partition("?")[0].rsplit("/", 1)[-1]
+        if "%" in filename:
+            filename = unquote(filename)
     parsed = parse_dist_filename(filename)
     if parsed is None:
         return None
@@ -146,6 +150,7 @@ def _make_dist(
     )
 
 
+@functools.lru_cache(maxsize=512)
 def _specifier_or_none(text: str | None) -> SpecifierSet | None:
     if not text or not text.strip():
         return None
