@@ -1,0 +1,132 @@
+"""The one place pinlock runs pip: as a program, never as a library.
+
+pinlock prefers its own pip, pointed at the target with ``--python``, so every target gets the
+same pip behaviour. pip refuses to drive an interpreter older than its own ``Requires-Python``;
+such a target is driven by the pip installed in it, when it has one.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from pinlock.errors import EnvironmentProblem, PipFailed
+
+__all__ = ["pip_command", "run_pip"]
+
+_QUIET_ENV = {
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    "PIP_NO_INPUT": "1",
+    "PYTHONIOENCODING": "utf-8",
+}
+
+_PROBE = (
+    "import sys, importlib.util as u; "
+    "print('%d.%d.%d' % sys.version_info[:3]); "
+    "print(int(u.find_spec('pip') is not None))"
+)
+
+
+def run_pip(
+    args: Sequence[str],
+    *,
+    python: Path,
+    capture: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """Run ``pip ARGS`` against the interpreter ``python``; return its output (stdout + stderr).
+
+    With ``capture=False`` pip writes straight to this process's terminal and "" is returned.
+    Raises ``PipFailed`` (with pip's output) when pip exits non-zero, and ``EnvironmentProblem``
+    when no pip can drive ``python``.
+    """
+    command = [*pip_command(python), *args]
+    env = dict(os.environ if environ is None else environ)
+    env.update(_QUIET_ENV)
+    completed = subprocess.run(
+        command,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if capture else None,
+        stderr=subprocess.STDOUT if capture else None,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        check=False,
+    )
+    output = completed.stdout or ""
+    if completed.returncode != 0:
+        raise PipFailed(list(args), completed.returncode, output)
+    return output
+
+
+def pip_command(python: Path) -> list[str]:
+    """The argument vector prefix that runs a pip able to install into ``python``."""
+    target = Path(python)
+    if _same_interpreter(target):
+        return [sys.executable, "-m", "pip"]
+    version, has_pip = _probe(str(target))
+    if _own_pip_accepts(version):
+        return [sys.executable, "-m", "pip", "--python", str(target)]
+    if has_pip:
+        return [str(target), "-m", "pip"]
+    raise EnvironmentProblem(
+        f"{target} runs Python {version}, older than pinlock's pip supports "
+        f"({_own_pip_requires_python() or 'unknown'}), and has no pip of its own; "
+        f"install one with `{target} -m ensurepip` and run the sync again"
+    )
+
+
+def _same_interpreter(target: Path) -> bool:
+    try:
+        return target.resolve() == Path(sys.executable).resolve() and (
+            target.parent.parent.resolve() == Path(sys.prefix).resolve()
+        )
+    except OSError:
+        return False
+
+
+@functools.cache
+def _probe(python: str) -> tuple[str, bool]:
+    try:
+        completed = subprocess.run(
+            [python, "-I", "-c", _PROBE],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot run {python}: {exc}") from exc
+    lines = completed.stdout.split()
+    if completed.returncode != 0 or len(lines) != 2:
+        raise EnvironmentProblem(f"{python} is not a working Python interpreter")
+    return lines[0], lines[1] == "1"
+
+
+@functools.lru_cache(maxsize=1)
+def _own_pip_requires_python() -> str | None:
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        value = metadata("pip")["Requires-Python"]
+    except (PackageNotFoundError, KeyError):
+        return None
+    return str(value) if value else None
+
+
+def _own_pip_accepts(version: str) -> bool:
+    requires = _own_pip_requires_python()
+    if not requires:
+        return True
+    try:
+        return SpecifierSet(requires).contains(Version(version), prereleases=True)
+    except (InvalidSpecifier, InvalidVersion):
+        return True

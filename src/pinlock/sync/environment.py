@@ -1,0 +1,402 @@
+"""The environment a sync changes: which one, and what is installed in it, read without pip.
+
+The target interpreter is asked once, by a stdlib-only script, for its marker environment and
+its paths; the installed distributions are then read from ``*.dist-info`` folders in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from pinlock.errors import EnvironmentProblem
+
+__all__ = [
+    "Environment",
+    "InstalledDist",
+    "check_allowed",
+    "file_url_path",
+    "find_python",
+    "inspect_environment",
+    "interpreter_of",
+    "protected_names",
+    "read_installed",
+]
+
+# Runs in the target interpreter, which may be old: stdlib only, no f-strings.
+_INSPECT_SCRIPT = r"""
+import json, os, platform, sys, sysconfig
+def _impl_version(info):
+    v = '%d.%d.%d' % (info.major, info.minor, info.micro)
+    if info.releaselevel != 'final':
+        v += info.releaselevel[0] + str(info.serial)
+    return v
+name = sys.implementation.name
+markers = {
+    'implementation_name': name,
+    'implementation_version': _impl_version(sys.implementation.version),
+    'os_name': os.name,
+    'platform_machine': platform.machine(),
+    'platform_python_implementation': platform.python_implementation(),
+    'platform_release': platform.release(),
+    'platform_system': platform.system(),
+    'platform_version': platform.version(),
+    'python_full_version': platform.python_version(),
+    'python_version': '.'.join(platform.python_version_tuple()[:2]),
+    'sys_platform': sys.platform,
+}
+paths = sysconfig.get_paths()
+base = getattr(sys, 'base_prefix', getattr(sys, 'real_prefix', sys.prefix))
+print(json.dumps({
+    'markers': markers,
+    'executable': sys.executable,
+    'prefix': sys.prefix,
+    'base_prefix': base,
+    'purelib': paths['purelib'],
+    'platlib': paths['platlib'],
+    'scripts': paths['scripts'],
+    'stdlib': paths['stdlib'],
+    'version': list(sys.version_info[:3]),
+    'soabi': sysconfig.get_config_var('SOABI') or '',
+    'gil_disabled': bool(sysconfig.get_config_var('Py_GIL_DISABLED')),
+}))
+"""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InstalledDist:
+    """One installed distribution, as its ``.dist-info`` (or ``.egg-info``) folder describes it.
+
+    ``version`` is None when the installed version string is not valid PEP 440 (``raw_version``
+    keeps it). ``url`` is the direct URL from ``direct_url.json`` (editables and URL installs).
+    """
+
+    name: NormalizedName
+    display_name: str
+    version: Version | None
+    raw_version: str
+    info_dir: Path
+    url: str | None = None
+    editable: bool = False
+    installer: str = ""
+
+    @property
+    def site_dir(self) -> Path:
+        """The folder RECORD paths are relative to."""
+        return self.info_dir.parent
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Environment:
+    """A target interpreter: its marker environment, paths and installed distributions."""
+
+    python: Path
+    executable: Path
+    prefix: Path
+    base_prefix: Path
+    purelib: Path
+    platlib: Path
+    scripts: Path
+    stdlib: Path
+    python_version: tuple[int, int, int]
+    markers: tuple[tuple[str, str], ...]
+    soabi: str = ""
+    gil_disabled: bool = False
+    installed: tuple[InstalledDist, ...] = ()
+
+    @property
+    def is_venv(self) -> bool:
+        return self.prefix != self.base_prefix
+
+    @property
+    def marker_environment(self) -> dict[str, str]:
+        return dict(self.markers)
+
+    @property
+    def site_dirs(self) -> tuple[Path, ...]:
+        return tuple(dict.fromkeys((self.purelib, self.platlib)))
+
+    @property
+    def externally_managed(self) -> bool:
+        """PEP 668: a non-venv interpreter whose distributor manages its packages."""
+        return not self.is_venv and (self.stdlib / "EXTERNALLY-MANAGED").is_file()
+
+    @property
+    def is_running_environment(self) -> bool:
+        """Whether this is the environment pinlock itself runs in."""
+        return _same_path(self.prefix, Path(sys.prefix))
+
+    def by_name(self) -> dict[NormalizedName, InstalledDist]:
+        return {dist.name: dist for dist in self.installed}
+
+
+def interpreter_of(path: Path) -> Path:
+    """The interpreter of ``path``: ``path`` itself, or the one inside a venv folder."""
+    if path.is_dir():
+        for candidate in (path / "bin" / "python", path / "Scripts" / "python.exe"):
+            if candidate.exists():
+                return candidate
+        raise EnvironmentProblem(f"{path} is a folder but not a virtual environment (no python)")
+    if not path.exists():
+        raise EnvironmentProblem(f"{path} does not exist")
+    return path
+
+
+def find_python(
+    *,
+    python: Path | None = None,
+    venv: Path | None = None,
+    system: bool = False,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Path:
+    """The interpreter to sync, by precedence: ``venv``, ``python``, ``$VIRTUAL_ENV``, ``./.venv``.
+
+    ``venv`` is created with ``python -m venv`` when missing, by ``python`` when given, else by
+    the running interpreter. ``system`` without ``python`` means the first ``python3`` on PATH.
+    """
+    env = os.environ if environ is None else environ
+    here = Path.cwd() if cwd is None else cwd
+    if venv is not None:
+        folder = venv if venv.is_absolute() else here / venv
+        if not folder.exists():
+            creator = interpreter_of(python) if python is not None else Path(sys.executable)
+            _create_venv(creator, folder)
+        return interpreter_of(folder)
+    if python is not None:
+        return interpreter_of(python if python.is_absolute() else here / python)
+    if system:
+        found = shutil.which("python3", path=env.get("PATH")) or shutil.which(
+            "python", path=env.get("PATH")
+        )
+        if found is None:
+            raise EnvironmentProblem("--system: no python3 on PATH; name one with --python")
+        return Path(found)
+    active = env.get("VIRTUAL_ENV")
+    if active:
+        return interpreter_of(Path(active))
+    local = here / ".venv"
+    if local.exists():
+        return interpreter_of(local)
+    raise EnvironmentProblem(
+        "no environment to sync: activate a virtual environment, create ./.venv, or pass "
+        "--venv DIR (created when missing) or --python PATH"
+    )
+
+
+def _create_venv(creator: Path, folder: Path) -> None:
+    completed = subprocess.run(
+        [str(creator), "-m", "venv", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    if completed.returncode != 0:
+        raise EnvironmentProblem(
+            f"could not create a virtual environment at {folder} with {creator}:\n"
+            f"{(completed.stdout + completed.stderr).strip()}"
+        )
+
+
+def inspect_environment(python: Path) -> Environment:
+    """Ask ``python`` for its facts (one subprocess) and read what is installed in it."""
+    try:
+        completed = subprocess.run(
+            [str(python), "-I", "-c", _INSPECT_SCRIPT],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot run {python}: {exc}") from exc
+    if completed.returncode != 0:
+        raise EnvironmentProblem(
+            f"{python} is not a usable Python interpreter:\n{completed.stderr.strip()}"
+        )
+    facts = json.loads(completed.stdout)
+    env = Environment(
+        python=python,
+        executable=Path(facts["executable"]),
+        prefix=Path(facts["prefix"]),
+        base_prefix=Path(facts["base_prefix"]),
+        purelib=Path(facts["purelib"]),
+        platlib=Path(facts["platlib"]),
+        scripts=Path(facts["scripts"]),
+        stdlib=Path(facts["stdlib"]),
+        python_version=(facts["version"][0], facts["version"][1], facts["version"][2]),
+        markers=tuple(sorted((str(k), str(v)) for k, v in facts["markers"].items())),
+        soabi=facts["soabi"],
+        gil_disabled=facts["gil_disabled"],
+    )
+    return _with_installed(env)
+
+
+def _with_installed(env: Environment) -> Environment:
+    from dataclasses import replace
+
+    return replace(env, installed=read_installed(env.site_dirs))
+
+
+def read_installed(site_dirs: tuple[Path, ...]) -> tuple[InstalledDist, ...]:
+    """Every distribution in ``site_dirs``, sorted by name (the first folder wins on duplicates)."""
+    found: dict[NormalizedName, InstalledDist] = {}
+    for site in site_dirs:
+        try:
+            entries = sorted(os.scandir(site), key=lambda e: e.name)
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if not entry.is_dir():
+                continue
+            if entry.name.endswith(".dist-info"):
+                dist = _read_dist_info(Path(entry.path))
+            elif entry.name.endswith(".egg-info"):
+                dist = _read_egg_info(Path(entry.path))
+            else:
+                continue
+            if dist is not None and dist.name not in found:
+                found[dist.name] = dist
+    return tuple(sorted(found.values(), key=lambda d: d.name))
+
+
+def _read_headers(path: Path) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    break
+                key, sep, value = line.partition(":")
+                if sep and not line[0].isspace() and key in ("Name", "Version"):
+                    headers.setdefault(key, value.strip())
+                    if len(headers) == 2:
+                        break
+    except OSError:
+        return {}
+    return headers
+
+
+def _version(raw: str) -> Version | None:
+    try:
+        return Version(raw)
+    except InvalidVersion:
+        return None
+
+
+def _read_dist_info(info_dir: Path) -> InstalledDist | None:
+    headers = _read_headers(info_dir / "METADATA")
+    if "Name" not in headers:
+        return None
+    raw = headers.get("Version", "")
+    url: str | None = None
+    editable = False
+    direct = info_dir / "direct_url.json"
+    if direct.is_file():
+        try:
+            data = json.loads(direct.read_text(encoding="utf-8"))
+            url = data.get("url")
+            editable = bool(data.get("dir_info", {}).get("editable", False))
+        except (OSError, ValueError, AttributeError):
+            url = None
+    installer = ""
+    installer_file = info_dir / "INSTALLER"
+    if installer_file.is_file():
+        installer = installer_file.read_text(encoding="utf-8", errors="replace").strip()
+    return InstalledDist(
+        name=canonicalize_name(headers["Name"]),
+        display_name=headers["Name"],
+        version=_version(raw),
+        raw_version=raw,
+        info_dir=info_dir,
+        url=url,
+        editable=editable,
+        installer=installer,
+    )
+
+
+def _read_egg_info(info_dir: Path) -> InstalledDist | None:
+    headers = _read_headers(info_dir / "PKG-INFO")
+    if "Name" not in headers:
+        return None
+    raw = headers.get("Version", "")
+    return InstalledDist(
+        name=canonicalize_name(headers["Name"]),
+        display_name=headers["Name"],
+        version=_version(raw),
+        raw_version=raw,
+        info_dir=info_dir,
+    )
+
+
+def check_allowed(env: Environment, *, system: bool, break_system_packages: bool) -> None:
+    """Refuse a system interpreter unless ``system``, and a PEP 668 one unless told to break it."""
+    if env.is_venv:
+        return
+    if not system:
+        raise EnvironmentProblem(
+            f"{env.python} is not a virtual environment (prefix {env.prefix}); pinlock changes "
+            "a system interpreter only with --system"
+        )
+    if env.externally_managed and not break_system_packages:
+        raise EnvironmentProblem(
+            f"{env.python} is externally managed (PEP 668: {env.stdlib / 'EXTERNALLY-MANAGED'}); "
+            "use a virtual environment, or pass --break-system-packages to change it anyway"
+        )
+
+
+def protected_names(env: Environment) -> frozenset[NormalizedName]:
+    """pinlock and what it needs to finish a sync, when ``env`` is pinlock's own environment."""
+    if not env.is_running_environment:
+        return frozenset()
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    protected: set[NormalizedName] = set()
+    pending = ["pinlock", "pip"]
+    markers = env.marker_environment
+    while pending:
+        name = canonicalize_name(pending.pop())
+        if name in protected:
+            continue
+        protected.add(name)
+        try:
+            requires = distribution(name).requires or []
+        except PackageNotFoundError:
+            continue
+        for text in requires:
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement:
+                continue
+            marker = requirement.marker
+            if marker is None or marker.evaluate({**markers, "extra": ""}):
+                pending.append(requirement.name)
+    return frozenset(protected)
+
+
+def file_url_path(url: str) -> Path | None:
+    """The local path of a ``file:`` URL (None for any other scheme)."""
+    parts = urlsplit(url)
+    if parts.scheme != "file":
+        return None
+    return Path(unquote(parts.path))
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return a == b

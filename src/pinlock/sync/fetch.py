@@ -1,0 +1,231 @@
+"""Getting the exact files a lock names onto this machine, verified, before anything changes.
+
+For each package the file is the one whose sha256 the lock lists: a wheel the target accepts
+(best tag first), else the sdist. Files land in a folder keyed by their sha256, so a later sync
+finds them without the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from packaging import tags as tagslib
+from packaging.tags import Tag
+
+from pinlock.cache import Cache
+from pinlock.errors import HashMismatch, NoMatchingDistribution
+from pinlock.index.models import DistFile, FileKind, parse_dist_filename
+from pinlock.lock.model import LockedPackage
+from pinlock.sync.environment import Environment, file_url_path
+
+if TYPE_CHECKING:
+    from pinlock.index.config import IndexSettings
+
+__all__ = [
+    "FetchedFile",
+    "FileSource",
+    "IndexFileSource",
+    "environment_tags",
+    "fetch_files",
+    "sha256_of",
+]
+
+
+class FileSource(Protocol):
+    """Where files come from: the lock's indexes and find-links, and any URL."""
+
+    def files(self, package: LockedPackage) -> Sequence[DistFile]:
+        """Every file of ``package``'s project that the sources list."""
+        ...
+
+    def download(self, url: str, dest: Path, expected: Sequence[str]) -> str:
+        """Download ``url`` to ``dest``; return ``"sha256:<hex>"``; raise HashMismatch."""
+        ...
+
+
+class IndexFileSource:
+    """A ``FileSource`` over pinlock's index layer (pip configuration plus the lock's options).
+
+    A context manager: leaving it closes the connection pools and the finder's threads.
+    """
+
+    def __init__(self, settings: IndexSettings) -> None:
+        from pinlock.index.finder import PackageFinder
+        from pinlock.index.http import HttpClient
+
+        self._client = HttpClient(settings)
+        self._finder = PackageFinder(settings, self._client)
+
+    def files(self, package: LockedPackage) -> Sequence[DistFile]:
+        return self._finder.find(package.name)
+
+    def download(self, url: str, dest: Path, expected: Sequence[str]) -> str:
+        return self._client.download(url, dest, expected=tuple(expected))
+
+    def close(self) -> None:
+        self._finder.close()
+        self._client.close()
+
+    def __enter__(self) -> IndexFileSource:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FetchedFile:
+    """A verified local file for one locked package."""
+
+    package: LockedPackage
+    path: Path
+    sha256: str
+    kind: FileKind
+
+
+def environment_tags(env: Environment) -> tuple[Tag, ...]:
+    """The wheel tags ``env``'s interpreter accepts, best first, computed from its facts."""
+    major, minor = env.python_version[0], env.python_version[1]
+    platforms = list(tagslib.platform_tags())
+    impl = env.marker_environment.get("implementation_name", "cpython")
+    if impl == "cpython":
+        abi = f"cp{major}{minor}{'t' if env.gil_disabled else ''}"
+        found = list(tagslib.cpython_tags((major, minor), abis=[abi], platforms=platforms))
+        found += tagslib.compatible_tags((major, minor), f"cp{major}{minor}", platforms)
+    else:
+        interpreter = f"{tagslib.interpreter_name()}{major}{minor}"
+        abis = [env.soabi.replace("-", "_").replace(".", "_")] if env.soabi else []
+        found = list(tagslib.generic_tags(interpreter, abis, platforms))
+        found += tagslib.compatible_tags((major, minor), interpreter, platforms)
+    return tuple(dict.fromkeys(found))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return f"sha256:{digest.hexdigest()}"
+
+
+def fetch_files(
+    packages: Sequence[LockedPackage],
+    *,
+    source: FileSource,
+    cache: Cache,
+    tags: Sequence[Tag],
+    target: str,
+    workers: int = 8,
+) -> tuple[FetchedFile, ...]:
+    """Fetch and verify one file per package, in parallel; raise before returning anything."""
+    if not packages:
+        return ()
+    ranks = {tag: i for i, tag in reversed(list(enumerate(tags)))}
+    with ThreadPoolExecutor(max_workers=min(workers, len(packages))) as pool:
+        futures = [
+            pool.submit(_fetch_one, package, source, cache, ranks, target) for package in packages
+        ]
+        return tuple(future.result() for future in futures)
+
+
+def _fetch_one(
+    package: LockedPackage,
+    source: FileSource,
+    cache: Cache,
+    ranks: dict[Tag, int],
+    target: str,
+) -> FetchedFile:
+    if package.url is not None:
+        return _fetch_url(package, package.url, source, cache)
+    candidates = _candidates(package, source.files(package), ranks)
+    if not candidates:
+        wanted = ", ".join(package.hashes) or "any hash"
+        raise NoMatchingDistribution(
+            package.requirement_text,
+            target,
+            f"no file of {package.name} {package.version} on the lock's indexes matches "
+            f"({wanted}) and suits this interpreter",
+        )
+    last_error: HashMismatch | None = None
+    for candidate in candidates:
+        try:
+            return _fetch_dist(package, candidate, source, cache)
+        except HashMismatch as exc:
+            last_error = exc
+    assert last_error is not None
+    raise last_error
+
+
+def _candidates(
+    package: LockedPackage, files: Sequence[DistFile], ranks: dict[Tag, int]
+) -> list[DistFile]:
+    wanted = {h.partition(":")[2] for h in package.hashes if h.startswith("sha256:")}
+    ranked: list[tuple[int, DistFile]] = []
+    for dist in files:
+        if dist.version != package.version or (dist.yanked and not wanted):
+            continue
+        if wanted and dist.sha256 is not None and dist.sha256 not in wanted:
+            continue
+        if dist.is_wheel:
+            rank = min((ranks[t] for t in dist.wheel_tags if t in ranks), default=None)
+            if rank is None:
+                continue
+        else:
+            rank = len(ranks)
+        ranked.append((rank, dist))
+    # Files whose digest the index states come before those that must be downloaded to know.
+    ranked.sort(key=lambda item: (item[0], item[1].sha256 is None, item[1].filename))
+    return [dist for _, dist in ranked]
+
+
+def _fetch_dist(
+    package: LockedPackage, dist: DistFile, source: FileSource, cache: Cache
+) -> FetchedFile:
+    known = f"sha256:{dist.sha256}" if dist.sha256 else None
+    if known is not None:
+        cached = cache.path("files", known.partition(":")[2]) / dist.filename
+        if cached.is_file() and sha256_of(cached) == known:
+            return FetchedFile(package=package, path=cached, sha256=known, kind=dist.kind)
+    path, digest = _download(source, dist.url, dist.filename, package.hashes, cache)
+    return FetchedFile(package=package, path=path, sha256=digest, kind=dist.kind)
+
+
+def _fetch_url(package: LockedPackage, url: str, source: FileSource, cache: Cache) -> FetchedFile:
+    filename = url.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    parsed = parse_dist_filename(filename)
+    kind = parsed[2] if parsed else FileKind.SDIST
+    local = file_url_path(url.split("#", 1)[0])
+    if local is not None and local.is_file():
+        digest = sha256_of(local)
+        if package.hashes and digest not in package.hashes:
+            raise HashMismatch(url, package.hashes, digest)
+        return FetchedFile(package=package, path=local, sha256=digest, kind=kind)
+    path, digest = _download(source, url, filename, package.hashes, cache)
+    return FetchedFile(package=package, path=path, sha256=digest, kind=kind)
+
+
+def _download(
+    source: FileSource, url: str, filename: str, expected: Sequence[str], cache: Cache
+) -> tuple[Path, str]:
+    downloads = cache.root / "files"
+    downloads.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".download-", dir=downloads))
+    try:
+        temporary = staging / filename
+        digest = source.download(url, temporary, expected)
+        if expected and digest not in expected:
+            raise HashMismatch(url, expected, digest)
+        final_dir = cache.path("files", digest.partition(":")[2])
+        final_dir.mkdir(parents=True, exist_ok=True)
+        final = final_dir / filename
+        temporary.replace(final)
+        return final, digest
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

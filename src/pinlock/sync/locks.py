@@ -1,0 +1,86 @@
+"""The packages a sync wants: the lines of one or more locks that hold for the target, merged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from packaging.utils import NormalizedName
+
+from pinlock.errors import LockConflict
+from pinlock.lock.model import Lock, LockedPackage
+from pinlock.reqfile import IndexOptions
+
+__all__ = ["Wanted", "merge_options", "select_packages"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Wanted:
+    """The merged packages for one target, and the lock lines its markers leave out."""
+
+    packages: tuple[LockedPackage, ...]
+    skipped: tuple[LockedPackage, ...] = ()
+
+    def by_name(self) -> dict[NormalizedName, LockedPackage]:
+        return {package.name: package for package in self.packages}
+
+
+def select_packages(locks: Iterable[Lock], markers: Mapping[str, str]) -> Wanted:
+    """Keep the lines whose markers hold for ``markers`` and merge them across ``locks``.
+
+    The same pin in two locks merges (hashes united); a name pinned differently raises
+    ``LockConflict`` naming both lines.
+    """
+    chosen: dict[NormalizedName, LockedPackage] = {}
+    skipped: list[LockedPackage] = []
+    env = {**markers, "extra": ""}
+    for lock in locks:
+        for package in lock.packages:
+            if package.marker is not None and not package.marker.evaluate(env):
+                skipped.append(package)
+                continue
+            earlier = chosen.get(package.name)
+            if earlier is None:
+                chosen[package.name] = package
+            elif _same_pin(earlier, package):
+                hashes = tuple(sorted(set(earlier.hashes) | set(package.hashes)))
+                chosen[package.name] = replace(earlier, hashes=hashes)
+            else:
+                raise LockConflict(package.name, _where(earlier, lock), _where(package, lock))
+    packages = tuple(sorted(chosen.values(), key=lambda p: p.name))
+    return Wanted(packages=packages, skipped=tuple(skipped))
+
+
+def merge_options(locks: Iterable[Lock]) -> IndexOptions:
+    """The index options of all ``locks``: the first index URL, every extra index and find-links."""
+    index_url: str | None = None
+    extra: list[str] = []
+    find_links: list[str] = []
+    trusted: list[str] = []
+    no_index = False
+    for lock in locks:
+        options = lock.options
+        if options.index_url and index_url is None:
+            index_url = options.index_url
+        elif options.index_url and options.index_url != index_url:
+            extra.append(options.index_url)
+        extra.extend(options.extra_index_urls)
+        find_links.extend(options.find_links)
+        trusted.extend(options.trusted_hosts)
+        no_index = no_index or options.no_index
+    return IndexOptions(
+        index_url=index_url,
+        extra_index_urls=tuple(dict.fromkeys(extra)),
+        find_links=tuple(dict.fromkeys(find_links)),
+        no_index=no_index,
+        trusted_hosts=tuple(dict.fromkeys(trusted)),
+    )
+
+
+def _same_pin(a: LockedPackage, b: LockedPackage) -> bool:
+    return a.version == b.version and a.url == b.url and a.editable == b.editable
+
+
+def _where(package: LockedPackage, lock: Lock) -> str:
+    origin = str(package.origin) if package.origin else (lock.path or "<lock>")
+    return f"{origin}: {package.requirement_text}"
