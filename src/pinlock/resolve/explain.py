@@ -111,6 +111,10 @@ def _availability(
             f"    set aside ({reason}): {', '.join(str(v) for v in newest)}"
             + (" ..." if len(rejected) > 3 else "")
         )
+    flavour = factory.options.flavour
+    if flavour is not None and flavour.owns(name):
+        # Otherwise "no version" reads as if the normal indexes had been searched too.
+        lines.append(f"    {name} comes only from the {flavour.name} flavour index {flavour.index}")
     constrained = factory.constraints.get(name, ())
     for spec, label in constrained:
         lines.append(f"    constrained to {name}{spec} by {label}")
