@@ -43,7 +43,7 @@ def _sha256(path: Path) -> str:
 
 def _hashes(result: CompileResult) -> dict[str, set[str]]:
     assert result.output is not None
-    return {p.name: set(p.hashes) for p in read_lock(result.output).packages}
+    return {str(p.name): set(p.hashes) for p in read_lock(result.output).packages}
 
 
 class FlavourFiles:
@@ -145,7 +145,7 @@ def _check_matrix_lock(
     assert pins["pillow"] == "11.0.0"
     assert ("nvidia-blas" in pins) == (flavour == "cu121" and platform == "linux")
     assert f"# flavour: {flavour}\n" in text
-    hashes = {p.name: set(p.hashes) for p in read_lock(path).packages}
+    hashes = {str(p.name): set(p.hashes) for p in read_lock(path).packages}
     # Exactly this build's file for this platform: not the other flavour's, not other platforms'.
     assert hashes["torch"] == {_sha256(files[flavour, "torch", platform])}
     assert hashes["torchvision"] == {_sha256(files[flavour, "torchvision", platform])}
@@ -440,7 +440,7 @@ def test_real_torch_cpu_wheel_from_a_folder(tmp_path: Path) -> None:
     text = lock.read_text()
     pins = _pins(text)
     assert pins["torch"] == version and version.endswith("+cpu")
-    packages = {p.name: p for p in read_lock(lock).packages}
+    packages = {str(p.name): p for p in read_lock(lock).packages}
     assert set(packages["torch"].hashes) == {_sha256(wheel)}
     # Everything else torch needs came from PyPI, hashed.
     for name in ("filelock", "typing-extensions", "sympy", "networkx", "jinja2", "fsspec"):

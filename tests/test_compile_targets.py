@@ -37,7 +37,7 @@ def _sha256(path: Path) -> str:
 
 def _hashes(result: CompileResult) -> dict[str, set[str]]:
     assert result.output is not None
-    return {p.name: set(p.hashes) for p in read_lock(result.output).packages}
+    return {str(p.name): set(p.hashes) for p in read_lock(result.output).packages}
 
 
 def _compile(
@@ -413,3 +413,35 @@ def test_locks_for_real_interpreters_install_with_require_hashes(
         installed = dict(line.split("==") for line in listed.stdout.split() if "==" in line)
         for name, pinned in expected[version].items():
             assert installed.get(name) == pinned, (name, listed.stdout)
+
+
+def test_pages_and_metadata_are_fetched_once_for_all_targets(
+    tmp_path: Path, marker_index: IndexServer
+) -> None:
+    def requests_of(*targets: Target, cache: str) -> list[str]:
+        marker_index.clear_log()
+        src = tmp_path / "main.in"
+        src.write_text("app\n")
+        compile_locks(
+            CompileRequest(
+                inputs=(src,),
+                targets=targets,
+                index_overrides={"index-url": marker_index.url},
+                cache_dir=tmp_path / cache,
+                dry_run=True,
+            )
+        )
+        return [r.path for r in marker_index.requests]
+
+    one = requests_of(Target.from_spec("3.13", "macos"), cache="one")
+    matrix = tuple(
+        Target.from_spec(version, platform)
+        for version in ("3.8", "3.10", "3.13")
+        for platform in ("linux", "macos", "windows")
+    )
+    nine = requests_of(*matrix, cache="nine")
+    pages = [path for path in nine if path.startswith("/simple/")]
+    assert len(pages) == len(set(pages)), pages  # each project page once per run
+    # app's metadata is read once for nine targets: no more requests than for one target.
+    app_wheel = [path for path in nine if path.startswith("/files/app-")]
+    assert app_wheel and len(app_wheel) == len([p for p in one if p.startswith("/files/app-")])
