@@ -59,23 +59,39 @@ def only_step(plan: Plan) -> tuple[Action, str]:
         (locked("a", "1.0+cu121"), installed("a", "1.0"), Action.REINSTALL),
         (locked("a", "1.0"), installed("a", "1.0+cpu"), Action.REINSTALL),
         (locked("a", "2.0+cu121"), installed("a", "1.0+cpu"), Action.UPGRADE),
-        (locked("a", "1.0"), installed("a", "1.0", url="file:///src/a", editable=True),
-         Action.REINSTALL),
-        (locked("a", url="file:///src/a", editable=True), installed("a", "1.0"),
-         Action.REINSTALL),
-        (locked("a", url="file:///src/a", editable=True),
-         installed("a", "1.0", url="file:///src/a", editable=True), Action.KEEP),
-        (locked("a", url="file:///src/a/", editable=True),
-         installed("a", "1.0", url="file:///src/a", editable=True), Action.KEEP),
-        (locked("a", url="file:///src/b", editable=True),
-         installed("a", "1.0", url="file:///src/a", editable=True), Action.REINSTALL),
-        (locked("a", "1.0", url="https://x/a-1.0.whl"),
-         installed("a", "1.0", url="https://x/a-1.0.whl"), Action.KEEP),
-        (locked("a", "1.0", url="https://y/a-1.0.whl"),
-         installed("a", "1.0", url="https://x/a-1.0.whl"), Action.REINSTALL),
+        (
+            locked("a", "1.0"),
+            installed("a", "1.0", url="file:///src/a", editable=True),
+            Action.REINSTALL,
+        ),
+        (locked("a", url="file:///src/a", editable=True), installed("a", "1.0"), Action.REINSTALL),
+        (
+            locked("a", url="file:///src/a", editable=True),
+            installed("a", "1.0", url="file:///src/a", editable=True),
+            Action.KEEP,
+        ),
+        (
+            locked("a", url="file:///src/a/", editable=True),
+            installed("a", "1.0", url="file:///src/a", editable=True),
+            Action.KEEP,
+        ),
+        (
+            locked("a", url="file:///src/b", editable=True),
+            installed("a", "1.0", url="file:///src/a", editable=True),
+            Action.REINSTALL,
+        ),
+        (
+            locked("a", "1.0", url="https://x/a-1.0.whl"),
+            installed("a", "1.0", url="https://x/a-1.0.whl"),
+            Action.KEEP,
+        ),
+        (
+            locked("a", "1.0", url="https://y/a-1.0.whl"),
+            installed("a", "1.0", url="https://x/a-1.0.whl"),
+            Action.REINSTALL,
+        ),
         (locked("a", "1.0", url="https://x/a-1.0.whl"), installed("a", "1.0"), Action.REINSTALL),
-        (locked("a", "1.0"), installed("a", "1.0", url="https://x/a-1.0.whl"),
-         Action.REINSTALL),
+        (locked("a", "1.0"), installed("a", "1.0", url="https://x/a-1.0.whl"), Action.REINSTALL),
         (locked("a", "1.0"), installed("a", "not-a-version"), Action.REINSTALL),
     ],
 )
@@ -141,8 +157,12 @@ def test_protected_packages_are_not_removed() -> None:
 def test_whole_plan_lists_and_summaries() -> None:
     plan = make_plan(
         [locked("New", "1.2"), locked("up", "1.2"), locked("same", "3"), locked("t", "2+cu121")],
-        [installed("up", "1.0"), installed("same", "3"), installed("gone", "0.3"),
-         installed("t", "2+cpu")],
+        [
+            installed("up", "1.0"),
+            installed("same", "3"),
+            installed("gone", "0.3"),
+            installed("t", "2+cpu"),
+        ],
         python_version=PY311,
     )
     assert [s.summary for s in plan.changes] == [

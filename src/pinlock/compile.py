@@ -86,7 +86,11 @@ def compile_locks(
     flavours: tuple[Flavour | None, ...] = request.flavours or (None,)
     multi_target = len(targets) > 1
     cells = [(t, f) for t in targets for f in flavours]
-    parsed = {path: parse_file(path, environ=env) for path in request.inputs}
+    # Locks this run produces stand in for their files on disk, which may be stale or missing:
+    # a layered input (``-c main.txt``) reads its base lock as compiled for the same cell.
+    planned = {_plain_lock(p).resolve(): "" for p in request.inputs}
+    missing = {p: text for p, text in planned.items() if not p.exists()}
+    parsed = {p: parse_file(p, environ=env, contents=missing) for p in request.inputs}
     order = _dependency_order(request.inputs, parsed)
     if request.output is not None and (len(order) > 1 or len(cells) > 1):
         raise ReqFileError(
@@ -99,19 +103,28 @@ def compile_locks(
     base_settings = load_pip_settings(env, overrides=request.index_overrides)
     run = _Run(request, base_settings)
     results: list[CompileResult] = []
-    # Locks compiled earlier in this run, by (input, target, flavour): their path and pins.
-    layers: dict[tuple[Path, str, str], tuple[Path | None, Resolution]] = {}
+    fresh: dict[tuple[str, str], dict[Path, str]] = {
+        _cell(target, flavour): dict(missing) for target, flavour in cells
+    }
+    layers: dict[tuple[Path, str, str], Resolution] = {}
     try:
         for path in order:
-            source = parsed[path]
             for target, flavour in cells:
+                cell = _cell(target, flavour)
+                source = parse_file(path, environ=env, contents=fresh[cell])
                 out = _output_for(request, path, target, flavour, multi_target)
-                layer = _layer_constraints(source, target, flavour, layers)
                 result, resolution = run.compile_one(
-                    path=path, source=source, out=out, target=target, flavour=flavour, layer=layer
+                    path=path,
+                    source=source,
+                    out=out,
+                    target=target,
+                    flavour=flavour,
+                    layer=_layer_constraints(source, cell, layers),
                 )
-                target_name, flavour_name = _cell(target, flavour)
-                layers[(path, target_name, flavour_name)] = (out, resolution)
+                layers[(path, cell[0], cell[1])] = resolution
+                fresh[cell][_plain_lock(path).resolve()] = result.text
+                if out is not None:
+                    fresh[cell][out.resolve()] = result.text
                 results.append(result)
     finally:
         run.close()
@@ -282,7 +295,7 @@ class _Run:
         return tuple(
             LockedPackage(
                 name=package.name,
-                display_name=package.display_name,
+                display_name=package.name,  # pip-compile writes canonical names
                 version=package.version,
                 url=package.link,
                 editable=package.editable,
@@ -376,35 +389,27 @@ def _file_constraints(source: ParsedRequirements, target: Target) -> list[Constr
 
 def _layer_constraints(
     source: ParsedRequirements,
-    target: Target,
-    flavour: Flavour | None,
-    layers: Mapping[tuple[Path, str, str], tuple[Path | None, Resolution]],
+    cell: tuple[str, str],
+    layers: Mapping[tuple[Path, str, str], Resolution],
 ) -> list[Constraint]:
-    """Pins of inputs compiled earlier in this run that this input builds on.
+    """Pins of inputs compiled earlier in this run that this input includes (``-r main.in``).
 
-    An input that includes another input (``-r main.in``) or its lock (``-c main.txt``) keeps the
-    versions that lock pins for the same target and flavour; the lock file on disk may be stale,
-    so the fresh pins win.
+    The layered workflow: what ``dev.in`` shares with ``main.in`` keeps the versions ``main``'s
+    lock pins for the same target and flavour, so the two locks install together.
     """
-    read = {_same_file(Path(f)) for f in source.files}
-    limits: list[Constraint] = []
-    for (base_input, *cell), (base_lock, resolution) in layers.items():
-        if tuple(cell) != _cell(target, flavour):
-            continue
-        if _same_file(base_input) not in read and (
-            base_lock is None or _same_file(base_lock) not in read
-        ):
-            continue
-        label = f"-c {base_lock or base_input}"
-        limits.extend(
-            Constraint(
-                name=package.name,
-                specifier=SpecifierSet(f"=={package.version}"),
-                label=label,
-            )
-            for package in resolution.packages
-            if package.link is None
+    read = {Path(f).resolve() for f in source.files}
+    limits = [
+        Constraint(
+            name=package.name,
+            specifier=SpecifierSet(f"=={package.version}"),
+            label=f"the lock of {base_input}",
+            annotate=False,
         )
+        for (base_input, *base_cell), resolution in layers.items()
+        if tuple(base_cell) == cell and base_input.resolve() in read
+        for package in resolution.packages
+        if package.link is None
+    ]
     return _without_duplicates(limits)
 
 
@@ -420,6 +425,11 @@ def _without_duplicates(limits: Iterable[Constraint]) -> list[Constraint]:
     return list(seen.values())
 
 
+def _plain_lock(path: Path) -> Path:
+    """The lock name an input has in a single-target run: what ``-c main.txt`` refers to."""
+    return path.with_suffix(".txt")
+
+
 def _dependency_order(
     inputs: Sequence[Path], parsed: Mapping[Path, ParsedRequirements]
 ) -> list[Path]:
@@ -427,7 +437,7 @@ def _dependency_order(
     by_file: dict[Path, Path] = {}
     for path in inputs:
         by_file[_same_file(path)] = path
-        by_file[_same_file(path.with_suffix(".txt"))] = path
+        by_file[_same_file(_plain_lock(path))] = path
     deps = {
         path: {
             by_file[_same_file(Path(f))]

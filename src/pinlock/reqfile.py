@@ -100,13 +100,18 @@ def parse_file(
     *,
     environ: Mapping[str, str] | None = None,
     allow_constraints: bool = True,
+    contents: Mapping[Path, str] | None = None,
 ) -> ParsedRequirements:
     """Read a requirement file and everything it includes.
 
     ``environ`` (default ``os.environ``) supplies ``${VAR}`` values. With ``allow_constraints``
-    false a ``-c`` line is an error (locks have no constraint files).
+    false a ``-c`` line is an error (locks have no constraint files). ``contents`` gives the text
+    of files by resolved path instead of the disk: a compile run hands over the locks it is
+    producing, so a layered input reads its base lock as it is now, not as it was (or wasn't).
     """
-    parser = _Parser(os.environ if environ is None else environ, allow_constraints)
+    parser = _Parser(
+        os.environ if environ is None else environ, allow_constraints, dict(contents or {})
+    )
     parser.read(os.fspath(path), constraint=False, stack=(), included_at=None)
     return ParsedRequirements(
         requirements=tuple(parser.requirements),
@@ -258,9 +263,12 @@ class _Line:
 
 
 class _Parser:
-    def __init__(self, environ: Mapping[str, str], allow_constraints: bool) -> None:
+    def __init__(
+        self, environ: Mapping[str, str], allow_constraints: bool, contents: dict[Path, str]
+    ) -> None:
         self.environ = environ
         self.allow_constraints = allow_constraints
+        self.contents = contents
         self.requirements: list[ReqLine] = []
         self.constraints: list[ReqLine] = []
         self.options = _OptionsBuilder()
@@ -282,7 +290,8 @@ class _Parser:
         kind = "constraint file" if constraint else "requirement file"
         file_path = Path(label)
         try:
-            content = file_path.read_bytes().decode("utf-8-sig")
+            given = self.contents.get(file_path.resolve())
+            content = given if given is not None else file_path.read_bytes().decode("utf-8-sig")
         except FileNotFoundError:
             raise fail(f"{kind} not found: {label}") from None
         except IsADirectoryError:

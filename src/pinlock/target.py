@@ -20,7 +20,7 @@ import subprocess
 import sys
 import sysconfig
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.markers import Marker, default_environment
@@ -78,6 +78,12 @@ class Target:
     environment: tuple[tuple[str, str], ...]
     tags: tuple[Tag, ...]
     platform_open: bool = False
+    # Tag -> position, built once: tag_rank runs for every file of every candidate version.
+    _ranks: Mapping[Tag, int] = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        ranks = {tag: i for i, tag in reversed(list(enumerate(self.tags)))}
+        object.__setattr__(self, "_ranks", ranks)
 
     @classmethod
     def host(cls, *, platform_open: bool = True) -> Target:
@@ -161,19 +167,8 @@ class Target:
 
     def tag_rank(self, tags: Iterable[Tag]) -> int | None:
         """The best (lowest) position among ``tags`` in this target's list; None if none fit."""
-        ranks = _rank_table(self.tags)
+        ranks = self._ranks
         return min((ranks[t] for t in tags if t in ranks), default=None)
-
-
-_RANK_CACHE: dict[tuple[Tag, ...], Mapping[Tag, int]] = {}
-
-
-def _rank_table(tags: tuple[Tag, ...]) -> Mapping[Tag, int]:
-    table = _RANK_CACHE.get(tags)
-    if table is None:
-        table = {tag: i for i, tag in reversed(list(enumerate(tags)))}
-        _RANK_CACHE[tags] = table
-    return table
 
 
 def _freeze(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

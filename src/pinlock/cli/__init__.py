@@ -25,8 +25,9 @@ app.command("compile", help=compile_cli.HELP, no_args_is_help=False)(compile_cli
 app.command("sync", help=sync_cli.HELP)(sync_cli.sync_command)
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Show the version and exit."),
 ) -> None:
     if version:
@@ -34,6 +35,9 @@ def _root(
 
         typer.echo(f"pinlock {__version__}")
         raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,7 +26,7 @@ HELP = (
 )
 
 
-def sync_command(  # noqa: PLR0917
+def sync_command(
     locks: list[Path] = typer.Argument(  # noqa: B008
         None, metavar="[LOCK]...", help="Lock files to merge (default: requirements.txt)."
     ),

@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import resolvelib
-from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
@@ -23,6 +22,7 @@ from pinlock.reqfile import ReqLine
 from pinlock.resolve.candidates import (
     AnyCandidate,
     Candidate,
+    Constraint,
     ExplicitRequirement,
     Requirement,
     split_identifier,
@@ -44,15 +44,6 @@ __all__ = [
 ]
 
 _MAX_ROUNDS = 20_000
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Constraint:
-    """A version limit that does not itself ask for the package (``-c``, a layer below)."""
-
-    name: NormalizedName
-    specifier: SpecifierSet
-    label: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -90,9 +81,9 @@ def resolve(
     could not be fetched or read.
     """
     target = options.target
-    limits: dict[NormalizedName, list[tuple[SpecifierSet, str]]] = defaultdict(list)
+    limits: dict[NormalizedName, list[Constraint]] = defaultdict(list)
     for constraint in constraints:
-        limits[constraint.name].append((constraint.specifier, constraint.label))
+        limits[constraint.name].append(constraint)
     factory = Factory(files=files, metadata=metadata, options=options, constraints=limits)
 
     roots: list[Requirement] = []
@@ -203,7 +194,7 @@ def _collect(
     result: resolvelib.resolvers.Result[Requirement, AnyCandidate, str],
     factory: Factory,
     root_labels: Mapping[NormalizedName, Sequence[str]],
-    limits: Mapping[NormalizedName, Sequence[tuple[SpecifierSet, str]]],
+    limits: Mapping[NormalizedName, Sequence[Constraint]],
 ) -> Resolution:
     via: dict[NormalizedName, set[str]] = defaultdict(set)
     chosen: dict[NormalizedName, Candidate] = {}
@@ -221,7 +212,7 @@ def _collect(
     packages = []
     for name, candidate in sorted(chosen.items()):
         labels = set(via[name]) | set(root_labels.get(name, ()))
-        labels |= {label for _spec, label in limits.get(name, ())}
+        labels |= {c.label for c in limits.get(name, ()) if c.annotate}
         meta = factory.metadata_for(candidate)
         packages.append(
             ResolvedPackage(

@@ -19,6 +19,7 @@ from pinlock.index.models import DistFile
 __all__ = [
     "PYTHON_IDENTIFIER",
     "Candidate",
+    "Constraint",
     "ExplicitRequirement",
     "PythonCandidate",
     "PythonRequirement",
@@ -41,6 +42,20 @@ def split_identifier(identifier: str) -> tuple[NormalizedName, frozenset[Normali
     name, _, rest = identifier.partition("[")
     extras = frozenset(NormalizedName(e) for e in rest.rstrip("]").split(",") if e)
     return NormalizedName(name), extras
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Constraint:
+    """A version limit that does not itself ask for the package (``-c``, a layer below).
+
+    ``annotate`` says whether a lock names it in the package's ``# via`` (pip-compile lists
+    constraint files there; pins inherited from a base layer are not listed).
+    """
+
+    name: NormalizedName
+    specifier: SpecifierSet
+    label: str
+    annotate: bool = True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

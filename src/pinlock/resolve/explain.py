@@ -116,8 +116,7 @@ def _availability(
         # Otherwise "no version" reads as if the normal indexes had been searched too.
         lines.append(f"    {name} comes only from the {flavour.name} flavour index {flavour.index}")
     constrained = factory.constraints.get(name, ())
-    for spec, label in constrained:
-        lines.append(f"    constrained to {name}{spec} by {label}")
+    lines.extend(f"    constrained to {name}{c.specifier} by {c.label}" for c in constrained)
     specs = [r for r in requirements if isinstance(r, SpecifierRequirement)]
     if (
         specs

@@ -27,6 +27,7 @@ from pinlock.metadata import CoreMetadata
 from pinlock.resolve.candidates import (
     AnyCandidate,
     Candidate,
+    Constraint,
     ExplicitRequirement,
     PythonCandidate,
     PythonRequirement,
@@ -89,7 +90,7 @@ class Factory:
         files: FileSource,
         metadata: MetadataSource,
         options: ResolveOptions,
-        constraints: Mapping[NormalizedName, Sequence[tuple[SpecifierSet, str]]] | None = None,
+        constraints: Mapping[NormalizedName, Sequence[Constraint]] | None = None,
     ) -> None:
         self.files = files
         self.metadata = metadata
@@ -182,7 +183,7 @@ class Factory:
                     found.append(match)
             return found[:1]
         specifiers = [r.specifier for r in requirements if isinstance(r, SpecifierRequirement)]
-        specifiers += [spec for spec, _label in self.constraints.get(name, ())]
+        specifiers += [c.specifier for c in self.constraints.get(name, ())]
         allow_pre = self.options.pre or any(s.prereleases for s in specifiers if str(s))
         versions = self.versions(name)
         table = dict(versions.usable)
