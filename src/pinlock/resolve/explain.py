@@ -111,6 +111,10 @@ def _availability(
             f"    set aside ({reason}): {', '.join(str(v) for v in newest)}"
             + (" ..." if len(rejected) > 3 else "")
         )
+    flavour = factory.options.flavour
+    if flavour is not None and flavour.owns(name):
+        # Otherwise "no version" reads as if the normal indexes had been searched too.
+        lines.append(f"    {name} comes only from the {flavour.name} flavour index {flavour.index}")
     constrained = factory.constraints.get(name, ())
     lines.extend(f"    constrained to {name}{c.specifier} by {c.label}" for c in constrained)
     specs = [r for r in requirements if isinstance(r, SpecifierRequirement)]
