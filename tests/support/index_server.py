@@ -502,8 +502,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
         if send_body:
-            self.wfile.write(chunk)
+            # Counted before writing, so a client that has read the body always sees it counted.
             self.index._count_sent(filename, len(chunk))
+            self.wfile.write(chunk)
 
     def _send_bytes(
         self, filename: str, data: bytes, content_type: str, *, send_body: bool
@@ -515,8 +516,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
         if send_body:
-            self.wfile.write(data)
             self.index._count_sent(filename, len(data))
+            self.wfile.write(data)
 
     def _send_simple(self, status: HTTPStatus, body: bytes, *, send_body: bool) -> None:
         self.send_response(status)
