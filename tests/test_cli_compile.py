@@ -95,9 +95,11 @@ def test_no_wheel_for_target_is_exit_3(tmp_path: Path, index: IndexServer) -> No
 def test_unreachable_index_names_url(tmp_path: Path) -> None:
     src = tmp_path / "main.in"
     src.write_text("alpha\n")
-    code, _out, err = _run(tmp_path, "-i", "http://127.0.0.1:9/simple", str(src))
+    code, _out, err = _run(
+        tmp_path, "-i", "http://127.0.0.1:9/simple", str(src), env={"PIP_RETRIES": "1"}
+    )
     assert code == 4
-    assert "http://127.0.0.1:9/simple/alpha/" in err
+    assert "http://127.0.0.1:9/simple/alpha/ (2 attempts)" in err
 
 
 def test_standalone_script_and_module(tmp_path: Path, index: IndexServer) -> None:
