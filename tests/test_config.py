@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,6 @@ SCHEMA = {
     "extra-index-url": OptionSpec("list"),
     "flavour-index": OptionSpec("table"),
 }
-
-
-@pytest.fixture(autouse=True)
-def _isolate_pip(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    for key in list(os.environ):
-        if key.startswith("PIP_") and key != "PIP_CONFIG_FILE":
-            monkeypatch.delenv(key)
 
 
 def pyproject(folder: Path, text: str) -> Path:

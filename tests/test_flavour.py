@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,14 +21,6 @@ PROC_TEXT = (
     "NVRM version: NVIDIA UNIX x86_64 Kernel Module  535.104.05  Sat Aug 19 01:15:15 UTC 2023\n"
     "GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def _isolate_pip(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    for key in list(os.environ):
-        if key.startswith("PIP_") and key != "PIP_CONFIG_FILE":
-            monkeypatch.delenv(key)
 
 
 def no_smi() -> str | None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import pytest
@@ -23,10 +22,7 @@ HEADER = LockHeader(command="pinlock compile requirements/main.in", python_versi
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    for name in list(os.environ):
-        if name.startswith("PIP_") and name != "PIP_CONFIG_FILE":
-            monkeypatch.delenv(name)
+    """pip isolation comes from conftest; these tests work in their own folder."""
     monkeypatch.chdir(tmp_path)
 
 

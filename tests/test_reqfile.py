@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,7 @@ SHA_B = "b" * 64
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    for name in list(os.environ):
-        if name.startswith("PIP_") and name != "PIP_CONFIG_FILE":
-            monkeypatch.delenv(name)
+    """pip isolation comes from conftest; these tests work in their own folder."""
     monkeypatch.chdir(tmp_path)
 
 

@@ -20,14 +20,6 @@ from pinlock.target import MARKER_KEYS, Target
 PYENV = Path("/root/.pyenv/versions")
 
 
-@pytest.fixture(autouse=True)
-def _isolate_pip(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    for key in list(os.environ):
-        if key.startswith("PIP_") and key != "PIP_CONFIG_FILE":
-            monkeypatch.delenv(key)
-
-
 def pyenv_python(version: str) -> Path:
     found = sorted(PYENV.glob(f"{version}.*/bin/python"))
     if not found:
