@@ -90,7 +90,8 @@ def resolve(
     root_labels: dict[NormalizedName, list[str]] = defaultdict(list)
     for line in requirements:
         req = line.requirement
-        if req is not None and not target.evaluate(req.marker, req.extras):
+        marker, extras = (req.marker, req.extras) if req is not None else (line.marker, line.extras)
+        if not target.evaluate(marker, extras):
             continue
         root: Requirement
         if line.link is not None:
@@ -170,17 +171,9 @@ def _direct_root(line: ReqLine, factory: Factory) -> ExplicitRequirement:
             f"the reference is {candidate.name}, not {line.requirement.name}",
         )
     factory.explicit[candidate.name] = candidate
-    extras = line.requirement.extras if line.requirement is not None else set()
-    target = Candidate(
-        name=candidate.name,
-        version=candidate.version,
-        extras=frozenset(canonicalize_name(e) for e in extras),
-        files=candidate.files,
-        link=candidate.link,
-        editable=candidate.editable,
-        source_dir=candidate.source_dir,
-    )
-    return ExplicitRequirement(candidate=target, text=line.text)
+    extras = line.requirement.extras if line.requirement is not None else line.extras
+    wanted = candidate.with_extras(frozenset(canonicalize_name(e) for e in extras))
+    return ExplicitRequirement(candidate=wanted, text=line.text)
 
 
 def _local_path(link: str) -> Path | None:

@@ -8,7 +8,7 @@ with extras (an extras candidate depends on its base candidate at the same versi
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -82,14 +82,11 @@ class Candidate:
     @property
     def base(self) -> Candidate:
         """The same version without extras."""
-        return Candidate(
-            name=self.name,
-            version=self.version,
-            files=self.files,
-            link=self.link,
-            editable=self.editable,
-            source_dir=self.source_dir,
-        )
+        return self.with_extras(frozenset())
+
+    def with_extras(self, extras: frozenset[NormalizedName]) -> Candidate:
+        """The same version with exactly these extras."""
+        return replace(self, extras=extras)
 
     def __str__(self) -> str:
         return f"{self.identifier} {self.version}"

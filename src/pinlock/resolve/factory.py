@@ -176,7 +176,7 @@ class Factory:
             # A direct reference is the only candidate its name can have.
             found: list[AnyCandidate] = []
             for candidate in explicit:
-                match = _with_extras(candidate, extras)
+                match = candidate.with_extras(extras)
                 if match not in incompatible and all(
                     self.is_satisfied_by(r, match) for r in requirements
                 ):
@@ -287,7 +287,7 @@ class Factory:
                 req.name,
                 f"direct reference {req.url} is only supported in input files for now",
             )
-        return ExplicitRequirement(candidate=_with_extras(known, frozenset()), text=str(req))
+        return ExplicitRequirement(candidate=known.base, text=str(req))
 
 
 def from_packaging(req: PackagingRequirement) -> SpecifierRequirement:
@@ -298,18 +298,6 @@ def from_packaging(req: PackagingRequirement) -> SpecifierRequirement:
         extras=frozenset(canonicalize_name(e) for e in req.extras),
         specifier=req.specifier,
         text=f"{text}{req.specifier}",
-    )
-
-
-def _with_extras(candidate: Candidate, extras: frozenset[NormalizedName]) -> Candidate:
-    return Candidate(
-        name=candidate.name,
-        version=candidate.version,
-        extras=extras,
-        files=candidate.files,
-        link=candidate.link,
-        editable=candidate.editable,
-        source_dir=candidate.source_dir,
     )
 
 
