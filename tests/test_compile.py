@@ -258,3 +258,19 @@ def test_built_sdist_metadata_warns_for_another_target(
     assert _pins(other.text) == {"dyn": "1.0", "beta": "1.0"}
     [warning] = other.warnings
     assert "dyn 1.0: metadata was built from its sdist" in warning
+
+
+def test_direct_references_and_editables(
+    tmp_path: Path, simple_index: IndexServer, files_dir: Path
+) -> None:
+    wheel = files_dir / "gamma-0.5-py3-none-any.whl"
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "proj"\nversion = "0.1"\ndependencies = ["beta<1.1"]\n'
+    )
+    result = _compile(tmp_path, simple_index, f"gamma @ {wheel.as_uri()}\n-e ./proj\n")
+    text = result.text
+    assert f"gamma @ {wheel.as_uri()} \\\n    --hash=sha256:" in text
+    assert f"-e {project}\n" in text
+    assert _pins(text) == {"beta": "1.0"}
