@@ -38,7 +38,7 @@ from packaging.version import Version
 
 from pinlock.errors import ConfigError, EnvironmentProblem
 
-__all__ = ["MARKER_KEYS", "PLATFORM_GRAMMAR", "Target"]
+__all__ = ["MARKER_KEYS", "PLATFORM_GRAMMAR", "Target", "probe_python"]
 
 # Every key PEP 508 defines; a target must give each one a value of its own.
 MARKER_KEYS = (
@@ -122,9 +122,7 @@ class Target:
     @classmethod
     def from_python(cls, python: Path | str, *, platform_open: bool = False) -> Target:
         """The interpreter at ``python`` (an executable, or a venv folder), run once to learn it."""
-        executable = _find_interpreter(python)
-        facts = _probe(executable)
-        return _target_from_facts(facts, executable, platform_open=platform_open)
+        return probe_python(python, platform_open=platform_open)[0]
 
     @property
     def markers(self) -> dict[str, str]:
@@ -581,6 +579,12 @@ facts = {
     "musl": musl() if sys.platform.startswith("linux") and not glibc() else None,
     "mac_version": mac_version() if sys.platform == "darwin" else None,
     "executable": sys.executable,
+    "version_info": list(sys.version_info[:3]),
+    "prefix": sys.prefix,
+    "base_prefix": getattr(sys, "base_prefix", getattr(sys, "real_prefix", sys.prefix)),
+    "paths": dict(
+        (key, sysconfig.get_path(key)) for key in ("purelib", "platlib", "scripts", "stdlib")
+    ),
 }
 sys.stdout.write(json.dumps(facts))
 """
@@ -632,6 +636,21 @@ def _probe(executable: Path) -> dict[str, object]:
     if not isinstance(facts, dict) or not isinstance(facts.get("markers"), dict):
         raise EnvironmentProblem(f"{executable} did not answer like a Python interpreter")
     return facts
+
+
+def probe_python(
+    python: Path | str, *, platform_open: bool = False
+) -> tuple[Target, dict[str, object]]:
+    """Run the interpreter at ``python`` once: its ``Target`` and every fact it reported.
+
+    Besides what the target is made of, the facts hold what a caller installing into that
+    interpreter needs from the same run: ``executable``, ``version_info`` (``[X, Y, Z]``),
+    ``prefix``, ``base_prefix``, ``soabi`` and ``paths`` (``purelib``, ``platlib``, ``scripts``,
+    ``stdlib``).
+    """
+    executable = _find_interpreter(python)
+    facts = _probe(executable)
+    return _target_from_facts(facts, executable, platform_open=platform_open), facts
 
 
 def _version_pair(text: object) -> tuple[int, int] | None:
