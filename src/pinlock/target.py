@@ -508,8 +508,9 @@ def _parse_macos(value: str, rest: list[str]) -> _PlatformSpec:
 
 # Runs on any CPython/PyPy 3.6+: no walrus, no f-string "=" and nothing outside the stdlib.
 _PROBE = r"""
-import glob, json, os, platform, re, subprocess, sys, sysconfig
-from importlib.machinery import EXTENSION_SUFFIXES
+import json, os, platform, sys, sysconfig
+# glob, re and subprocess are imported where needed: most interpreters never need them, and
+# this probe's start-up time is part of every sync.
 
 def full_version(info):
     version = "%d.%d.%d" % (info.major, info.minor, info.micro)
@@ -525,6 +526,7 @@ def glibc():
     return value or None
 
 def musl():
+    import glob, re, subprocess
     for loader in sorted(glob.glob("/lib/ld-musl-*.so.1")):
         try:
             out = subprocess.run([loader], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -540,12 +542,17 @@ def mac_version():
     release = platform.mac_ver()[0]
     if release.startswith("10.16"):
         # Built against an old SDK, Python sees the compatibility version; ask for the real one.
+        import subprocess
         env = dict(os.environ, SYSTEM_VERSION_COMPAT="0")
         release = subprocess.run(
             [sys.executable, "-I", "-c", "import platform; print(platform.mac_ver()[0])"],
             stdout=subprocess.PIPE, universal_newlines=True, env=env, timeout=30,
         ).stdout.strip()
     return release or None
+
+def extension_suffixes():
+    from importlib.machinery import EXTENSION_SUFFIXES
+    return EXTENSION_SUFFIXES
 
 markers = {
     "implementation_name": sys.implementation.name,
@@ -571,7 +578,7 @@ facts = {
     "free_threading": bool(config("Py_GIL_DISABLED")),
     "debug": bool(config("Py_DEBUG")) or (
         config("Py_DEBUG") is None
-        and (hasattr(sys, "gettotalrefcount") or "_d.pyd" in EXTENSION_SUFFIXES)
+        and (hasattr(sys, "gettotalrefcount") or "_d.pyd" in extension_suffixes())
     ),
     "pymalloc": config("WITH_PYMALLOC") is None or bool(config("WITH_PYMALLOC")),
     "is_64bit": sys.maxsize > 2 ** 32,
