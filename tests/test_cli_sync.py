@@ -31,12 +31,16 @@ if not (Path(pinlock.__file__).parent / "cli" / "compile.py").exists():
     _module.compile_command = lambda: None  # type: ignore[attr-defined]
     sys.modules["pinlock.cli.compile"] = _module
 
-from pinlock.cli.sync import main  # noqa: E402
+from pinlock.cli.sync import main as typer_main  # noqa: E402
+from pinlock.cli.syncrun import main as quick_main  # noqa: E402
 
 
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def run(
+    argv: list[str], capsys: pytest.CaptureFixture[str], *, via_typer: bool = False
+) -> tuple[int, str, str]:
+    """``pinlock-sync ARGV`` through the quick reader, or through the typer app."""
     with pytest.raises(SystemExit) as exited:
-        main(argv)
+        (typer_main if via_typer else quick_main)(argv)
     captured = capsys.readouterr()
     return int(exited.value.code or 0), captured.out, captured.err
 
@@ -74,11 +78,15 @@ def test_sync_check_dry_run_json_and_no_op(
     python = make_venv(tmp_path / "venv")
     pip_install(python, str(wheels["alpha-1.0"]), str(wheels["junk-1"]))
 
-    code, out, _ = run([str(lock), "--python", str(tmp_path / "venv"), "--check"], capsys)
+    code, out, _ = run(
+        [str(lock), "--python", str(tmp_path / "venv"), "--check"], capsys, via_typer=True
+    )
     assert code == 1
     assert out.splitlines()[:3] == ["~ alpha 1.0 -> 2.0", "+ beta 1.0", "- junk 1"]
 
-    code, out, _ = run([str(lock), "--python", str(python), "--dry-run", "--json"], capsys)
+    code, out, _ = run(
+        [str(lock), "--python", str(python), "--dry-run", "--json"], capsys, via_typer=True
+    )
     assert code == 0
     report = json.loads(out)
     assert report["applied"] is False
@@ -89,7 +97,7 @@ def test_sync_check_dry_run_json_and_no_op(
     }
     assert freeze(python) == ["alpha==1.0", "junk==1"]
 
-    code, out, err = run([str(lock), "--python", str(python)], capsys)
+    code, out, err = run([str(lock), "--python", str(python)], capsys, via_typer=True)
     assert (code, err) == (0, "")
     assert freeze(python) == ["alpha==2.0", "beta==1.0"]
 
@@ -172,3 +180,171 @@ def test_sync_imports_no_resolver_stack() -> None:
         env={"PYTHONPATH": str(Path(__file__).parents[1] / "src")},
     )
     assert result.stdout.strip() == "[]"
+
+
+def write_flavour_lock(path: Path, flavour: str, links: Path, wheels: list[Path]) -> Path:
+    text = ["#", f"# flavour: {flavour}", "#", "--no-index", f"--find-links {links}", ""]
+    for wheel in wheels:
+        name, version = wheel.name.split("-")[:2]
+        text.append(f"{name}=={version} \\\n    --hash=sha256:{sha256_hex(wheel)}")
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    return path
+
+
+def test_flavour_auto_switches_a_cpu_build_to_the_cuda_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    links = tmp_path / "links"
+    cpu = make_wheel(links, "torchlike", "2.5.1+cpu")
+    cuda = make_wheel(links, "torchlike", "2.5.1+cu121")
+    helper = make_wheel(links, "helper", "1.0")
+    locks = tmp_path / "requirements"
+    locks.mkdir()
+    write_flavour_lock(locks / "main-cpu.txt", "cpu", links, [cpu, helper])
+    write_flavour_lock(locks / "main-cu121.txt", "cu121", links, [cuda, helper])
+    python = make_venv(tmp_path / "venv")
+    pip_install(python, str(cpu), str(helper))
+
+    monkeypatch.setenv("PINLOCK_CUDA_DRIVER", "535.104.05")
+    venv = str(tmp_path / "venv")
+    code, out, err = run(
+        [str(locks / "main"), "--flavour", "auto", "--python", venv, "--check"], capsys
+    )
+    assert code == 1
+    assert "flavour cu121: NVIDIA driver 535.104.05 (from PINLOCK_CUDA_DRIVER)" in err
+    assert "main-cu121.txt" in err
+    assert "~ torchlike 2.5.1+cpu -> 2.5.1+cu121 (other local version)" in out
+
+    code, out, err = run([str(locks / "main"), "--flavour", "auto", "--python", venv], capsys)
+    assert code == 0, err
+    assert freeze(python) == ["helper==1.0", "torchlike==2.5.1+cu121"]
+
+    # Back to cpu by name, reported in JSON.
+    code, out, _ = run(
+        [
+            str(locks / "main-cpu.txt"),
+            str(locks / "main-cu121.txt"),
+            "--flavour",
+            "cpu",
+            "--python",
+            venv,
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0
+    report = json.loads(out)
+    assert report["flavour"]["chosen"] == "cpu"
+    assert report["flavour"]["lock"].endswith("main-cpu.txt")
+    assert "--flavour cpu" in report["flavour"]["reason"]
+    assert [c["action"] for c in report["changes"]] == ["reinstall"]
+    assert freeze(python) == ["helper==1.0", "torchlike==2.5.1+cpu"]
+
+
+def test_flavour_auto_reads_a_fake_nvidia_smi_on_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if Path("/sys/module/nvidia/version").exists() or Path("/proc/driver/nvidia").exists():
+        pytest.skip("this machine has an NVIDIA driver, which comes before nvidia-smi")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    smi = bin_dir / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho 470.82.01\n", encoding="utf-8")
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    for flavour in ("cpu", "cu118", "cu121"):
+        (tmp_path / f"ml-{flavour}.txt").write_text(f"# flavour: {flavour}\n", encoding="utf-8")
+    make_venv(tmp_path / "venv")
+    code, out, err = run(
+        [
+            str(tmp_path / "ml"),
+            "--flavour",
+            "auto",
+            "--python",
+            str(tmp_path / "venv"),
+            "--dry-run",
+            "--json",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    flavour = json.loads(out)["flavour"]
+    assert flavour["chosen"] == "cu118"
+    assert "470.82.01 (from nvidia-smi)" in flavour["reason"]
+
+
+def test_the_quick_reader_matches_the_typer_command() -> None:
+    import inspect
+
+    from pinlock.cli.sync import sync_command
+    from pinlock.cli.syncrun import SYNC_OPTIONS, SyncOptions, parse_fast
+
+    declared = {}
+    for name, parameter in inspect.signature(sync_command).parameters.items():
+        info = parameter.default
+        if name != "locks":
+            declared[name] = tuple(info.param_decls)
+    assert {name: flags for name, flags, _ in SYNC_OPTIONS} == declared
+    assert set(SyncOptions.__dataclass_fields__) == {"locks", *declared}
+
+    parsed = parse_fast(
+        [
+            "a.txt",
+            "--python",
+            "v",
+            "-qq",
+            "-f",
+            "x",
+            "--find-links=y",
+            "b.txt",
+            "--json",
+            "--flavour",
+            "auto",
+            "-i",
+            "http://i",
+        ]
+    )
+    assert parsed == SyncOptions(
+        locks=(Path("a.txt"), Path("b.txt")),
+        python=Path("v"),
+        quiet=2,
+        find_links=("x", "y"),
+        json_output=True,
+        flavour="auto",
+        index_url="http://i",
+    )
+    # Help and anything it does not understand go to typer.
+    assert parse_fast(["--help"]) is None
+    assert parse_fast(["--pyth", "v"]) is None
+    assert parse_fast(["--no-such-option"]) is None
+
+
+def test_pinlock_sync_runs_without_typer(tmp_path: Path) -> None:
+    make_venv(tmp_path / "venv")
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("", encoding="utf-8")
+    code = (
+        "import sys\n"
+        "from pinlock.cli import main\n"
+        "try:\n"
+        f"    main(['sync', '--python', {str(tmp_path / 'venv')!r}, {str(lock)!r}])\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code)\n"
+        "print([m for m in sys.modules if m.split('.')[0] in ('typer', 'pydantic', 'rich')])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PIP_CONFIG_FILE": "/dev/null"},
+    )
+    assert result.stdout.splitlines()[-2:] == ["exit 0", "[]"]
+    assert "nothing to do" in result.stdout
+
+
+def test_help_still_comes_from_typer(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        quick_main(["--help"])
+    assert exited.value.code == 0
+    assert "--flavour" in capsys.readouterr().out

@@ -92,3 +92,17 @@ def test_own_environment_protects_pinlock_and_its_needs(tmp_path: Path) -> None:
     assert {"pinlock", "pip"} <= protected_names(own)
     other = inspect_environment(make_venv(tmp_path / "venv"))
     assert protected_names(other) == frozenset()
+
+
+_OTHER_PYTHON = Path("/root/.pyenv/versions/3.8.18/bin/python3.8")
+
+
+@pytest.mark.skipif(not _OTHER_PYTHON.exists(), reason="no Python 3.8 interpreter here")
+def test_tags_are_the_targets_not_this_process(tmp_path: Path) -> None:
+    python = make_venv(tmp_path / "venv38", python=str(_OTHER_PYTHON))
+    env = inspect_environment(python)
+    assert env.python_version[:2] == (3, 8)
+    assert env.marker_environment["python_version"] == "3.8"
+    assert env.tags[0].interpreter == "cp38"
+    assert all(tag.interpreter not in {"cp311", "cp312"} for tag in env.tags)
+    assert any(tag.abi == "abi3" and tag.interpreter == "cp38" for tag in env.tags)

@@ -26,6 +26,7 @@ __all__ = [
     "Detection",
     "Flavour",
     "detect_flavour",
+    "is_flavour_name",
     "parse_flavour",
 ]
 
@@ -76,6 +77,12 @@ class Detection:
 
     flavour: str
     reason: str
+
+
+def is_flavour_name(name: str) -> bool:
+    """Whether ``name`` is a flavour name (``cpu``, ``cu121``, ``rocm6.2``, ``xpu``), any case."""
+    text = name.strip().lower()
+    return text in {"cpu", "xpu"} or bool(_CUDA_RE.fullmatch(text) or _ROCM_RE.fullmatch(text))
 
 
 def _check_name(name: str, source: str = "flavour") -> str:

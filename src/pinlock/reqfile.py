@@ -18,7 +18,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -331,7 +330,7 @@ class _Parser:
     def _handle(self, line: _Line, stack: tuple[tuple[str, Path], ...]) -> None:
         args_text, options_text = _split_args_options(line.expanded)
         try:
-            tokens = shlex.split(options_text)
+            tokens = _split_words(options_text)
         except ValueError as error:
             raise _LineProblem(f"cannot split the line into words: {error}") from None
         options, positional = _parse_options(tokens)
@@ -382,6 +381,8 @@ class _Parser:
         if _is_url(target):
             if urlsplit(target).scheme.lower() != "file":
                 raise _LineProblem(f"remote requirement files are not supported: {target}")
+            from urllib.request import url2pathname  # slow to import; rarely needed
+
             target = url2pathname(urlsplit(target).path)
         label = str(Path(line.label).parent / target)
         # Inside a constraint file everything included is a constraint as well.
@@ -726,3 +727,15 @@ def _editable_line(line: _Line, value: str) -> ReqLine:
         link=parsed.link,
         extras=parsed.extras,
     )
+
+
+_PLAIN_WORDS = re.compile(r"[^ \t\r\n]+")
+
+
+def _split_words(text: str) -> list[str]:
+    """``shlex.split``, with a fast path for the usual text without quotes or backslashes."""
+    # shlex tokenizes one character at a time: a lock's thousands of hash options made it
+    # the largest cost of reading a lock.
+    if "'" in text or '"' in text or "\\" in text:
+        return shlex.split(text)
+    return _PLAIN_WORDS.findall(text)

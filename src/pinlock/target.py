@@ -38,7 +38,7 @@ from packaging.version import Version
 
 from pinlock.errors import ConfigError, EnvironmentProblem
 
-__all__ = ["MARKER_KEYS", "PLATFORM_GRAMMAR", "Target"]
+__all__ = ["MARKER_KEYS", "PLATFORM_GRAMMAR", "Target", "probe_python"]
 
 # Every key PEP 508 defines; a target must give each one a value of its own.
 MARKER_KEYS = (
@@ -122,9 +122,7 @@ class Target:
     @classmethod
     def from_python(cls, python: Path | str, *, platform_open: bool = False) -> Target:
         """The interpreter at ``python`` (an executable, or a venv folder), run once to learn it."""
-        executable = _find_interpreter(python)
-        facts = _probe(executable)
-        return _target_from_facts(facts, executable, platform_open=platform_open)
+        return probe_python(python, platform_open=platform_open)[0]
 
     @property
     def markers(self) -> dict[str, str]:
@@ -510,8 +508,9 @@ def _parse_macos(value: str, rest: list[str]) -> _PlatformSpec:
 
 # Runs on any CPython/PyPy 3.6+: no walrus, no f-string "=" and nothing outside the stdlib.
 _PROBE = r"""
-import glob, json, os, platform, re, subprocess, sys, sysconfig
-from importlib.machinery import EXTENSION_SUFFIXES
+import json, os, platform, sys, sysconfig
+# glob, re and subprocess are imported where needed: most interpreters never need them, and
+# this probe's start-up time is part of every sync.
 
 def full_version(info):
     version = "%d.%d.%d" % (info.major, info.minor, info.micro)
@@ -527,6 +526,7 @@ def glibc():
     return value or None
 
 def musl():
+    import glob, re, subprocess
     for loader in sorted(glob.glob("/lib/ld-musl-*.so.1")):
         try:
             out = subprocess.run([loader], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -542,12 +542,17 @@ def mac_version():
     release = platform.mac_ver()[0]
     if release.startswith("10.16"):
         # Built against an old SDK, Python sees the compatibility version; ask for the real one.
+        import subprocess
         env = dict(os.environ, SYSTEM_VERSION_COMPAT="0")
         release = subprocess.run(
             [sys.executable, "-I", "-c", "import platform; print(platform.mac_ver()[0])"],
             stdout=subprocess.PIPE, universal_newlines=True, env=env, timeout=30,
         ).stdout.strip()
     return release or None
+
+def extension_suffixes():
+    from importlib.machinery import EXTENSION_SUFFIXES
+    return EXTENSION_SUFFIXES
 
 markers = {
     "implementation_name": sys.implementation.name,
@@ -573,7 +578,7 @@ facts = {
     "free_threading": bool(config("Py_GIL_DISABLED")),
     "debug": bool(config("Py_DEBUG")) or (
         config("Py_DEBUG") is None
-        and (hasattr(sys, "gettotalrefcount") or "_d.pyd" in EXTENSION_SUFFIXES)
+        and (hasattr(sys, "gettotalrefcount") or "_d.pyd" in extension_suffixes())
     ),
     "pymalloc": config("WITH_PYMALLOC") is None or bool(config("WITH_PYMALLOC")),
     "is_64bit": sys.maxsize > 2 ** 32,
@@ -581,6 +586,12 @@ facts = {
     "musl": musl() if sys.platform.startswith("linux") and not glibc() else None,
     "mac_version": mac_version() if sys.platform == "darwin" else None,
     "executable": sys.executable,
+    "version_info": list(sys.version_info[:3]),
+    "prefix": sys.prefix,
+    "base_prefix": getattr(sys, "base_prefix", getattr(sys, "real_prefix", sys.prefix)),
+    "paths": dict(
+        (key, sysconfig.get_path(key)) for key in ("purelib", "platlib", "scripts", "stdlib")
+    ),
 }
 sys.stdout.write(json.dumps(facts))
 """
@@ -632,6 +643,21 @@ def _probe(executable: Path) -> dict[str, object]:
     if not isinstance(facts, dict) or not isinstance(facts.get("markers"), dict):
         raise EnvironmentProblem(f"{executable} did not answer like a Python interpreter")
     return facts
+
+
+def probe_python(
+    python: Path | str, *, platform_open: bool = False
+) -> tuple[Target, dict[str, object]]:
+    """Run the interpreter at ``python`` once: its ``Target`` and every fact it reported.
+
+    Besides what the target is made of, the facts hold what a caller installing into that
+    interpreter needs from the same run: ``executable``, ``version_info`` (``[X, Y, Z]``),
+    ``prefix``, ``base_prefix``, ``soabi`` and ``paths`` (``purelib``, ``platlib``, ``scripts``,
+    ``stdlib``).
+    """
+    executable = _find_interpreter(python)
+    facts = _probe(executable)
+    return _target_from_facts(facts, executable, platform_open=platform_open), facts
 
 
 def _version_pair(text: object) -> tuple[int, int] | None:

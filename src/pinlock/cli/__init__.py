@@ -1,45 +1,38 @@
-"""The ``pinlock`` command: ``pinlock compile`` and ``pinlock sync`` on one typer app.
+"""The ``pinlock`` command line: ``pinlock compile`` and ``pinlock sync``.
 
-Each subcommand lives in its own module that also exposes a standalone ``main`` for the
-``pinlock-compile`` and ``pinlock-sync`` scripts. Library imports happen inside the commands, so
-``pinlock sync`` never loads the resolver.
+The typer app lives in ``pinlock.cli.commands`` and is loaded on first use: ``pinlock sync``
+with an ordinary command line runs without it (see ``pinlock.cli.syncrun``), since importing
+typer costs more than checking an environment that is already in sync.
 """
 
 from __future__ import annotations
 
-import typer
+import sys
+from typing import TYPE_CHECKING
 
-from pinlock.cli import compile as compile_cli
-from pinlock.cli import sync as sync_cli
+if TYPE_CHECKING:
+    import typer
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    name="pinlock",
-    help="Hashed requirement locks for pip, per target and GPU flavour; exact venv sync.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.command("compile", help=compile_cli.HELP, no_args_is_help=False)(compile_cli.compile_command)
-app.command("sync", help=sync_cli.HELP)(sync_cli.sync_command)
 
+def __getattr__(name: str) -> typer.Typer:
+    if name == "app":
+        from pinlock.cli.commands import app
 
-@app.callback(invoke_without_command=True)
-def _root(
-    ctx: typer.Context,
-    version: bool = typer.Option(False, "--version", help="Show the version and exit."),
-) -> None:
-    if version:
-        from pinlock import __version__
-
-        typer.echo(f"pinlock {__version__}")
-        raise typer.Exit(0)
-    if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
-        raise typer.Exit(2)
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``pinlock`` with ``argv`` (default: the process arguments)."""
-    app(args=argv, prog_name="pinlock")
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["sync"]:
+        from pinlock.cli.syncrun import fast_main
+
+        code = fast_main(args[1:])
+        if code is not None:
+            raise SystemExit(code)
+    from pinlock.cli.commands import run
+
+    run(args)

@@ -7,7 +7,6 @@ masked), then one block per package sorted by name: the pin (``name==version``, 
 
 from __future__ import annotations
 
-import configparser
 import re
 import sys
 from collections.abc import Iterable, Mapping
@@ -220,6 +219,8 @@ def _project_name(line: ReqLine) -> str:
         except (OSError, tomllib.TOMLDecodeError, AttributeError):
             name = None
         if not isinstance(name, str):
+            import configparser  # only for setup.cfg fallbacks; slow to import
+
             setup_cfg = configparser.ConfigParser(interpolation=None)
             try:
                 setup_cfg.read(folder / "setup.cfg", encoding="utf-8")

@@ -28,7 +28,6 @@ from pinlock.sync.environment import Environment, InstalledDist, file_url_path, 
 from pinlock.sync.fetch import (
     FetchedFile,
     FileSource,
-    environment_tags,
     fetch_files,
     sha256_of,
 )
@@ -78,7 +77,7 @@ def apply_plan(
         pinned,
         source=source,
         cache=cache,
-        tags=environment_tags(env),
+        tags=env.tags,
         target=f"Python {'.'.join(map(str, env.python_version))} at {env.python}",
     )
     extra = ["--break-system-packages"] if break_system_packages else []

@@ -1,7 +1,8 @@
 """The environment a sync changes: which one, and what is installed in it, read without pip.
 
-The target interpreter is asked once, by a stdlib-only script, for its marker environment and
-its paths; the installed distributions are then read from ``*.dist-info`` folders in this process.
+The target interpreter is asked once, by ``pinlock.target``'s stdlib-only probe, for its marker
+environment, wheel tags and paths; the installed distributions are then read from ``*.dist-info``
+folders in this process.
 """
 
 from __future__ import annotations
@@ -12,14 +13,20 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pinlock.errors import EnvironmentProblem
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
+
+    from pinlock.target import Target
 
 __all__ = [
     "Environment",
@@ -32,45 +39,6 @@ __all__ = [
     "protected_names",
     "read_installed",
 ]
-
-# Runs in the target interpreter, which may be old: stdlib only, no f-strings.
-_INSPECT_SCRIPT = r"""
-import json, os, platform, sys, sysconfig
-def _impl_version(info):
-    v = '%d.%d.%d' % (info.major, info.minor, info.micro)
-    if info.releaselevel != 'final':
-        v += info.releaselevel[0] + str(info.serial)
-    return v
-name = sys.implementation.name
-markers = {
-    'implementation_name': name,
-    'implementation_version': _impl_version(sys.implementation.version),
-    'os_name': os.name,
-    'platform_machine': platform.machine(),
-    'platform_python_implementation': platform.python_implementation(),
-    'platform_release': platform.release(),
-    'platform_system': platform.system(),
-    'platform_version': platform.version(),
-    'python_full_version': platform.python_version(),
-    'python_version': '.'.join(platform.python_version_tuple()[:2]),
-    'sys_platform': sys.platform,
-}
-paths = sysconfig.get_paths()
-base = getattr(sys, 'base_prefix', getattr(sys, 'real_prefix', sys.prefix))
-print(json.dumps({
-    'markers': markers,
-    'executable': sys.executable,
-    'prefix': sys.prefix,
-    'base_prefix': base,
-    'purelib': paths['purelib'],
-    'platlib': paths['platlib'],
-    'scripts': paths['scripts'],
-    'stdlib': paths['stdlib'],
-    'version': list(sys.version_info[:3]),
-    'soabi': sysconfig.get_config_var('SOABI') or '',
-    'gil_disabled': bool(sysconfig.get_config_var('Py_GIL_DISABLED')),
-}))
-"""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -98,7 +66,7 @@ class InstalledDist:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Environment:
-    """A target interpreter: its marker environment, paths and installed distributions."""
+    """A target interpreter: its ``Target`` (markers, wheel tags), paths and installed dists."""
 
     python: Path
     executable: Path
@@ -109,9 +77,8 @@ class Environment:
     scripts: Path
     stdlib: Path
     python_version: tuple[int, int, int]
-    markers: tuple[tuple[str, str], ...]
+    target: Target
     soabi: str = ""
-    gil_disabled: bool = False
     installed: tuple[InstalledDist, ...] = ()
 
     @property
@@ -120,7 +87,12 @@ class Environment:
 
     @property
     def marker_environment(self) -> dict[str, str]:
-        return dict(self.markers)
+        return self.target.markers
+
+    @property
+    def tags(self) -> tuple[Tag, ...]:
+        """The wheel tags the interpreter accepts, best first."""
+        return self.target.tags
 
     @property
     def site_dirs(self) -> tuple[Path, ...]:
@@ -211,41 +183,30 @@ def _create_venv(creator: Path, folder: Path) -> None:
 
 def inspect_environment(python: Path) -> Environment:
     """Ask ``python`` for its facts (one subprocess) and read what is installed in it."""
+    # Imported here: ``pinlock.target`` pulls in packaging.tags, which only this call needs.
+    from pinlock.target import probe_python
+
+    target, facts = probe_python(python)
     try:
-        completed = subprocess.run(
-            [str(python), "-I", "-c", _INSPECT_SCRIPT],
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
+        paths = facts["paths"]
+        version = facts["version_info"]
+        assert isinstance(paths, dict)
+        assert isinstance(version, list)
+        env = Environment(
+            python=python,
+            executable=Path(str(facts["executable"])),
+            prefix=Path(str(facts["prefix"])),
+            base_prefix=Path(str(facts["base_prefix"])),
+            purelib=Path(paths["purelib"]),
+            platlib=Path(paths["platlib"]),
+            scripts=Path(paths["scripts"]),
+            stdlib=Path(paths["stdlib"]),
+            python_version=(int(version[0]), int(version[1]), int(version[2])),
+            target=target,
+            soabi=str(facts.get("soabi") or ""),
         )
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot run {python}: {exc}") from exc
-    if completed.returncode != 0:
-        raise EnvironmentProblem(
-            f"{python} is not a usable Python interpreter:\n{completed.stderr.strip()}"
-        )
-    facts = json.loads(completed.stdout)
-    env = Environment(
-        python=python,
-        executable=Path(facts["executable"]),
-        prefix=Path(facts["prefix"]),
-        base_prefix=Path(facts["base_prefix"]),
-        purelib=Path(facts["purelib"]),
-        platlib=Path(facts["platlib"]),
-        scripts=Path(facts["scripts"]),
-        stdlib=Path(facts["stdlib"]),
-        python_version=(facts["version"][0], facts["version"][1], facts["version"][2]),
-        markers=tuple(sorted((str(k), str(v)) for k, v in facts["markers"].items())),
-        soabi=facts["soabi"],
-        gil_disabled=facts["gil_disabled"],
-    )
-    return _with_installed(env)
-
-
-def _with_installed(env: Environment) -> Environment:
-    from dataclasses import replace
-
+    except (KeyError, TypeError, ValueError, AssertionError) as exc:
+        raise EnvironmentProblem(f"{python} gave incomplete facts about itself: {exc}") from exc
     return replace(env, installed=read_installed(env.site_dirs))
 
 

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from packaging import tags as tagslib
 from packaging.tags import Tag
 
 from pinlock.cache import Cache
 from pinlock.errors import HashMismatch, NoMatchingDistribution
 from pinlock.index.models import DistFile, FileKind, parse_dist_filename
 from pinlock.lock.model import LockedPackage
-from pinlock.sync.environment import Environment, file_url_path
+from pinlock.sync.environment import file_url_path
 
 if TYPE_CHECKING:
     from pinlock.index.config import IndexSettings
@@ -32,7 +31,6 @@ __all__ = [
     "FetchedFile",
     "FileSource",
     "IndexFileSource",
-    "environment_tags",
     "fetch_files",
     "sha256_of",
 ]
@@ -88,23 +86,6 @@ class FetchedFile:
     path: Path
     sha256: str
     kind: FileKind
-
-
-def environment_tags(env: Environment) -> tuple[Tag, ...]:
-    """The wheel tags ``env``'s interpreter accepts, best first, computed from its facts."""
-    major, minor = env.python_version[0], env.python_version[1]
-    platforms = list(tagslib.platform_tags())
-    impl = env.marker_environment.get("implementation_name", "cpython")
-    if impl == "cpython":
-        abi = f"cp{major}{minor}{'t' if env.gil_disabled else ''}"
-        found = list(tagslib.cpython_tags((major, minor), abis=[abi], platforms=platforms))
-        found += tagslib.compatible_tags((major, minor), f"cp{major}{minor}", platforms)
-    else:
-        interpreter = f"{tagslib.interpreter_name()}{major}{minor}"
-        abis = [env.soabi.replace("-", "_").replace(".", "_")] if env.soabi else []
-        found = list(tagslib.generic_tags(interpreter, abis, platforms))
-        found += tagslib.compatible_tags((major, minor), interpreter, platforms)
-    return tuple(dict.fromkeys(found))
 
 
 def sha256_of(path: Path) -> str:

@@ -1,0 +1,45 @@
+"""The ``pinlock`` typer app: ``pinlock compile`` and ``pinlock sync``.
+
+Each subcommand lives in its own module that also exposes a standalone ``main`` for the
+``pinlock-compile`` and ``pinlock-sync`` scripts. Library imports happen inside the commands, so
+``pinlock sync`` never loads the resolver.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from pinlock.cli import compile as compile_cli
+from pinlock.cli import sync as sync_cli
+
+__all__ = ["app", "run"]
+
+app = typer.Typer(
+    name="pinlock",
+    help="Hashed requirement locks for pip, per target and GPU flavour; exact venv sync.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("compile", help=compile_cli.HELP, no_args_is_help=False)(compile_cli.compile_command)
+app.command("sync", help=sync_cli.HELP)(sync_cli.sync_command)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", help="Show the version and exit."),
+) -> None:
+    if version:
+        from pinlock import __version__
+
+        typer.echo(f"pinlock {__version__}")
+        raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit(2)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Run the typer app with ``argv`` (default: the process arguments)."""
+    app(args=argv, prog_name="pinlock")
