@@ -7,10 +7,10 @@ Find-links pages are plain HTML with anchors and go through ``parse_html`` too, 
 from __future__ import annotations
 
 import functools
+import html
 import json
 import re
-from collections.abc import Mapping
-from html.parser import HTMLParser
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import unquote, urljoin
 
@@ -23,18 +23,30 @@ __all__ = ["parse_html", "parse_json"]
 
 _FRAGMENT_HASH = re.compile(r"(?:^|&)(sha512|sha384|sha256|sha224|sha1|md5)=([0-9a-fA-F]+)")
 
+# The markup that matters on a links page, found the way an HTML parser finds it: comments and
+# raw-text elements (whose "tags" are not tags) are stepped over, and a start tag's attributes
+# run to the first ">" outside a quoted value. The attribute pattern is the unrolled-loop form
+# (no nested quantifiers over the same characters), so a malformed page cannot make it backtrack.
+_MARKUP = re.compile(
+    r"""<(?:
+        !--.*?(?:--!?>|\Z)
+        | (script|style)\b.*?(?:</\1\s*>|\Z)
+        | (a|base)(?=[\s/>])([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)>
+    )""",
+    re.IGNORECASE | re.DOTALL | re.VERBOSE,
+)
+_ATTRIBUTE = re.compile(r"""([^\s/>"'=][^\s/>=]*)(?:\s*=+\s*("[^"]*"|'[^']*'|(?!["'])[^\s>]*))?""")
+
 
 def parse_html(
     body: bytes | str, *, page_url: str, source: str, project: NormalizedName | None
 ) -> list[DistFile]:
     """Every distribution file an HTML page links to, in page order."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    collector = _AnchorCollector()
-    collector.feed(text)
-    collector.close()
-    base_url = urljoin(page_url, collector.base_href) if collector.base_href else page_url
+    anchors, base_href = _scan_links(text)
+    base_url = urljoin(page_url, base_href) if base_href else page_url
     files: list[DistFile] = []
-    for attrs in collector.anchors:
+    for attrs in anchors:
         href = attrs.get("href")
         if not href:
             continue
@@ -91,19 +103,31 @@ def parse_json(
     return files
 
 
-class _AnchorCollector(HTMLParser):
-    """Attributes of every ``<a>`` and the first ``<base href>`` (values already unescaped)."""
+def _scan_links(text: str) -> tuple[list[dict[str, str | None]], str | None]:
+    """The attributes of every ``<a>`` (values unescaped), and the first ``<base href>``."""
+    anchors: list[dict[str, str | None]] = []
+    base_href: str | None = None
+    for match in _MARKUP.finditer(text):
+        tag = match.group(2)
+        if tag is None:
+            continue
+        attrs = dict(_attributes(match.group(3)))
+        if tag in ("a", "A"):
+            anchors.append(attrs)
+        elif base_href is None:
+            base_href = attrs.get("href") or None
+    return anchors, base_href
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[dict[str, str | None]] = []
-        self.base_href: str | None = None
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self.anchors.append(dict(attrs))
-        elif tag == "base" and self.base_href is None:
-            self.base_href = dict(attrs).get("href") or None
+def _attributes(markup: str) -> Iterator[tuple[str, str | None]]:
+    for match in _ATTRIBUTE.finditer(markup):
+        name, value = match.groups()
+        if value is not None:
+            if value[:1] in ("'", '"'):
+                value = value[1:-1]
+            if "&" in value:
+                value = html.unescape(value)
+        yield name.lower(), value
 
 
 def _make_dist(
