@@ -66,6 +66,7 @@ _WHEEL_NAME = re.compile(r"[\w.]+\Z")
 _ASCII_DIGITS = frozenset("0123456789")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def parse_dist_filename(filename: str) -> _DistFacts | None:
     """Name, version, kind and tags of a wheel or sdist file name; None for anything else.
 
@@ -74,11 +75,6 @@ def parse_dist_filename(filename: str) -> _DistFacts | None:
     ``parse_sdist_filename``; the answers are shared: a page of thousands of files repeats
     the same few versions and tag sets, and a file seen through several sources is parsed once.
     """
-    return _parse_dist_filename(filename)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _parse_dist_filename(filename: str) -> _DistFacts | None:
     if filename.endswith(".whl"):
         return _parse_wheel_filename(filename[: -len(".whl")])
     for extension in (".tar.gz", ".zip"):

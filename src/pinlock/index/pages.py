@@ -10,7 +10,7 @@ import functools
 import html
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urljoin
 
@@ -21,21 +21,28 @@ from pinlock.index.models import DistFile, parse_dist_filename
 
 __all__ = ["parse_html", "parse_json"]
 
+_FRAGMENT_ALGORITHMS = frozenset({"sha512", "sha384", "sha256", "sha224", "sha1", "md5"})
 _FRAGMENT_HASH = re.compile(r"(?:^|&)(sha512|sha384|sha256|sha224|sha1|md5)=([0-9a-fA-F]+)")
+_HEX_DIGITS = "0123456789abcdefABCDEF"
 
 # The markup that matters on a links page, found the way an HTML parser finds it: comments and
 # raw-text elements (whose "tags" are not tags) are stepped over, and a start tag's attributes
-# run to the first ">" outside a quoted value. The attribute pattern is the unrolled-loop form
-# (no nested quantifiers over the same characters), so a malformed page cannot make it backtrack.
+# run to the first ">" outside a quoted value. Indexes write tags in one form, ` name="value"`
+# pairs and nothing else: the first tag branch takes that form (read by splitting at the
+# quotes), the second every other. The general attribute pattern is the unrolled-loop form (no
+# nested quantifiers over the same characters), so a malformed page cannot make it backtrack.
 _MARKUP = re.compile(
     r"""<(?:
         !--.*?(?:--!?>|\Z)
         | (script|style)\b.*?(?:</\1\s*>|\Z)
+        | (a|base)((?:[ ][A-Za-z0-9-]+="[^"]*")*)>
         | (a|base)(?=[\s/>])([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)>
     )""",
     re.IGNORECASE | re.DOTALL | re.VERBOSE,
 )
-_ATTRIBUTE = re.compile(r"""([^\s/>"'=][^\s/>=]*)(?:\s*=+\s*("[^"]*"|'[^']*'|(?!["'])[^\s>]*))?""")
+_ATTRIBUTE = re.compile(
+    r"""([^\s/>"'=][^\s/>=]*)(\s*=+\s*(?:"([^"]*)"|'([^']*)'|(?!["'])([^\s>]*)))?"""
+)
 
 
 def parse_html(
@@ -107,11 +114,19 @@ def _scan_links(text: str) -> tuple[list[dict[str, str | None]], str | None]:
     """The attributes of every ``<a>`` (values unescaped), and the first ``<base href>``."""
     anchors: list[dict[str, str | None]] = []
     base_href: str | None = None
-    for match in _MARKUP.finditer(text):
-        tag = match.group(2)
-        if tag is None:
+    for _raw_text, index_tag, index_markup, tag, markup in _MARKUP.findall(text):
+        attrs: dict[str, str | None]
+        if index_tag:
+            tag = index_tag
+            pieces = index_markup.split('"')
+            attrs = {
+                name[1:-1].lower(): _unescape(value) if "&" in value else value
+                for name, value in zip(pieces[0:-1:2], pieces[1::2], strict=True)
+            }
+        elif tag:
+            attrs = _attributes(markup)
+        else:
             continue
-        attrs = dict(_attributes(match.group(3)))
         if tag in ("a", "A"):
             anchors.append(attrs)
         elif base_href is None:
@@ -119,15 +134,20 @@ def _scan_links(text: str) -> tuple[list[dict[str, str | None]], str | None]:
     return anchors, base_href
 
 
-def _attributes(markup: str) -> Iterator[tuple[str, str | None]]:
-    for match in _ATTRIBUTE.finditer(markup):
-        name, value = match.groups()
-        if value is not None:
-            if value[:1] in ("'", '"'):
-                value = value[1:-1]
-            if "&" in value:
-                value = html.unescape(value)
-        yield name.lower(), value
+def _attributes(markup: str) -> dict[str, str | None]:
+    """The attributes of a start tag: lower-case names, unescaped values, None when valueless."""
+    attrs: dict[str, str | None] = {}
+    for name, equals, double, single, bare in _ATTRIBUTE.findall(markup):
+        if equals:
+            value = double or single or bare
+            attrs[name.lower()] = _unescape(value) if "&" in value else value
+        else:
+            attrs[name.lower()] = None
+    return attrs
+
+
+# Pages repeat the same few escaped values (``&gt;=3.8``) thousands of times.
+_unescape = functools.lru_cache(maxsize=1024)(html.unescape)
 
 
 def _make_dist(
@@ -154,10 +174,9 @@ def _make_dist(
     name, version, kind, tags = parsed
     if project is not None and name != project:
         return None
-    all_hashes = {
-        algorithm: digest.lower() for algorithm, digest in _FRAGMENT_HASH.findall(fragment)
-    }
-    all_hashes.update({algorithm: digest.lower() for algorithm, digest in hashes.items()})
+    all_hashes = _fragment_hashes(fragment)
+    if hashes:
+        all_hashes.update({algorithm: digest.lower() for algorithm, digest in hashes.items()})
     return DistFile(
         name=name,
         version=version,
@@ -172,6 +191,17 @@ def _make_dist(
         yanked_reason=yanked_reason,
         metadata_hashes=metadata_hashes,
     )
+
+
+def _fragment_hashes(fragment: str) -> dict[str, str]:
+    """The digests a URL fragment carries (``sha256=<hex>``, several joined by ``&``)."""
+    if not fragment:
+        return {}
+    algorithm, equals, digest = fragment.partition("=")
+    # The usual fragment is one digest; the pattern below reads every other form.
+    if equals and digest and algorithm in _FRAGMENT_ALGORITHMS and not digest.strip(_HEX_DIGITS):
+        return {algorithm: digest.lower()}
+    return {algorithm: digest.lower() for algorithm, digest in _FRAGMENT_HASH.findall(fragment)}
 
 
 @functools.lru_cache(maxsize=512)
