@@ -3,8 +3,11 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import ssl
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -276,3 +279,60 @@ def test_errors_do_not_show_passwords(client_factory: Callable[..., HttpClient])
         client_factory(retries=0).get("http://user:topsecret@127.0.0.1:9/simple/x/")
     assert "topsecret" not in str(caught.value)
     assert "user:****@127.0.0.1:9" in caught.value.url
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on 127.0.0.1 with a fresh self-signed certificate, and that certificate."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = self.path.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}", cert
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def test_tls_certificates_are_checked_on_every_connection(
+    tls_server: tuple[str, Path], client_factory: Callable[..., HttpClient]
+) -> None:
+    url, cert = tls_server
+    client = client_factory(cert=str(cert), retries=0)
+    # Enough parallel requests to open several connections, all sharing the client's TLS set-up.
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        bodies = list(pool.map(lambda i: client.get(f"{url}/page/{i}").body, range(12)))
+    assert bodies == [f"/page/{i}".encode() for i in range(12)]
+    with pytest.raises(NetworkError, match="TLS"):
+        client_factory(retries=0).get(f"{url}/page")
+    trusted = client_factory(trusted_hosts=("127.0.0.1",), retries=0)
+    assert trusted.get(f"{url}/trusted").body == b"/trusted"
+    with pytest.raises(NetworkError, match="TLS"):
+        client_factory(cert=str(cert.with_name("missing.pem")), retries=0).get(f"{url}/page")

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 
+import pytest
 from packaging.specifiers import SpecifierSet
-from packaging.utils import canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import Version
 
-from pinlock.index.models import FileKind
-from pinlock.index.pages import parse_html, parse_json
+from pinlock.index.models import FileKind, parse_dist_filename
+from pinlock.index.pages import _scan_links, parse_html, parse_json
 
 PAGE = "https://idx.example/simple/demo-pkg/"
 SHA = "a" * 64
@@ -149,3 +157,114 @@ def test_large_page_parses() -> None:
     )
     assert len(files) == 5000
     assert files[-1].version == Version("4999.0")
+
+
+class _ReferenceLinks(HTMLParser):
+    """What the standard library's HTML parser sees: the reference the link scanner must match."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[dict[str, str | None]] = []
+        self.base_href: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.anchors.append(dict(attrs))
+        elif tag == "base" and self.base_href is None:
+            self.base_href = dict(attrs).get("href") or None
+
+
+TRICKY_MARKUP = [
+    '<a href="x-1.0.tar.gz">x</a>',
+    '<A HREF="X-1.0.tar.gz" Data-Yanked>x</A>',
+    "<a href='x-1.0.tar.gz' data-requires-python='&gt;=3.8'>x</a>",
+    "<a href=x-1.0.tar.gz data-yanked=old>x</a>",
+    '<a\n  href="x-1.0.tar.gz"\n  data-requires-python=">=3.8">x</a>',
+    '<a href="x-1.0.tar.gz" title="a > b">x</a>',
+    '<a title=\'say "hi"\' href="y.whl">x</a>',
+    '<a href="a&amp;b&#38;c&lt;.whl">x</a>',
+    '<!-- <a href="commented-1.0.tar.gz">x</a> --><a href="real-1.0.tar.gz">r</a>',
+    '<script>s = "<a href=\'in-script.tar.gz\'>";</script><a href="after-1.0.tar.gz">a</a>',
+    '<style>a { x: "<a href=s.whl>" }</style><a href="b.whl">',
+    '<abbr href="no.whl">x</abbr><area href="no2.whl"><a href="yes.whl">',
+    '<a href="x.whl"/><a href="y.whl" />',
+    '<a href="x.whl" href="y.whl">duplicate</a>',
+    '<a href="first.whl"><base href="https://b.example/1/"><base href="https://b.example/2/">',
+    '<base href=""><base href="https://b.example/3/"><a href="z.whl">',
+    '<a href="x.whl"data-yanked="">glued</a>',
+    '<a href = "spaced.whl" data-yanked = "r">x</a>',
+    '<a>no href</a><a href>empty</a><a href="">empty too</a>',
+    '<a data-core-metadata data-dist-info-metadata="true" href="m.whl">',
+    '<a href="u.whl" data-requires-python="&gt;=3.8" data-upload-time="2020-01-01T00:00:00Z">',
+    '<a href="\u00fc-1.0.tar.gz" d\u00e4t\u00e4="\u00fc">unicode</a>',
+    '<a\thref="tab.whl">tab</a>',
+    '<a href="x.whl" data-yanked="it&#x27;s broken">',
+    '<p><a href="p.whl">in a paragraph</a></p>',
+]
+
+
+@pytest.mark.parametrize("markup", TRICKY_MARKUP)
+def test_link_scanner_sees_what_an_html_parser_sees(markup: str) -> None:
+    reference = _ReferenceLinks()
+    reference.feed(markup)
+    reference.close()
+    assert _scan_links(markup) == (reference.anchors, reference.base_href)
+
+
+def test_html_page_in_every_attribute_form() -> None:
+    page = (
+        "<!-- <a href='gone-1.0.tar.gz'> -->"
+        "<A HREF='demo_pkg-1.0-py3-none-any.whl#sha256=AB&amp;md5=cd' DATA-YANKED>x</A>"
+        '<a\n href="demo-pkg-1.1.tar.gz" data-requires-python=">=3.9" data-core-metadata>y</a>'
+        "<base href='https://files.example/d/'>"
+    )
+    files = parse_html(page, page_url=PAGE, source="s", project=canonicalize_name("demo-pkg"))
+    wheel, sdist = files
+    assert wheel.url == "https://files.example/d/demo_pkg-1.0-py3-none-any.whl"
+    assert dict(wheel.hashes) == {"sha256": "ab", "md5": "cd"}
+    assert wheel.yanked
+    assert wheel.yanked_reason == ""
+    assert sdist.url == "https://files.example/d/demo-pkg-1.1.tar.gz"
+    assert sdist.requires_python == SpecifierSet(">=3.9")
+    assert sdist.metadata_hashes is None
+
+
+FILENAMES = [
+    "demo-1.0-py3-none-any.whl",
+    "Demo.Pkg_x-2.0rc1-1build-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "demo-1.0-py2.py3-none-any.whl",
+    "demo__x-1.0-py3-none-any.whl",
+    "-1.0-py3-none-any.whl",
+    "demo-1.0-build-py3-none-any.whl",
+    "demo-1.0-\u0663-py3-none-any.whl",
+    "demo-1.0-py3--any.whl",
+    "demo-1.0-3py-none-any.whl",
+    "demo-1.0-py3.-none-any.whl",
+    "demo-one-py3-none-any.whl",
+    "demo-1.0-py3-none.whl",
+    "demo-1.0-py3-none-any-extra.whl",
+    "\uff21-1.0-py3-none-any.whl",
+    "demo-1.0.tar.gz",
+    "Demo_Pkg-1.0.post1.zip",
+    "-1.0.tar.gz",
+    "demo.tar.gz",
+    "demo-x.y.tar.gz",
+    "demo-1.0.tar.bz2",
+    "demo-1.0.exe",
+    "demo-1.0-py3.8.egg",
+]
+
+
+@pytest.mark.parametrize("filename", FILENAMES)
+def test_dist_filenames_follow_packaging(filename: str) -> None:
+    expected: object = None
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, tags = parse_wheel_filename(filename)
+            expected = (name, version, FileKind.WHEEL, tags)
+        elif filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            expected = (name, version, FileKind.SDIST, frozenset())
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        expected = None
+    assert parse_dist_filename(filename) == expected

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
 from packaging.specifiers import SpecifierSet
-from packaging.tags import Tag
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    NormalizedName,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import Version
+from packaging.tags import Tag, parse_tag
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 __all__ = ["DistFile", "FileKind", "parse_dist_filename"]
 
@@ -63,21 +59,68 @@ class DistFile:
         return None if self.metadata_hashes is None else self.url + ".metadata"
 
 
-def parse_dist_filename(
-    filename: str,
-) -> tuple[NormalizedName, Version, FileKind, frozenset[Tag]] | None:
+_DistFacts = tuple[NormalizedName, Version, FileKind, frozenset[Tag]]
+
+# PEP 427: what an escaped project name in a wheel file name may hold (as packaging checks it).
+_WHEEL_NAME = re.compile(r"[\w.]+\Z")
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def parse_dist_filename(filename: str) -> _DistFacts | None:
     """Name, version, kind and tags of a wheel or sdist file name; None for anything else.
 
     Sdists are ``.tar.gz`` or ``.zip``; other archive names (``.exe``, ``.egg``, ``.tar.bz2``)
-    are ignored, as pip ignores them.
+    are ignored, as pip ignores them. The rules are packaging's ``parse_wheel_filename`` and
+    ``parse_sdist_filename``; the answers are shared: a page of thousands of files repeats
+    the same few versions and tag sets, and a file seen through several sources is parsed once.
     """
-    try:
-        if filename.endswith(".whl"):
-            name, version, _build, tags = parse_wheel_filename(filename)
-            return name, version, FileKind.WHEEL, tags
-        if filename.endswith((".tar.gz", ".zip")):
-            name, version = parse_sdist_filename(filename)
-            return name, version, FileKind.SDIST, frozenset()
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return None
+    if filename.endswith(".whl"):
+        return _parse_wheel_filename(filename[: -len(".whl")])
+    for extension in (".tar.gz", ".zip"):
+        if filename.endswith(extension):
+            name_part, dash, version_part = filename[: -len(extension)].rpartition("-")
+            version = _version(version_part)
+            if not dash or not name_part or version is None:
+                return None
+            return _name(name_part), version, FileKind.SDIST, frozenset()
     return None
+
+
+def _parse_wheel_filename(stem: str) -> _DistFacts | None:
+    dashes = stem.count("-")
+    if dashes not in (4, 5):
+        return None
+    parts = stem.split("-", dashes - 2)
+    name_part = parts[0]
+    if "__" in name_part or _WHEEL_NAME.match(name_part) is None:
+        return None
+    # A build tag must start with a digit; pinlock has no use for its value.
+    if dashes == 5 and parts[2][:1] not in _ASCII_DIGITS:
+        return None
+    version = _version(parts[1])
+    tags = _tags(parts[-1])
+    if version is None or tags is None:
+        return None
+    return _name(name_part), version, FileKind.WHEEL, tags
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _name(text: str) -> NormalizedName:
+    return canonicalize_name(text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _tags(text: str) -> frozenset[Tag] | None:
+    try:
+        return parse_tag(text)
+    except ValueError:  # packaging's InvalidTag (26.3+)
+        return None

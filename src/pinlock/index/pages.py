@@ -7,10 +7,10 @@ Find-links pages are plain HTML with anchors and go through ``parse_html`` too, 
 from __future__ import annotations
 
 import functools
+import html
 import json
 import re
 from collections.abc import Mapping
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urljoin
 
@@ -21,7 +21,28 @@ from pinlock.index.models import DistFile, parse_dist_filename
 
 __all__ = ["parse_html", "parse_json"]
 
+_FRAGMENT_ALGORITHMS = frozenset({"sha512", "sha384", "sha256", "sha224", "sha1", "md5"})
 _FRAGMENT_HASH = re.compile(r"(?:^|&)(sha512|sha384|sha256|sha224|sha1|md5)=([0-9a-fA-F]+)")
+_HEX_DIGITS = "0123456789abcdefABCDEF"
+
+# The markup that matters on a links page, found the way an HTML parser finds it: comments and
+# raw-text elements (whose "tags" are not tags) are stepped over, and a start tag's attributes
+# run to the first ">" outside a quoted value. Indexes write tags in one form, ` name="value"`
+# pairs and nothing else: the first tag branch takes that form (read by splitting at the
+# quotes), the second every other. The general attribute pattern is the unrolled-loop form (no
+# nested quantifiers over the same characters), so a malformed page cannot make it backtrack.
+_MARKUP = re.compile(
+    r"""<(?:
+        !--.*?(?:--!?>|\Z)
+        | (script|style)\b.*?(?:</\1\s*>|\Z)
+        | (a|base)((?:[ ][A-Za-z0-9-]+="[^"]*")*)>
+        | (a|base)(?=[\s/>])([^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*)>
+    )""",
+    re.IGNORECASE | re.DOTALL | re.VERBOSE,
+)
+_ATTRIBUTE = re.compile(
+    r"""([^\s/>"'=][^\s/>=]*)(\s*=+\s*(?:"([^"]*)"|'([^']*)'|(?!["'])([^\s>]*)))?"""
+)
 
 
 def parse_html(
@@ -29,12 +50,10 @@ def parse_html(
 ) -> list[DistFile]:
     """Every distribution file an HTML page links to, in page order."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
-    collector = _AnchorCollector()
-    collector.feed(text)
-    collector.close()
-    base_url = urljoin(page_url, collector.base_href) if collector.base_href else page_url
+    anchors, base_href = _scan_links(text)
+    base_url = urljoin(page_url, base_href) if base_href else page_url
     files: list[DistFile] = []
-    for attrs in collector.anchors:
+    for attrs in anchors:
         href = attrs.get("href")
         if not href:
             continue
@@ -91,19 +110,44 @@ def parse_json(
     return files
 
 
-class _AnchorCollector(HTMLParser):
-    """Attributes of every ``<a>`` and the first ``<base href>`` (values already unescaped)."""
+def _scan_links(text: str) -> tuple[list[dict[str, str | None]], str | None]:
+    """The attributes of every ``<a>`` (values unescaped), and the first ``<base href>``."""
+    anchors: list[dict[str, str | None]] = []
+    base_href: str | None = None
+    for _raw_text, index_tag, index_markup, tag, markup in _MARKUP.findall(text):
+        attrs: dict[str, str | None]
+        if index_tag:
+            tag = index_tag
+            pieces = index_markup.split('"')
+            attrs = {
+                name[1:-1].lower(): _unescape(value) if "&" in value else value
+                for name, value in zip(pieces[0:-1:2], pieces[1::2], strict=True)
+            }
+        elif tag:
+            attrs = _attributes(markup)
+        else:
+            continue
+        if tag in ("a", "A"):
+            anchors.append(attrs)
+        elif base_href is None:
+            base_href = attrs.get("href") or None
+    return anchors, base_href
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[dict[str, str | None]] = []
-        self.base_href: str | None = None
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self.anchors.append(dict(attrs))
-        elif tag == "base" and self.base_href is None:
-            self.base_href = dict(attrs).get("href") or None
+def _attributes(markup: str) -> dict[str, str | None]:
+    """The attributes of a start tag: lower-case names, unescaped values, None when valueless."""
+    attrs: dict[str, str | None] = {}
+    for name, equals, double, single, bare in _ATTRIBUTE.findall(markup):
+        if equals:
+            value = double or single or bare
+            attrs[name.lower()] = _unescape(value) if "&" in value else value
+        else:
+            attrs[name.lower()] = None
+    return attrs
+
+
+# Pages repeat the same few escaped values (``&gt;=3.8``) thousands of times.
+_unescape = functools.lru_cache(maxsize=1024)(html.unescape)
 
 
 def _make_dist(
@@ -130,10 +174,9 @@ def _make_dist(
     name, version, kind, tags = parsed
     if project is not None and name != project:
         return None
-    all_hashes = {
-        algorithm: digest.lower() for algorithm, digest in _FRAGMENT_HASH.findall(fragment)
-    }
-    all_hashes.update({algorithm: digest.lower() for algorithm, digest in hashes.items()})
+    all_hashes = _fragment_hashes(fragment)
+    if hashes:
+        all_hashes.update({algorithm: digest.lower() for algorithm, digest in hashes.items()})
     return DistFile(
         name=name,
         version=version,
@@ -148,6 +191,17 @@ def _make_dist(
         yanked_reason=yanked_reason,
         metadata_hashes=metadata_hashes,
     )
+
+
+def _fragment_hashes(fragment: str) -> dict[str, str]:
+    """The digests a URL fragment carries (``sha256=<hex>``, several joined by ``&``)."""
+    if not fragment:
+        return {}
+    algorithm, equals, digest = fragment.partition("=")
+    # The usual fragment is one digest; the pattern below reads every other form.
+    if equals and digest and algorithm in _FRAGMENT_ALGORITHMS and not digest.strip(_HEX_DIGITS):
+        return {algorithm: digest.lower()}
+    return {algorithm: digest.lower() for algorithm, digest in _FRAGMENT_HASH.findall(fragment)}
 
 
 @functools.lru_cache(maxsize=512)
