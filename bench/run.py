@@ -62,10 +62,11 @@ def _tool_venv(name: str, spec: str) -> Path:
 
 
 def _pinlock_bin() -> Path:
-    found = shutil.which("pinlock")
-    if found is None:
-        raise SystemExit("pinlock is not on PATH: run `make bench` (it uses .venv)")
-    return Path(found).parent
+    """The pinlock installed beside the interpreter running this script (``make bench``: .venv)."""
+    here = Path(sys.executable).parent
+    if not (here / "pinlock").exists():
+        raise SystemExit(f"no pinlock beside {sys.executable}: run `make bench`")
+    return here
 
 
 def _compile_commands(tool: str, bins: dict[str, Path], src: Path, out: Path, cache: Path):
