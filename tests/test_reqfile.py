@@ -485,3 +485,8 @@ def test_constraints_can_be_forbidden() -> None:
     write("pins.txt", "click\n")
     error = error_of("idna\n--constraint=pins.txt\n", allow_constraints=False)
     assert str(error).startswith("main.in:2: constraint files (-c) are not allowed")
+
+
+def test_require_hashes_is_accepted_as_a_no_op() -> None:
+    parsed = parse_file(write("reqs.txt", "--require-hashes\nsix==1.16.0\n"))
+    assert [line.text for line in parsed.requirements] == ["six==1.16.0"]

@@ -190,6 +190,7 @@ _OPTIONS: dict[str, tuple[str, bool]] = {
     "-e": ("--editable", True),
     "--editable": ("--editable", True),
     "--hash": ("--hash", True),
+    "--require-hashes": ("--require-hashes", False),
 }
 # Options pip accepts in requirement files that pinlock cannot honour; silently dropping them
 # would produce locks that install differently from what the file asks for.
@@ -198,7 +199,6 @@ _UNSUPPORTED_OPTIONS: dict[str, tuple[str, bool]] = {
     "--config-settings": ("--config-settings", True),
     "--global-option": ("--global-option", True),
     "--prefer-binary": ("--prefer-binary", False),
-    "--require-hashes": ("--require-hashes", False),
     "--use-feature": ("--use-feature", True),
 }
 
@@ -366,6 +366,8 @@ class _Parser:
             self.options.no_index = True
         elif name == "--trusted-host":
             self.options.trusted_hosts.append(text)
+        elif name == "--require-hashes":
+            pass  # what pinlock writes is always hashed, and sync always checks hashes
         elif name == "--pre":
             self.options.pre = True
         elif name == "--only-binary":
