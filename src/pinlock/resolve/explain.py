@@ -121,7 +121,7 @@ def _availability(
     if (
         specs
         and usable
-        and not any(all(r.specifier.contains(v, prereleases=True) for r in specs) for v in usable)
+        and not any(all(factory.admits(r.specifier, v) for r in specs) for v in usable)
     ):
         lines.append("    no usable version satisfies all of the requirements above at once")
     return lines

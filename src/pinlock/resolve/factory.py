@@ -103,6 +103,7 @@ class Factory:
         self._versions: dict[NormalizedName, _Versions] = {}
         self._lock = threading.Lock()
         self._dependencies: dict[Candidate, tuple[Requirement, ...]] = {}
+        self._admitted: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
         # name -> the candidates (or None for the input files) that asked for it: explains chains.
         self.required_by: dict[NormalizedName, set[Candidate | None]] = defaultdict(set)
         # Direct references given in the inputs (URLs, paths, editables), by name.
@@ -157,6 +158,20 @@ class Factory:
             return (0, self.target.tag_rank(dist.wheel_tags) or 0)
         return (1, 0)
 
+    def admits(self, specifier: SpecifierSet, version: Version) -> bool:
+        """Whether ``specifier`` admits ``version``, pre-releases included (callers decide those).
+
+        Memoized by the specifier's identity: resolvelib re-checks every pin against every
+        requirement each round, and hashing a SpecifierSet costs more than the check itself.
+        """
+        entry = self._admitted.get(id(specifier))
+        if entry is None or entry[0] is not specifier:
+            entry = self._admitted[id(specifier)] = (specifier, {})
+        known = entry[1].get(version)
+        if known is None:
+            known = entry[1][version] = specifier.contains(version, prereleases=True)
+        return known
+
     # -- matches ------------------------------------------------------------------------------
 
     def find_matches(
@@ -192,7 +207,7 @@ class Factory:
             # PEP 592: a yanked file is used only when the version is pinned exactly.
             if version in versions.yanked_only:
                 table[version] = versions.yanked_only[version]
-        allowed = [v for v in table if all(s.contains(v, prereleases=True) for s in specifiers)]
+        allowed = [v for v in table if all(self.admits(s, v) for s in specifiers)]
         finals = [v for v in allowed if not v.is_prerelease]
         if not allow_pre and finals:
             allowed = finals
@@ -207,8 +222,8 @@ class Factory:
 
     def is_satisfied_by(self, requirement: Requirement, candidate: AnyCandidate) -> bool:
         if isinstance(requirement, PythonRequirement):
-            return isinstance(candidate, PythonCandidate) and requirement.specifier.contains(
-                candidate.version, prereleases=True
+            return isinstance(candidate, PythonCandidate) and self.admits(
+                requirement.specifier, candidate.version
             )
         if not isinstance(candidate, Candidate):
             return False
@@ -221,7 +236,7 @@ class Factory:
             )
         if candidate.link is not None and not str(requirement.specifier):
             return True
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        return self.admits(requirement.specifier, candidate.version)
 
     # -- dependencies -------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ class Prefetcher:
             for version in order:
                 if version.is_prerelease and not factory.options.pre:
                     continue
-                if req.specifier.contains(version, prereleases=True):
+                if factory.admits(req.specifier, version):
                     meta = factory.metadata.fetch(versions.usable[version][0])
                     self.submit(
                         r
