@@ -22,11 +22,14 @@ def _session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolate_environment(monkeypatch: pytest.MonkeyPatch, _session_cache_home: Path) -> None:
-    """No pip configuration file or PIP_*/PINLOCK_* variable leaks in; a per-session cache."""
+    """No pip configuration file, PIP_*/PINLOCK_* or PYTHONPATH variable leaks in; a per-session
+    cache."""
     for variable in list(os.environ):
         if variable.startswith(("PIP_", "PINLOCK_")):
             monkeypatch.delenv(variable)
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    # Interpreters the tests start (target venvs) must see only their own site-packages.
+    monkeypatch.delenv("PYTHONPATH", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache_home))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import pinlock
 from pinlock.cli import app
 from pinlock.cli.compile import compile_app
 from tests.support.index_server import IndexServer
@@ -108,6 +110,10 @@ def test_standalone_script_and_module(tmp_path: Path, index: IndexServer) -> Non
     result = CliRunner().invoke(compile_app, ["-i", index.url, "-o", "-", str(src)])
     assert result.exit_code == 0 and "beta==1.0" in result.stdout
     proc = subprocess.run(
-        [sys.executable, "-m", "pinlock", "--version"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "pinlock", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(Path(pinlock.__file__).parents[1])},
     )
     assert proc.stdout.startswith("pinlock ")
