@@ -336,3 +336,23 @@ def test_tls_certificates_are_checked_on_every_connection(
     assert trusted.get(f"{url}/trusted").body == b"/trusted"
     with pytest.raises(NetworkError, match="TLS"):
         client_factory(cert=str(cert.with_name("missing.pem")), retries=0).get(f"{url}/page")
+
+
+def test_download_checks_digests_of_other_algorithms(
+    tmp_path: Path, client_factory: Callable[..., HttpClient]
+) -> None:
+    # Indexes may give only sha512 (or md5): the file is checked against it, sha256 returned.
+    source = tmp_path / "demo-1.0.tar.gz"
+    source.write_bytes(b"demo sdist bytes")
+    data = source.read_bytes()
+    client = client_factory()
+    sha512 = "sha512:" + hashlib.sha512(data).hexdigest()
+    sha256 = "sha256:" + hashlib.sha256(data).hexdigest()
+    assert client.download(source.as_uri(), tmp_path / "a", expected=[sha512]) == sha256
+    md5 = "MD5:" + hashlib.md5(data).hexdigest().upper()
+    assert client.download(source.as_uri(), tmp_path / "b", expected=[md5]) == sha256
+    wrong = "sha512:" + "0" * 128
+    with pytest.raises(HashMismatch) as caught:
+        client.download(source.as_uri(), tmp_path / "c", expected=[wrong])
+    assert caught.value.actual == sha512
+    assert not (tmp_path / "c").exists()

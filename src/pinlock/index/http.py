@@ -435,24 +435,35 @@ def _read_chunks(handle: Any) -> Iterator[bytes]:
 
 
 def _save(url: str, chunks: Any, dest: Path, expected: Sequence[str]) -> str:
-    digest = hashlib.sha256()
+    """Write ``dest``; the file must match one expected digest, in whatever algorithm given."""
+    wanted = _expected_digests(expected)
+    digests = {algorithm: hashlib.new(algorithm) for algorithm in {"sha256", *wanted}}
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
             for chunk in chunks:
-                digest.update(chunk)
+                for digest in digests.values():
+                    digest.update(chunk)
                 handle.write(chunk)
-        actual = f"sha256:{digest.hexdigest()}"
-        if expected and actual not in {_normal_hash(h) for h in expected}:
-            raise HashMismatch(url, expected, actual)
+        actual = {algorithm: digest.hexdigest() for algorithm, digest in digests.items()}
+        if expected and not any(actual[a] in values for a, values in wanted.items()):
+            # Report the digest in an algorithm the caller gave, sha256 when it is one.
+            shown = "sha256" if "sha256" in wanted or not wanted else sorted(wanted)[0]
+            raise HashMismatch(url, expected, f"{shown}:{actual[shown]}")
         tmp.replace(dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return actual
+    return f"sha256:{actual['sha256']}"
 
 
-def _normal_hash(text: str) -> str:
-    algorithm, sep, value = text.partition(":")
-    return f"{algorithm.lower()}:{value.lower()}" if sep else text.lower()
+def _expected_digests(expected: Sequence[str]) -> dict[str, set[str]]:
+    """``algorithm:hex`` strings grouped by algorithm; algorithms hashlib lacks are left out."""
+    wanted: dict[str, set[str]] = {}
+    for text in expected:
+        algorithm, _, value = text.partition(":")
+        algorithm = algorithm.strip().lower()
+        if algorithm in hashlib.algorithms_available:
+            wanted.setdefault(algorithm, set()).add(value.strip().lower())
+    return wanted
