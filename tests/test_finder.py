@@ -11,7 +11,7 @@ import pytest
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from pinlock.errors import NetworkError
+from pinlock.errors import HashMismatch, NetworkError
 from pinlock.index.config import IndexSettings
 from pinlock.index.finder import PackageFinder
 from pinlock.index.http import HttpClient
@@ -248,3 +248,31 @@ def test_network_error_names_the_page(finder_factory: FinderFactory) -> None:
     # The failure is remembered, not retried on every call.
     with pytest.raises(NetworkError):
         finder.find(_n("demo"))
+
+
+def test_sha256_computed_from_a_download_is_checked_against_the_index_digest(
+    wheel_factory: Callable[..., Path],
+    index_factory: Callable[..., IndexServer],
+    finder_factory: FinderFactory,
+) -> None:
+    # An index giving only sha512: the sha256 pinned must be of a file that matched it.
+    wheel = wheel_factory("demo", "1.0")
+    index = index_factory()
+    finder = finder_factory(index_url=index.url)
+    (listed,) = finder.find(_n("demo"))
+
+    def only_sha512(digest: str) -> DistFile:
+        return DistFile(
+            name=listed.name,
+            version=listed.version,
+            filename=listed.filename,
+            url=listed.url + "?" + digest[:8],
+            kind=listed.kind,
+            source=listed.source,
+            hashes={"sha512": digest},
+        )
+
+    good = only_sha512(hashlib.sha512(wheel.read_bytes()).hexdigest())
+    assert finder.sha256(good) == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    with pytest.raises(HashMismatch):
+        finder.sha256(only_sha512("0" * 128))

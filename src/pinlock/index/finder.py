@@ -106,7 +106,7 @@ class PackageFinder:
         """The file's sha256 (hex): the index's when it gave one, else read from the file."""
         if dist.sha256:
             return dist.sha256.lower()
-        return self._digests.get(dist.url, lambda: self._compute_sha256(dist.url))
+        return self._digests.get(dist.url, lambda: self._compute_sha256(dist))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -185,7 +185,8 @@ class PackageFinder:
 
     # -- digests -------------------------------------------------------------------------
 
-    def _compute_sha256(self, url: str) -> str:
+    def _compute_sha256(self, dist: DistFile) -> str:
+        url = dist.url
         path = _local_path(url)
         if path is not None:
             digest = hashlib.sha256()
@@ -195,7 +196,13 @@ class PackageFinder:
             return digest.hexdigest()
         with tempfile.TemporaryDirectory(prefix="pinlock-hash-") as scratch:
             filename = urlsplit(url).path.rsplit("/", 1)[-1] or "download"
-            result = self._client.download(url, Path(scratch) / filename)
+            # The index's other digests (sha512, md5) vouch for the bytes we pin.
+            expected = [
+                f"{algorithm}:{digest}"
+                for algorithm, digest in dist.hashes.items()
+                if algorithm in hashlib.algorithms_available
+            ]
+            result = self._client.download(url, Path(scratch) / filename, expected=expected)
         return result.removeprefix("sha256:")
 
 
