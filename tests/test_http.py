@@ -356,3 +356,17 @@ def test_download_checks_digests_of_other_algorithms(
         client.download(source.as_uri(), tmp_path / "c", expected=[wrong])
     assert caught.value.actual == sha512
     assert not (tmp_path / "c").exists()
+
+
+def test_range_answer_whose_content_range_does_not_match_its_body_gives_none(
+    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+) -> None:
+    # A body shorter or longer than the span its Content-Range claims cannot be placed.
+    scripted.script["/short.whl"] = [(206, {"Content-Range": "bytes 900-999/1000"}, b"x" * 10)]
+    scripted.script["/long.whl"] = [(206, {"Content-Range": "bytes 0-9/1000"}, b"x" * 100)]
+    scripted.script["/fine.whl"] = [(206, {"Content-Range": "bytes 990-999/1000"}, b"y" * 10)]
+    client = client_factory()
+    assert client.get_range(f"{scripted.url}/short.whl", "-100") is None
+    assert client.get_range(f"{scripted.url}/long.whl", "0-9") is None
+    fine = client.get_range(f"{scripted.url}/fine.whl", "-10")
+    assert fine == RangeResponse(data=b"y" * 10, start=990, total=1000)

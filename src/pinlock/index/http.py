@@ -131,10 +131,12 @@ class HttpClient:
                     match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
                     if match is None or match.group(3) == "*":
                         return None
+                    first, last, total = (int(match.group(i)) for i in (1, 2, 3))
                     data = response.read(decode_content=False)
-                    return RangeResponse(
-                        data=data, start=int(match.group(1)), total=int(match.group(3))
-                    )
+                    if not first <= last < total or len(data) != last - first + 1:
+                        # A span that cannot be placed in the file: read it whole instead.
+                        return None
+                    return RangeResponse(data=data, start=first, total=total)
                 if response.status in (200, 416):
                     # The server sent (or would send) the whole file: the caller downloads instead.
                     return None
