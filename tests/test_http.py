@@ -370,3 +370,20 @@ def test_range_answer_whose_content_range_does_not_match_its_body_gives_none(
     assert client.get_range(f"{scripted.url}/long.whl", "0-9") is None
     fine = client.get_range(f"{scripted.url}/fine.whl", "-10")
     assert fine == RangeResponse(data=b"y" * 10, start=990, total=1000)
+
+
+def test_file_urls_are_unquoted_once(
+    tmp_path: Path, client_factory: Callable[..., HttpClient]
+) -> None:
+    # A folder whose name holds a literal "%2B" is not the folder named "+".
+    folder = tmp_path / "wheels%2Bcpu"
+    folder.mkdir()
+    (tmp_path / "wheels+cpu").mkdir()
+    wheel = folder / "torch-2.5.1+cpu-py3-none-any.whl"
+    wheel.write_bytes(b"wheel bytes")
+    client = client_factory()
+    response = client.get(wheel.as_uri())
+    assert (response.status, response.body) == (200, b"wheel bytes")
+    assert client.get_range(wheel.as_uri(), "-5") == RangeResponse(data=b"bytes", start=6, total=11)
+    digest = client.download(wheel.as_uri(), tmp_path / "copy.whl")
+    assert digest == "sha256:" + hashlib.sha256(b"wheel bytes").hexdigest()

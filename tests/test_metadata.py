@@ -257,6 +257,18 @@ def test_file_urls_are_read_locally(client: HttpClient, cache: Cache, tmp_path: 
         assert fetcher.fetch(dist).requires_dist == (Requirement(requirement),)
 
 
+def test_file_urls_of_folders_with_percent_signs(
+    client: HttpClient, cache: Cache, tmp_path: Path
+) -> None:
+    # "%2B" in a folder's name is literal: the URL quotes it once, and it is unquoted once.
+    folder = tmp_path / "wheels%2Bcpu"
+    folder.mkdir()
+    (tmp_path / "wheels+cpu").mkdir()
+    wheel = make_wheel(folder, "local-thing", "2.5.1+cpu", requires_dist=["idna"])
+    dist = _file_dist(wheel)
+    assert MetadataFetcher(client, cache).fetch(dist).requires_dist == (Requirement("idna"),)
+
+
 def test_sdists_from_the_index(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],

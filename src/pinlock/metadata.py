@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from packaging.markers import Marker
@@ -288,7 +288,8 @@ def _local_path(url: str) -> Path | None:
     parts = urlsplit(url)
     if parts.scheme != "file":
         return None
-    return Path(url2pathname(unquote(parts.path)))
+    # url2pathname unquotes; unquoting twice would turn a literal "%2B" in a name into "+".
+    return Path(url2pathname(parts.path))
 
 
 def _wheel_file_metadata(path: Path, what: str) -> bytes:

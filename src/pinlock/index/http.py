@@ -396,7 +396,8 @@ def _is_file_url(url: str) -> bool:
 
 
 def _file_path(url: str) -> Path:
-    return Path(urllib.request.url2pathname(unquote(urlsplit(url).path)))
+    # url2pathname unquotes; unquoting twice would turn a literal "%2B" in a name into "+".
+    return Path(urllib.request.url2pathname(urlsplit(url).path))
 
 
 def _file_get(url: str) -> HttpResponse:
