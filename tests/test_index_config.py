@@ -85,6 +85,20 @@ def test_xdg_config_home_replaces_dot_config(layout: dict[str, Path], tmp_path: 
     assert settings.index_url == "http://xdghome/simple"
 
 
+def test_relative_xdg_folders_are_ignored_and_entries_stripped(
+    layout: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # XDG paths must be absolute (whitespace around them aside); pip skips the others.
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "relative" / "pip" / "pip.conf", "[global]\nindex-url = https://rel/\n")
+    _write(layout["user"], "[global]\ntimeout = 7\n")
+    _write(layout["xdg_global"], "[global]\nretries = 2\n")
+    env = _env(layout, XDG_CONFIG_HOME="relative")
+    env["XDG_CONFIG_DIRS"] = f" {layout['xdg']} {os.pathsep}relative"
+    settings = load_pip_settings(env)
+    assert (settings.index_url, settings.timeout, settings.retries) == (DEFAULT_INDEX_URL, 7, 2)
+
+
 def test_pip_config_file_wins_and_hides_user_files(layout: dict[str, Path], tmp_path: Path) -> None:
     _write(layout["user"], "[global]\nextra-index-url = http://user/simple\n")
     _write(layout["site"], "[global]\ntrusted-host = site.example\n")

@@ -120,22 +120,26 @@ def _config_file_paths(env: Mapping[str, str]) -> list[tuple[str, str]]:
     """(kind, path) of every configuration file pip considers, weakest first."""
     home = Path(env.get("HOME") or Path.home())
     config_file = env.get("PIP_CONFIG_FILE")
-    xdg_dirs = env.get("XDG_CONFIG_DIRS") or "/etc/xdg"
-    paths = [
-        ("global", str(Path(folder, "pip", _CONFIG_BASENAME)))
-        for folder in xdg_dirs.split(os.pathsep)
-        if folder
-    ]
+    xdg_dirs = _absolute_folders(env.get("XDG_CONFIG_DIRS", "")) or ["/etc/xdg"]
+    paths = [("global", str(Path(folder, "pip", _CONFIG_BASENAME))) for folder in xdg_dirs]
     paths.append(("global", str(Path(_SYSTEM_CONFIG_DIR, _CONFIG_BASENAME))))
     # A PIP_CONFIG_FILE that exists replaces the per-user files.
     if not (config_file and Path(config_file).exists()):
-        config_home = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+        xdg_home = env.get("XDG_CONFIG_HOME", "").strip()
+        # As pip's platformdirs reads it: a relative XDG_CONFIG_HOME counts as unset.
+        config_home = Path(xdg_home) if xdg_home.startswith("/") else home / ".config"
         paths.append(("user", str(home / ".pip" / _CONFIG_BASENAME)))
         paths.append(("user", str(config_home / "pip" / _CONFIG_BASENAME)))
     paths.append(("site", str(Path(sys.prefix, _CONFIG_BASENAME))))
     if config_file is not None:
         paths.append(("env", config_file))
     return paths
+
+
+def _absolute_folders(value: str) -> list[str]:
+    """The folders of an XDG list as pip's platformdirs reads them: stripped, absolute only."""
+    stripped = (folder.strip() for folder in value.split(os.pathsep))
+    return [folder for folder in stripped if folder.startswith("/")]
 
 
 def _ordered_items(env: Mapping[str, str], command: str) -> Iterable[tuple[str, _Value]]:
