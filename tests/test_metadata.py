@@ -197,6 +197,27 @@ def test_full_download_when_ranges_are_ignored_and_disk_cache(
     assert index.requests == []
 
 
+def test_disk_cache_key_uses_another_digest_when_sha256_is_unknown(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpClient,
+    cache: Cache,
+) -> None:
+    # The index gives only sha512: a file replaced under the same URL is a new cache entry.
+    def listed_with_sha512() -> DistFile:
+        (dist,) = _dists(client, index, "swapped")
+        sha512 = hashlib.sha512(wheel.read_bytes()).hexdigest()
+        return _replace(dist, hashes={"sha512": sha512})
+
+    wheel = make_wheel(files_dir, "swapped", "1.0", requires_dist=["first"])
+    index = index_factory()
+    before = MetadataFetcher(client, cache).fetch(listed_with_sha512())
+    assert before.requires_dist == (Requirement("first"),)
+    make_wheel(files_dir, "swapped", "1.0", requires_dist=["second"])
+    after = MetadataFetcher(client, cache).fetch(listed_with_sha512())
+    assert after.requires_dist == (Requirement("second"),)
+
+
 def test_concurrent_fetches_read_once(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],

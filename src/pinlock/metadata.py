@@ -151,7 +151,7 @@ class MetadataFetcher:
 
     def fetch(self, dist: DistFile) -> CoreMetadata:
         """The metadata of ``dist``, checked to name the file's project and version."""
-        key = dist.sha256 or dist.url
+        key = _cache_key(dist)
         with self._guard:
             known = self._memo.get(key)
             if known is not None:
@@ -171,7 +171,7 @@ class MetadataFetcher:
     def was_built(self, dist: DistFile) -> bool:
         """Whether ``dist``'s metadata came from building its sdist on this machine."""
         with self._guard:
-            return (dist.sha256 or dist.url) in self._built
+            return (_cache_key(dist)) in self._built
 
     def for_source_tree(self, path: Path) -> CoreMetadata:
         """Metadata of a local project folder: its static ``[project]`` table when dependencies,
@@ -187,7 +187,7 @@ class MetadataFetcher:
 
     def _load(self, dist: DistFile, key: str) -> CoreMetadata:
         # A local file without a digest may be rebuilt under the same name: read it afresh.
-        persistent = dist.sha256 is not None or _local_path(dist.url) is None
+        persistent = key != dist.url or _local_path(dist.url) is None
         cached = self._cache.get(_METADATA_BUCKET, key) if persistent else None
         if cached is not None:
             try:
@@ -269,6 +269,21 @@ class MetadataFetcher:
                 f"the file is {dist.name} {dist.version} but its metadata says {found}",
             )
         return metadata
+
+
+# Strongest first: the digest that names a file's bytes in the caches when sha256 is not given.
+_KEY_ALGORITHMS = ("sha512", "sha384", "blake2b", "sha3_512", "sha3_384", "sha3_256", "sha224")
+
+
+def _cache_key(dist: DistFile) -> str:
+    """What names ``dist``'s bytes: its sha256, else another digest the index gave, else its URL."""
+    if dist.sha256:
+        return dist.sha256.lower()
+    for algorithm in _KEY_ALGORITHMS:
+        digest = dist.hashes.get(algorithm)
+        if digest:
+            return f"{algorithm}:{digest.lower()}"
+    return dist.url
 
 
 def _verify(url: str, data: bytes, expected: Mapping[str, str]) -> None:
