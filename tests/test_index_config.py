@@ -231,3 +231,17 @@ def test_with_options_layers_requirement_file_options() -> None:
     assert layered.trusted_hosts == ("a", "b")
     assert layered.no_index is True
     assert base.with_options(IndexOptions()) == base
+
+
+def test_requirement_file_index_url_replaces_every_configured_index() -> None:
+    # pip: a file's --index-url resets the index list, configured extra indexes included;
+    # the file's own --extra-index-url lines are then added to it.
+    base = IndexSettings(index_url="http://conf/simple", extra_index_urls=("http://a/simple",))
+    options = IndexOptions(index_url="http://main/simple", extra_index_urls=("http://b/simple",))
+    assert base.with_options(options).index_urls == ("http://main/simple", "http://b/simple")
+    only_extra = IndexOptions(extra_index_urls=("http://b/simple",))
+    assert base.with_options(only_extra).index_urls == (
+        "http://conf/simple",
+        "http://a/simple",
+        "http://b/simple",
+    )

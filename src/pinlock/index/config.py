@@ -72,11 +72,19 @@ class IndexSettings:
         return _dedup((self.index_url, *self.extra_index_urls))
 
     def with_options(self, options: IndexOptions) -> IndexSettings:
-        """These settings with a requirement file's options on top, as pip applies them."""
+        """These settings with a requirement file's options on top, as pip applies them.
+
+        A file's ``--index-url`` replaces every index known so far, extra ones included (pip
+        resets its index list to that URL); the file's ``--extra-index-url`` values then add.
+        """
+        if options.index_url is None:
+            index_url, extra_index_urls = self.index_url, self.extra_index_urls
+        else:
+            index_url, extra_index_urls = options.index_url, ()
         return replace(
             self,
-            index_url=options.index_url if options.index_url is not None else self.index_url,
-            extra_index_urls=_dedup((*self.extra_index_urls, *options.extra_index_urls)),
+            index_url=index_url,
+            extra_index_urls=_dedup((*extra_index_urls, *options.extra_index_urls)),
             find_links=_dedup((*self.find_links, *options.find_links)),
             no_index=self.no_index or options.no_index,
             trusted_hosts=_dedup((*self.trusted_hosts, *options.trusted_hosts)),
