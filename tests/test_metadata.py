@@ -218,6 +218,23 @@ def test_disk_cache_key_uses_another_digest_when_sha256_is_unknown(
     assert after.requires_dist == (Requirement("second"),)
 
 
+def test_full_download_ignores_digests_in_algorithms_it_cannot_compute(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpClient,
+    cache: Cache,
+) -> None:
+    # PEP 691 allows any algorithm name; one hashlib lacks cannot fail the download.
+    wheel = make_wheel(files_dir, "odd", "1.0", requires_dist=["six"])
+    index = index_factory(ranges=False)
+    (listed,) = _dists(client, index, "odd")
+    sha512 = hashlib.sha512(wheel.read_bytes()).hexdigest()
+    dist = _replace(listed, hashes={"blake3": "ab" * 32, "sha512": sha512})
+    assert MetadataFetcher(client, cache).fetch(dist).requires_dist == (Requirement("six"),)
+    only_unknown = _replace(listed, url=listed.url + "?again", hashes={"blake3": "ab" * 32})
+    assert MetadataFetcher(client, cache).fetch(only_unknown).requires_dist == (Requirement("six"),)
+
+
 def test_concurrent_fetches_read_once(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],

@@ -252,7 +252,12 @@ class MetadataFetcher:
                 return cached
         staging = self._cache.root / _FILES_BUCKET
         staging.mkdir(parents=True, exist_ok=True)
-        expected = [f"{algorithm}:{digest}" for algorithm, digest in dist.hashes.items()]
+        # A digest in an algorithm hashlib lacks cannot be checked, so it cannot fail the file.
+        expected = [
+            f"{algorithm}:{digest}"
+            for algorithm, digest in dist.hashes.items()
+            if algorithm in hashlib.algorithms_available
+        ]
         with tempfile.TemporaryDirectory(prefix=".download-", dir=staging) as tmp:
             partial = Path(tmp) / dist.filename
             digest = self._client.download(dist.url, partial, expected=expected)
