@@ -276,3 +276,36 @@ def test_sha256_computed_from_a_download_is_checked_against_the_index_digest(
     assert finder.sha256(good) == hashlib.sha256(wheel.read_bytes()).hexdigest()
     with pytest.raises(HashMismatch):
         finder.sha256(only_sha512("0" * 128))
+
+
+def test_malformed_json_page_is_a_network_error_naming_the_page(
+    finder_factory: FinderFactory,
+) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Truncated(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = b'{"meta": {"api-version": "1.0"}, "files": [{"url'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Truncated)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        index_url = f"http://127.0.0.1:{server.server_address[1]}/simple"
+        finder = finder_factory(index_url=index_url, retries=0)
+        with pytest.raises(NetworkError) as caught:
+            finder.find(_n("demo"))
+        assert caught.value.url == f"{index_url}/demo/"
+        assert "JSON" in str(caught.value)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

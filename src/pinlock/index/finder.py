@@ -155,8 +155,12 @@ class PackageFinder:
         if response.status != 200:
             raise NetworkError(page_url, 1, f"HTTP {response.status}")
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        parse = parse_json if media_type in _JSON_TYPES else parse_html
-        return parse(response.body, page_url=response.url, source=index_url, project=name)
+        if media_type not in _JSON_TYPES:
+            return parse_html(response.body, page_url=response.url, source=index_url, project=name)
+        try:
+            return parse_json(response.body, page_url=response.url, source=index_url, project=name)
+        except ValueError as error:  # a truncated or garbled answer, JSON or UTF-8
+            raise NetworkError(page_url, 1, f"not a valid JSON project page: {error}") from None
 
     def _from_find_links(self, link: str, name: NormalizedName) -> Iterable[DistFile]:
         every = self._link_pages.get(link, lambda: self._read_find_links(link))
