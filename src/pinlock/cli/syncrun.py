@@ -190,23 +190,21 @@ def _sync(options: SyncOptions) -> int:
 def _apply(plan: Plan, env: Environment, locks: list[Lock], options: SyncOptions) -> None:
     from pinlock.cache import Cache
     from pinlock.index.config import load_pip_settings
-    from pinlock.reqfile import IndexOptions
     from pinlock.sync.apply import apply_plan
     from pinlock.sync.fetch import IndexFileSource
     from pinlock.sync.locks import merge_options
 
-    settings = (
-        load_pip_settings()
-        .with_options(merge_options(locks))
-        .with_options(
-            IndexOptions(
-                index_url=options.index_url,
-                extra_index_urls=options.extra_index_url,
-                find_links=options.find_links,
-                no_index=options.no_index,
-            )
-        )
-    )
+    # As pip does with `pip install -i X -r lock.txt`: the command line is pip configuration's
+    # top layer, and the lock's own index lines apply on top of it.
+    overrides: dict[str, str | bool | Sequence[str]] = {
+        "extra-index-url": options.extra_index_url,
+        "find-links": options.find_links,
+    }
+    if options.index_url:
+        overrides["index-url"] = options.index_url
+    if options.no_index:
+        overrides["no-index"] = True
+    settings = load_pip_settings(overrides=overrides).with_options(merge_options(locks))
     pip_args: list[str] = []
     if settings.no_index:
         pip_args.append("--no-index")
