@@ -189,6 +189,17 @@ def test_conflict_names_both_chains(
     assert caught.value.exit_code == 3
 
 
+def test_conflicting_input_lines_each_name_their_own_file(
+    tmp_path: Path, simple_index: IndexServer
+) -> None:
+    (tmp_path / "base.in").write_text("beta<1.1\n")
+    with pytest.raises(ResolutionImpossible) as caught:
+        _compile(tmp_path, simple_index, "-r base.in\nbeta>=1.1\n")
+    message = str(caught.value)
+    assert f"beta<1.1 is required by -r {tmp_path / 'base.in'}\n" in message
+    assert f"beta>=1.1 is required by -r {tmp_path / 'main.in'}\n" in message
+
+
 def test_no_version_at_all_is_explained(tmp_path: Path, simple_index: IndexServer) -> None:
     with pytest.raises(ResolutionImpossible, match=r"beta>=9(.|\n)*versions usable"):
         _compile(tmp_path, simple_index, "beta>=9\n")

@@ -28,8 +28,14 @@ def explain_conflict(
     causes: Collection[RequirementInformation[Requirement, AnyCandidate]],
     factory: Factory,
     root_labels: Mapping[NormalizedName, Sequence[str]],
+    *,
+    root_lines: Mapping[Requirement, Sequence[str]] | None = None,
 ) -> str:
-    """A multi-line explanation naming each clashing requirement and its chain of dependents."""
+    """A multi-line explanation naming each clashing requirement and its chain of dependents.
+
+    ``root_labels`` name the input files asking for each project; ``root_lines`` the files
+    that wrote each root requirement, so two clashing lines are each shown with their own file.
+    """
     target = factory.target
     by_name: dict[str, list[RequirementInformation[Requirement, AnyCandidate]]] = defaultdict(list)
     for info in causes:
@@ -43,7 +49,7 @@ def explain_conflict(
             lines.append(f"  {identifier}:")
         seen: set[str] = set()
         for info in infos:
-            who = _chain(info.parent, factory, root_labels, info.requirement)
+            who = _chain(info.parent, factory, root_labels, info.requirement, root_lines or {})
             text = f"    {info.requirement} is required by {who}"
             if text not in seen:
                 seen.add(text)
@@ -58,12 +64,13 @@ def _chain(
     factory: Factory,
     root_labels: Mapping[NormalizedName, Sequence[str]],
     requirement: Requirement,
+    root_lines: Mapping[Requirement, Sequence[str]],
 ) -> str:
     if parent is None:
         if isinstance(requirement, PythonRequirement):
             return "the inputs"
         name = split_identifier(requirement.identifier)[0]
-        labels = root_labels.get(name) or ["the inputs"]
+        labels = root_lines.get(requirement) or root_labels.get(name) or ["the inputs"]
         return ", ".join(labels)
     if not isinstance(parent, Candidate):
         return str(parent)
