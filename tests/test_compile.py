@@ -134,6 +134,17 @@ def test_constraints_limit_versions_and_annotate(tmp_path: Path, simple_index: I
     assert f"-c {tmp_path / 'constraints.txt'}" in beta.via
 
 
+def test_conflict_with_a_constraint_says_no_version_fits_both(
+    tmp_path: Path, simple_index: IndexServer
+) -> None:
+    (tmp_path / "constraints.txt").write_text("beta<1.1\n")
+    with pytest.raises(ResolutionImpossible) as caught:
+        _compile(tmp_path, simple_index, "-c constraints.txt\nbeta>=1.1\n")
+    message = str(caught.value)
+    assert f"constrained to beta<1.1 by -c {tmp_path / 'constraints.txt'}" in message
+    assert "no usable version satisfies all of the requirements above at once" in message
+
+
 def test_sdist_metadata_from_pkg_info(
     tmp_path: Path,
     sdist_factory: Factory,

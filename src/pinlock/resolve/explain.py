@@ -124,11 +124,8 @@ def _availability(
         lines.append(f"    {name} comes only from the {flavour.name} flavour index {flavour.index}")
     constrained = factory.constraints.get(name, ())
     lines.extend(f"    constrained to {name}{c.specifier} by {c.label}" for c in constrained)
-    specs = [r for r in requirements if isinstance(r, SpecifierRequirement)]
-    if (
-        specs
-        and usable
-        and not any(all(factory.admits(r.specifier, v) for r in specs) for v in usable)
-    ):
+    specs = [r.specifier for r in requirements if isinstance(r, SpecifierRequirement)]
+    limits = [*specs, *(c.specifier for c in constrained)]
+    if specs and usable and not any(all(factory.admits(s, v) for s in limits) for v in usable):
         lines.append("    no usable version satisfies all of the requirements above at once")
     return lines
