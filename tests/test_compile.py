@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pinlock.compile import CompileRequest, CompileResult, compile_locks
-from pinlock.errors import ReqFileError, ResolutionImpossible
+from pinlock.errors import ConfigError, ReqFileError, ResolutionImpossible
 from pinlock.lock.txt import read_lock
 from pinlock.target import Target
 from tests.support.index_server import IndexServer
@@ -214,6 +214,18 @@ def test_conflicting_input_lines_each_name_their_own_file(
 def test_no_version_at_all_is_explained(tmp_path: Path, simple_index: IndexServer) -> None:
     with pytest.raises(ResolutionImpossible, match=r"beta>=9(.|\n)*versions usable"):
         _compile(tmp_path, simple_index, "beta>=9\n")
+
+
+def test_a_lock_never_overwrites_its_input(tmp_path: Path, simple_index: IndexServer) -> None:
+    with pytest.raises(ConfigError, match="would overwrite the input"):
+        _compile(tmp_path, simple_index, "alpha\n", name="requirements.txt")
+    assert (tmp_path / "requirements.txt").read_text() == "alpha\n"
+
+
+def test_two_locks_never_share_a_file(tmp_path: Path, simple_index: IndexServer) -> None:
+    targets = (Target.from_spec("3.10", "linux"), Target.from_spec("3.12", "linux"))
+    with pytest.raises(ConfigError, match="would both be written there"):
+        _compile(tmp_path, simple_index, "alpha\n", targets=targets, name_template="{stem}.txt")
 
 
 def test_bad_line_reports_file_and_line(tmp_path: Path, simple_index: IndexServer) -> None:

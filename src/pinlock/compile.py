@@ -20,7 +20,7 @@ from packaging.version import Version
 
 from pinlock.atomic import write_atomic
 from pinlock.cache import Cache
-from pinlock.errors import LockConflict, PinlockError, ReqFileError
+from pinlock.errors import ConfigError, LockConflict, PinlockError, ReqFileError
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings, load_pip_settings
 from pinlock.index.finder import PackageFinder
@@ -104,6 +104,7 @@ def compile_locks(
             "--output-file takes one input and one target/flavour; several locks are named "
             "after their inputs",
         )
+    _check_outputs(request, order, cells, multi_target)
     base_settings = load_pip_settings(env, overrides=request.index_overrides)
     run = _Run(request, base_settings)
     results: list[CompileResult] = []
@@ -181,6 +182,37 @@ def _output_for(
     if request.output is not None:
         return Path(request.output)
     return lock_path(request, path, target, flavour, multi_target)
+
+
+def _check_outputs(
+    request: CompileRequest,
+    inputs: Sequence[Path],
+    cells: Sequence[tuple[Target, Flavour | None]],
+    multi_target: bool,
+) -> None:
+    """Each lock gets a file of its own, and never an input's: a clash would overwrite it."""
+    input_files = {path.resolve(): path for path in inputs}
+    taken: dict[Path, str] = {}
+    for path in inputs:
+        for target, flavour in cells:
+            out = _output_for(request, path, target, flavour, multi_target)
+            if out is None:
+                continue
+            what = f"the lock of {path} for {target.description}"
+            what += f" ({flavour.name})" if flavour else ""
+            where = out.resolve()
+            if where in input_files:
+                raise ConfigError(
+                    "output", str(out), f"{what} would overwrite the input {input_files[where]}"
+                )
+            if where in taken:
+                raise ConfigError(
+                    "output",
+                    str(out),
+                    f"{taken[where]} and {what} would both be written there; "
+                    "name the locks apart (--output-template with {target} and {flavour})",
+                )
+            taken[where] = what
 
 
 def _cell(target: Target, flavour: Flavour | None) -> tuple[str, str]:
