@@ -228,6 +228,23 @@ def test_two_locks_never_share_a_file(tmp_path: Path, simple_index: IndexServer)
         _compile(tmp_path, simple_index, "alpha\n", targets=targets, name_template="{stem}.txt")
 
 
+def test_output_file_with_several_inputs_is_a_usage_error(
+    tmp_path: Path, simple_index: IndexServer
+) -> None:
+    (tmp_path / "dev.in").write_text("beta\n")
+    (tmp_path / "main.in").write_text("alpha\n")
+    request = CompileRequest(
+        inputs=(tmp_path / "main.in", tmp_path / "dev.in"),
+        output="-",
+        index_overrides={"index-url": simple_index.url},
+        cache_dir=tmp_path / "cache",
+    )
+    with pytest.raises(ConfigError) as caught:
+        compile_locks(request)
+    assert str(caught.value).startswith("--output-file: -: takes one input")
+    assert caught.value.exit_code == 2
+
+
 def test_bad_line_reports_file_and_line(tmp_path: Path, simple_index: IndexServer) -> None:
     with pytest.raises(ReqFileError, match=r"main\.in:2"):
         _compile(tmp_path, simple_index, "alpha\nbeta>>=1\n")

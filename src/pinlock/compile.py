@@ -97,12 +97,11 @@ def compile_locks(
     parsed = {p: parse_file(p, environ=env, contents=missing) for p in request.inputs}
     order = _dependency_order(request.inputs, parsed)
     if request.output is not None and (len(order) > 1 or len(cells) > 1):
-        raise ReqFileError(
+        raise ConfigError(
+            "--output-file",
             request.output,
-            0,
-            "",
-            "--output-file takes one input and one target/flavour; several locks are named "
-            "after their inputs",
+            f"takes one input and one target/flavour, not {len(order)} x {len(cells)}; "
+            "several locks are named after their inputs (see --output-template)",
         )
     _check_outputs(request, order, cells, multi_target)
     base_settings = load_pip_settings(env, overrides=request.index_overrides)
