@@ -211,6 +211,21 @@ def test_conflicting_input_lines_each_name_their_own_file(
     assert f"beta>=1.1 is required by -r {tmp_path / 'main.in'}\n" in message
 
 
+def test_conflict_chain_shows_the_newest_dependent_version(
+    tmp_path: Path, wheel_factory: Factory, index_factory: Callable[..., IndexServer]
+) -> None:
+    wheel_factory("left", "1.0", requires_dist=["shared<2"])
+    for minor in range(8):
+        wheel_factory("right", f"1.{minor}", requires_dist=["middle"])
+    wheel_factory("middle", "1.0", requires_dist=["shared>=2"])
+    wheel_factory("shared", "1.0")
+    wheel_factory("shared", "2.0")
+    index = index_factory()
+    with pytest.raises(ResolutionImpossible) as caught:
+        _compile(tmp_path, index, "left\nright\n")
+    assert "shared>=2 is required by middle 1.0 <- right 1.7 <- -r" in str(caught.value)
+
+
 def test_no_version_at_all_is_explained(tmp_path: Path, simple_index: IndexServer) -> None:
     with pytest.raises(ResolutionImpossible, match=r"beta>=9(.|\n)*versions usable"):
         _compile(tmp_path, simple_index, "beta>=9\n")

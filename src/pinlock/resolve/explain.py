@@ -83,14 +83,13 @@ def _chain(
             if root_labels.get(current):
                 steps.append(", ".join(root_labels[current]))
             break
-        # Deterministic choice of one path: the alphabetically first dependent not yet visited.
-        nxt = min(
-            (c for c in askers if c is not None and c.name not in visited),
-            key=lambda c: c.name,
-            default=None,
-        )
-        if nxt is None:
+        # Deterministic choice of one path: the alphabetically first dependent not yet visited,
+        # at the newest of its versions that asked (backtracking leaves several in the set).
+        eligible = [c for c in askers if c is not None and c.name not in visited]
+        if not eligible:
             break
+        first = min(c.name for c in eligible)
+        nxt = max((c for c in eligible if c.name == first), key=lambda c: c.version)
         steps.append(f"{nxt.name} {nxt.version}")
         current = nxt.name
         visited.add(current)
