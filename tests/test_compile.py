@@ -145,6 +145,20 @@ def test_conflict_with_a_constraint_says_no_version_fits_both(
     assert "no usable version satisfies all of the requirements above at once" in message
 
 
+def test_format_controls_match_any_spelling_and_reach_the_lock(
+    tmp_path: Path,
+    sdist_factory: Factory,
+    wheel_factory: Factory,
+    index_factory: Callable[..., IndexServer],
+) -> None:
+    wheel_factory("zeta_pkg", "1.0")
+    sdist_factory("zeta_pkg", "2.0")
+    index = index_factory()
+    result = _compile(tmp_path, index, "zeta-pkg\n", only_binary=frozenset({"Zeta_Pkg"}))
+    assert _pins(result.text) == {"zeta-pkg": "1.0"}
+    assert "\n--only-binary zeta-pkg\n" in result.text
+
+
 def test_sdist_metadata_from_pkg_info(
     tmp_path: Path,
     sdist_factory: Factory,

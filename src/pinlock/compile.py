@@ -270,8 +270,8 @@ class _Run:
             target=target,
             pre=request.pre or source.options.pre,
             prefer=_preferences(existing, request),
-            only_binary=request.only_binary | _names(source.options.only_binary),
-            no_binary=request.no_binary | _names(source.options.no_binary),
+            only_binary=_names(request.only_binary) | _names(source.options.only_binary),
+            no_binary=_names(request.no_binary) | _names(source.options.no_binary),
             flavour=flavour,
         )
         constraints = [*_file_constraints(source, target), *layer, *_upgrade_limits(request)]
@@ -292,7 +292,13 @@ class _Run:
         )
         lock = Lock(
             packages=packages,
-            options=_lock_options(source.options, request, flavour),
+            options=_lock_options(
+                source.options,
+                request,
+                flavour,
+                only_binary=options.only_binary,
+                no_binary=options.no_binary,
+            ),
             path=str(out) if out else None,
         )
         header = LockHeader(
@@ -527,11 +533,17 @@ def _names(values: Iterable[str]) -> frozenset[str]:
 
 
 def _lock_options(
-    options: IndexOptions, request: CompileRequest, flavour: Flavour | None
+    options: IndexOptions,
+    request: CompileRequest,
+    flavour: Flavour | None,
+    *,
+    only_binary: frozenset[str] = frozenset(),
+    no_binary: frozenset[str] = frozenset(),
 ) -> IndexOptions:
     """Index lines a lock carries: those of its inputs and command line, and its flavour's index.
 
     pip configuration is not copied into locks: pip reads it again wherever the lock installs.
+    Format controls are kept (as pip-compile does): they change which files plain pip installs.
     """
     overrides = request.index_overrides
     index_url = _as_str(overrides.get("index-url")) or options.index_url
@@ -550,6 +562,8 @@ def _lock_options(
         trusted_hosts=tuple(
             dict.fromkeys([*options.trusted_hosts, *_as_list(overrides.get("trusted-host"))])
         ),
+        only_binary=only_binary,
+        no_binary=no_binary,
     )
 
 
