@@ -189,6 +189,11 @@ def test_existing_pins_are_kept_until_upgraded(
     assert _pins(everything.text) == {"one": "2.0", "two": "2.0"}
 
 
+def test_a_bad_upgrade_package_is_a_usage_error(tmp_path: Path, simple_index: IndexServer) -> None:
+    with pytest.raises(ConfigError, match="--upgrade-package: beta>>1: expected NAME"):
+        _compile(tmp_path, simple_index, "beta\n", upgrade_packages=("beta>>1",))
+
+
 def test_recompiling_is_byte_identical(tmp_path: Path, simple_index: IndexServer) -> None:
     first = _compile(tmp_path, simple_index, "alpha[fast]\n")
     before = first.output.read_bytes()  # type: ignore[union-attr]

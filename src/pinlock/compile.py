@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PackagingRequirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -404,25 +406,28 @@ def _preferences(existing: Lock | None, request: CompileRequest) -> dict[Normali
     }
 
 
-def _upgrade_name(spec: str) -> NormalizedName:
-    from packaging.requirements import InvalidRequirement, Requirement
-
+def _upgrade_requirement(spec: str) -> PackagingRequirement:
     try:
-        return canonicalize_name(Requirement(spec).name)
-    except InvalidRequirement:
-        return canonicalize_name(spec)
+        req = PackagingRequirement(spec)
+    except InvalidRequirement as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
+        raise ConfigError(
+            "--upgrade-package", spec, f"expected NAME or NAME==VERSION ({reason})"
+        ) from None
+    if req.url or req.marker is not None:
+        raise ConfigError("--upgrade-package", spec, "expected NAME or NAME==VERSION")
+    return req
+
+
+def _upgrade_name(spec: str) -> NormalizedName:
+    return canonicalize_name(_upgrade_requirement(spec).name)
 
 
 def _upgrade_limits(request: CompileRequest) -> list[Constraint]:
     """``-P name==1.2`` both frees ``name`` from its old pin and limits it to the given range."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     limits = []
     for spec in request.upgrade_packages:
-        try:
-            req = Requirement(spec)
-        except InvalidRequirement:
-            continue
+        req = _upgrade_requirement(spec)
         if str(req.specifier):
             limits.append(
                 Constraint(
