@@ -115,6 +115,10 @@ def test_yanked_files_are_used_only_when_pinned_exactly(
     index = index_factory(yanked={yanked.name: "broken"})
     assert _pins(_compile(tmp_path, index, "delta\n").text) == {"delta": "1.0"}
     assert _pins(_compile(tmp_path, index, "delta==2.0\n").text) == {"delta": "2.0"}
+    with pytest.raises(
+        ResolutionImpossible, match=r"yanked \(used only when pinned with ==\): 2\.0"
+    ):
+        _compile(tmp_path, index, "delta>=2\n")
 
 
 def test_requires_python_excludes_versions(

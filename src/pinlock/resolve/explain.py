@@ -111,6 +111,13 @@ def _availability(
         lines.append(f"    versions usable on this target: {shown}")
     else:
         lines.append("    no version of it can be used on this target")
+    yanked = list(versions.yanked_only)
+    if yanked:
+        # PEP 592: without this, a yanked release reads as if it did not exist.
+        lines.append(
+            f"    yanked (used only when pinned with ==): {', '.join(str(v) for v in yanked[:3])}"
+            + (" ..." if len(yanked) > 3 else "")
+        )
     for reason, rejected in sorted(versions.rejected.items()):
         newest = sorted(rejected, reverse=True)[:3]
         lines.append(
