@@ -299,6 +299,19 @@ def test_index_lines_from_inputs_are_written_with_credentials_masked(
     assert "secret" not in result.text
 
 
+def test_the_lock_names_the_index_a_file_chose_over_the_command_line(
+    tmp_path: Path, simple_index: IndexServer, index_factory: Callable[..., IndexServer]
+) -> None:
+    unused = index_factory()
+    result = _compile(
+        tmp_path,
+        unused,
+        f"--index-url {simple_index.url}\nbeta==1.0\n",
+    )
+    assert f"--index-url {simple_index.url}\n" in result.text
+    assert unused.url not in result.text
+
+
 def test_layered_inputs_compile_in_order_and_keep_base_pins(
     tmp_path: Path, wheel_factory: Factory, index_factory: Callable[..., IndexServer]
 ) -> None:

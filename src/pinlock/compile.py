@@ -551,7 +551,9 @@ def _lock_options(
     Format controls are kept (as pip-compile does): they change which files plain pip installs.
     """
     overrides = request.index_overrides
-    index_url = _as_str(overrides.get("index-url")) or options.index_url
+    # pip lets a requirement file's --index-url replace the command line's, and resolution
+    # followed pip: the lock must name the index its pins came from.
+    index_url = options.index_url or _as_str(overrides.get("index-url"))
     extra = [*options.extra_index_urls, *_as_list(overrides.get("extra-index-url"))]
     find_links = [*options.find_links, *_as_list(overrides.get("find-links"))]
     if flavour is not None:
