@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pinlock.compile import CompileRequest, CompileResult, compile_locks
-from pinlock.errors import ConfigError, ReqFileError, ResolutionImpossible
+from pinlock.errors import ConfigError, PinlockError, ReqFileError, ResolutionImpossible
 from pinlock.lock.txt import read_lock
 from pinlock.target import Target
 from tests.support.index_server import IndexServer
@@ -281,6 +281,16 @@ def test_output_file_with_several_inputs_is_a_usage_error(
         compile_locks(request)
     assert str(caught.value).startswith("--output-file: -: takes one input")
     assert caught.value.exit_code == 2
+
+
+def test_an_unwritable_lock_is_reported_not_raised_as_os_error(
+    tmp_path: Path, simple_index: IndexServer
+) -> None:
+    (tmp_path / "occupied").write_text("a file, not a folder\n")
+    out = tmp_path / "occupied" / "main.txt"
+    with pytest.raises(PinlockError, match=f"cannot write the lock {out}: ") as caught:
+        _compile(tmp_path, simple_index, "beta\n", output=str(out))
+    assert caught.value.exit_code == 1
 
 
 def test_bad_line_reports_file_and_line(tmp_path: Path, simple_index: IndexServer) -> None:

@@ -137,7 +137,12 @@ def compile_locks(
     if not request.dry_run:
         for result in results:
             if result.output is not None and result.changed:
-                write_atomic(result.output, result.text)
+                try:
+                    write_atomic(result.output, result.text)
+                except OSError as error:
+                    raise PinlockError(
+                        f"cannot write the lock {result.output}: {error.strerror or error}"
+                    ) from None
     return results
 
 
