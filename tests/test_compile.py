@@ -293,6 +293,19 @@ def test_an_unwritable_lock_is_reported_not_raised_as_os_error(
     assert caught.value.exit_code == 1
 
 
+def test_output_template_may_name_a_folder_and_reports_unknown_placeholders(
+    tmp_path: Path, simple_index: IndexServer
+) -> None:
+    result = _compile(tmp_path, simple_index, "beta\n", name_template="locks/{stem}-{python}.txt")
+    assert (
+        result.output
+        == tmp_path / "locks" / f"main-{Target.host().python_version.replace('.', '')}.txt"
+    )
+    assert result.output.is_file()
+    with pytest.raises(ConfigError, match=r"--output-template: \{stem\}-\{pyhton\}\.txt: "):
+        _compile(tmp_path, simple_index, "beta\n", name_template="{stem}-{pyhton}.txt")
+
+
 def test_bad_line_reports_file_and_line(tmp_path: Path, simple_index: IndexServer) -> None:
     with pytest.raises(ReqFileError, match=r"main\.in:2"):
         _compile(tmp_path, simple_index, "alpha\nbeta>>=1\n")

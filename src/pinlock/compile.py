@@ -161,13 +161,22 @@ def lock_path(
     """
     stem = path.stem if path.suffix else path.name
     if request.name_template:
-        name = request.name_template.format(
-            stem=stem,
-            target=target.name,
-            flavour=flavour.name if flavour else "",
-            python=target.python_version.replace(".", ""),
-        )
-        return path.with_name(name.replace("--", "-").replace("-.", "."))
+        try:
+            name = request.name_template.format(
+                stem=stem,
+                target=target.name,
+                flavour=flavour.name if flavour else "",
+                python=target.python_version.replace(".", ""),
+            )
+        except (KeyError, IndexError, ValueError) as error:
+            raise ConfigError(
+                "--output-template",
+                request.name_template,
+                f"cannot fill it in ({type(error).__name__}: {error}); "
+                "the placeholders are {stem}, {target}, {flavour} and {python}",
+            ) from None
+        # A template may name a folder beside the input ("locks/{stem}-{target}.txt").
+        return path.parent / name.replace("--", "-").replace("-.", ".")
     parts = [stem]
     if multi_target:
         parts.append(target.name)
