@@ -306,6 +306,17 @@ def test_output_template_may_name_a_folder_and_reports_unknown_placeholders(
         _compile(tmp_path, simple_index, "beta\n", name_template="{stem}-{pyhton}.txt")
 
 
+def test_a_dependency_by_url_names_the_package_that_declares_it(
+    tmp_path: Path, wheel_factory: Factory, index_factory: Callable[..., IndexServer]
+) -> None:
+    wheel_factory(
+        "app", "1.0", requires_dist=["lib @ https://example.org/lib-1.0-py3-none-any.whl"]
+    )
+    index = index_factory()
+    with pytest.raises(PinlockError, match=r"bad metadata for app 1\.0: its dependency lib @ "):
+        _compile(tmp_path, index, "app\n")
+
+
 def test_bad_line_reports_file_and_line(tmp_path: Path, simple_index: IndexServer) -> None:
     with pytest.raises(ReqFileError, match=r"main\.in:2"):
         _compile(tmp_path, simple_index, "alpha\nbeta>>=1\n")
