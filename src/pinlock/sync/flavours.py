@@ -98,7 +98,8 @@ def choose_flavour_lock(
                 "no flavour: neither a '# flavour: NAME' header line nor a -NAME.txt suffix",
             )
         candidates.append(flavoured)
-    available = sorted({lock.flavour for lock in candidates})
+    mine = _locks_of_target(candidates, target_names)
+    available = sorted({lock.flavour for lock in mine})
     if requested.strip().lower() == "auto":
         detection = detect_flavour(available, environ=environ, root=root, nvidia_smi=nvidia_smi)
         flavour, reason = detection.flavour, detection.reason
@@ -113,7 +114,7 @@ def choose_flavour_lock(
                 f"no lock of that flavour; available: {', '.join(available)}",
             )
         reason = f"--flavour {flavour}"
-    matching = [lock for lock in candidates if lock.flavour == flavour]
+    matching = [lock for lock in mine if lock.flavour == flavour]
     if len(matching) > 1:
         for name in target_names:
             named = [lock for lock in matching if _names_target(lock, name)]
@@ -133,6 +134,21 @@ def choose_flavour_lock(
         requested=requested,
         reason=f"{reason}; chose {chosen.path} (flavour {flavour} from its {chosen.source})",
     )
+
+
+def _locks_of_target(
+    candidates: Sequence[FlavourLock], target_names: Sequence[str]
+) -> list[FlavourLock]:
+    """The locks named for this target (first name that any lock carries), else all of them.
+
+    Another target's lock of a flavour would install files and markers meant for another
+    interpreter, so a flavour only this other target has is not available here.
+    """
+    for name in target_names:
+        named = [lock for lock in candidates if _names_target(lock, name)]
+        if named:
+            return named
+    return list(candidates)
 
 
 def _names_target(lock: FlavourLock, target: str) -> bool:
