@@ -348,3 +348,17 @@ def test_help_still_comes_from_typer(capsys: pytest.CaptureFixture[str]) -> None
         quick_main(["--help"])
     assert exited.value.code == 0
     assert "--flavour" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag", ["--dry-run", "--check"])
+def test_dry_run_and_check_create_no_venv(
+    flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("", encoding="utf-8")
+    missing = tmp_path / "new-venv"
+    code, out, err = run([str(lock), "--venv", str(missing), flag], capsys)
+    assert code == 2
+    assert out == ""
+    assert "does not exist" in err and flag in err
+    assert not missing.exists()

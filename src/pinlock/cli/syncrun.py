@@ -150,7 +150,12 @@ def _sync(options: SyncOptions) -> int:
     from pinlock.sync.plan import make_plan
 
     verbosity = options.verbose - options.quiet
-    interpreter = find_python(python=options.python, venv=options.venv, system=options.system)
+    interpreter = find_python(
+        python=options.python,
+        venv=options.venv,
+        system=options.system,
+        create=not (options.dry_run or options.check),
+    )
     env = inspect_environment(interpreter)
     check_allowed(env, system=options.system, break_system_packages=options.break_system_packages)
     lock_paths = list(options.locks or (Path("requirements.txt"),))
