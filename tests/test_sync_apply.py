@@ -267,3 +267,27 @@ def test_markers_are_evaluated_for_the_target_interpreter(tmp_path: Path, cache:
     assert "onlyold" in names
     assert "onlynew" not in names
     assert plan_for(lock, inspect_environment(python)).is_empty
+
+
+def test_a_direct_url_install_records_the_locks_url_and_is_kept_next_time(
+    tmp_path: Path, cache: Cache
+) -> None:
+    files = tmp_path / "files"
+    wheel = make_wheel(files, "direct", "1.0")
+    sdist = make_sdist(files, "fromurl", "2.0")
+    python = make_venv(tmp_path / "venv")
+    lock = lock_of(
+        locked("direct", url=wheel.as_uri(), files=[wheel]),
+        locked("fromurl", url=sdist.as_uri(), files=[sdist]),
+    )
+    sync(lock, python, FolderSource(files), cache)
+    env = inspect_environment(python)
+    assert {d.name: d.url for d in env.installed} == {
+        "direct": wheel.as_uri(),
+        "fromurl": sdist.as_uri(),
+    }
+    assert plan_for(lock, env).is_empty
+    # The rewritten RECORD still lets pip remove the package cleanly.
+    sync(lock_of(), python, FolderSource(files), cache)
+    assert freeze(python) == []
+    assert not any((tmp_path / "venv").rglob("direct*"))

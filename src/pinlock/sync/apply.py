@@ -8,8 +8,12 @@ is put back, and the caller learns whether the environment is as it was.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
+import hashlib
+import io
+import json
 import os
 import shutil
 import tempfile
@@ -95,6 +99,7 @@ def apply_plan(
                 )
                 mark("uninstalled")
             _install(wheels, env, work, extra, environ)
+            _record_lock_urls(wheels, env)
             for package in editables:
                 path = _editable_path(package)
                 run_pip(
@@ -214,6 +219,45 @@ def _install(
         python=env.python,
         environ=environ,
     )
+
+
+def _record_lock_urls(wheels: Sequence[tuple[FetchedFile, Path, str]], env: Environment) -> None:
+    """Point ``direct_url.json`` of URL packages at the lock's URL, not the staged copy.
+
+    pip records the URL it installed from, which for a verified, staged file is a temporary
+    path: the next sync would see another URL and reinstall. RECORD keeps matching the file.
+    """
+    by_url = {item.package.name: item for item, _wheel, _digest in wheels if item.package.url}
+    if not by_url:
+        return
+    for dist in read_installed(env.site_dirs):
+        item = by_url.get(dist.name)
+        if item is None or item.package.url is None:
+            continue
+        algorithm, _, digest = item.sha256.partition(":")
+        data = json.dumps(
+            {
+                "url": item.package.url,
+                "archive_info": {"hash": f"{algorithm}={digest}", "hashes": {algorithm: digest}},
+            },
+            sort_keys=True,
+        ).encode()
+        (dist.info_dir / "direct_url.json").write_bytes(data)
+        _update_record(dist, "direct_url.json", data)
+
+
+def _update_record(dist: InstalledDist, filename: str, data: bytes) -> None:
+    record = dist.info_dir / "RECORD"
+    if not record.is_file():
+        return
+    entry = f"{dist.info_dir.name}/{filename}"
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    with record.open(encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.reader(handle) if row and row[0] != entry]
+    rows.append([entry, f"sha256={digest}", str(len(data))])
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    record.write_text(buffer.getvalue(), encoding="utf-8")
 
 
 def _verify(plan: Plan, env: Environment) -> None:
