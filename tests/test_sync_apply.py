@@ -291,3 +291,29 @@ def test_a_direct_url_install_records_the_locks_url_and_is_kept_next_time(
     sync(lock_of(), python, FolderSource(files), cache)
     assert freeze(python) == []
     assert not any((tmp_path / "venv").rglob("direct*"))
+
+
+def test_an_editable_gets_its_build_requirements_from_the_indexes(
+    tmp_path: Path, cache: Cache
+) -> None:
+    files = tmp_path / "files"
+    make_wheel(files, "buildhelper", "1.0")
+    project = editable_project(tmp_path / "edproj-src", "edproj", "1.0")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8").replace(
+            "requires = []", 'requires = ["buildhelper"]'
+        ),
+        encoding="utf-8",
+    )
+    python = make_venv(tmp_path / "venv")
+    env = inspect_environment(python)
+    lock = lock_of(locked("edproj", url=project.as_uri(), editable=True))
+    apply_plan(
+        plan_for(lock, env),
+        env,
+        source=FolderSource(files),
+        cache=cache,
+        pip_args=["--no-index", "--find-links", str(files)],
+    )
+    assert freeze(python) == ["edproj==1.0 (editable)"]

@@ -64,7 +64,8 @@ def apply_plan(
 ) -> ApplyResult:
     """Make ``env`` match ``plan``; raise ``SyncFailed`` (after restoring) if it cannot.
 
-    ``pip_args`` are index options for pip when it must build an sdist (build dependencies).
+    ``pip_args`` are index options for pip when it must build an sdist or an editable
+    (their build requirements).
     ``checkpoint`` is called with the name of each stage once it is done (``"fetched"``,
     ``"uninstalled"``, ``"installed"``), which lets a caller report progress.
     Errors before the environment changes (a hash mismatch, a missing file, a failed build)
@@ -102,8 +103,9 @@ def apply_plan(
             _record_lock_urls(wheels, env)
             for package in editables:
                 path = _editable_path(package)
+                # Building an editable installs its build requirements: it needs the indexes.
                 run_pip(
-                    ["install", "--no-deps", "--no-index", *extra, "--editable", str(path)],
+                    ["install", "--no-deps", *pip_args, *extra, "--editable", str(path)],
                     python=env.python,
                     environ=environ,
                 )
