@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,8 +13,9 @@ import pytest
 from pinlock.cache import Cache
 from pinlock.errors import HashMismatch, NoMatchingDistribution, SyncFailed
 from pinlock.lock.model import Lock
+from pinlock.sync import apply as apply_module
 from pinlock.sync.apply import apply_plan
-from pinlock.sync.environment import Environment, inspect_environment
+from pinlock.sync.environment import Environment, InstalledDist, inspect_environment
 from pinlock.sync.locks import select_packages
 from pinlock.sync.plan import Action, Plan, make_plan
 from tests.support.artifacts import make_sdist, make_wheel
@@ -317,3 +320,36 @@ def test_an_editable_gets_its_build_requirements_from_the_indexes(
         pip_args=["--no-index", "--find-links", str(files)],
     )
     assert freeze(python) == ["edproj==1.0 (editable)"]
+
+
+def test_a_second_interrupt_does_not_stop_the_restore(
+    tmp_path: Path, cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = tmp_path / "files"
+    old = make_wheel(files, "aaa", "1.0")
+    new = make_wheel(files, "aaa", "2.0")
+    fresh = make_wheel(files, "fresh", "1.0")
+    python = make_venv(tmp_path / "venv")
+    pip_install(python, str(old))
+    before_freeze, before_files = freeze(python), file_tree(python)
+    lock = lock_of(locked("aaa", "2.0", files=[new]), locked("fresh", "1.0", files=[fresh]))
+    remove_dist = apply_module._remove_dist
+
+    def interrupted_again(dist: InstalledDist, *, stops: set[Path]) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C once more
+        remove_dist(dist, stops=stops)
+
+    def interrupt(stage: str) -> None:
+        if stage == "installed":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(apply_module, "_remove_dist", interrupted_again)
+    outcome: BaseException | None = None
+    try:
+        sync(lock, python, FolderSource(files), cache, checkpoint=interrupt)
+    except BaseException as exc:  # a KeyboardInterrupt escaping the restore is the failure
+        outcome = exc
+    assert isinstance(outcome, SyncFailed)
+    assert outcome.restored is True
+    assert freeze(python) == before_freeze
+    assert file_tree(python) == before_files

@@ -16,7 +16,9 @@ import io
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,7 +114,8 @@ def apply_plan(
             mark("installed")
             _verify(plan, env)
         except BaseException as exc:
-            restored = snapshot.restore(env)
+            with _interrupts_ignored():
+                restored = snapshot.restore(env)
             cause: BaseException | str = (
                 "interrupted" if isinstance(exc, KeyboardInterrupt) else exc
             )
@@ -135,6 +138,19 @@ def _work_dir(env: Environment) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Hold off Ctrl-C while the environment is put back: half a restore is worse than none."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _editable_path(package: LockedPackage) -> Path:
