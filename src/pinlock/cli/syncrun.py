@@ -136,6 +136,10 @@ def execute(options: SyncOptions) -> int:
     except PinlockError as exc:
         _echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except KeyboardInterrupt:
+        # Once the environment changes, an interrupt arrives here as SyncFailed (restored).
+        _echo("error: interrupted before anything changed", err=True)
+        return 130
 
 
 def _sync(options: SyncOptions) -> int:

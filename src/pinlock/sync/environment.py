@@ -173,14 +173,22 @@ def find_python(
 
 
 def _create_venv(creator: Path, folder: Path) -> None:
-    completed = subprocess.run(
-        [str(creator), "-m", "venv", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    # A half-made folder would pass for an environment next time: remove it on any failure.
+    try:
+        completed = subprocess.run(
+            [str(creator), "-m", "venv", str(folder)],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except BaseException as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise EnvironmentProblem(f"cannot run {creator}: {exc}") from exc
+        raise
     if completed.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
         raise EnvironmentProblem(
             f"could not create a virtual environment at {folder} with {creator}:\n"
             f"{(completed.stdout + completed.stderr).strip()}"
