@@ -353,3 +353,28 @@ def test_a_second_interrupt_does_not_stop_the_restore(
     assert outcome.restored is True
     assert freeze(python) == before_freeze
     assert file_tree(python) == before_files
+
+
+_PY39 = Path("/root/.pyenv/versions/3.9.18/bin/python")
+_PIP_23_2 = Path(
+    "/root/.pyenv/versions/3.11.7/lib/python3.11/ensurepip/_bundled/pip-23.2.1-py3-none-any.whl"
+)
+
+
+@pytest.mark.skipif(
+    not (_PY39.exists() and _PIP_23_2.exists()), reason="no pyenv Python 3.9 or pip 23.2.1 wheel"
+)
+def test_a_target_driven_by_its_own_pip_can_change_pip(tmp_path: Path, cache: Cache) -> None:
+    # pinlock's pip refuses Python 3.9, so the venv's own pip installs into it: it must not
+    # be uninstalled before it has installed the locked pip.
+    files = tmp_path / "files"
+    files.mkdir()
+    wheel = files / _PIP_23_2.name
+    wheel.write_bytes(_PIP_23_2.read_bytes())
+    python = make_venv(tmp_path / "venv39", python=str(_PY39), with_pip=True)
+    lock = lock_of(locked("pip", "23.2.1", files=[wheel]))
+    plan = sync(lock, python, FolderSource(files), cache)
+    assert [step.action for step in plan.changes] == [Action.UPGRADE]
+    assert [d.raw_version for d in inspect_environment(python).installed if d.name == "pip"] == [
+        "23.2.1"
+    ]

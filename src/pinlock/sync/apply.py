@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -29,7 +30,7 @@ from pinlock.cache import Cache
 from pinlock.errors import EnvironmentProblem, PinlockError, SyncFailed
 from pinlock.index.models import FileKind
 from pinlock.lock.model import LockedPackage
-from pinlock.piprun import run_pip
+from pinlock.piprun import pip_command, run_pip
 from pinlock.sync.environment import Environment, InstalledDist, file_url_path, read_installed
 from pinlock.sync.fetch import (
     FetchedFile,
@@ -93,9 +94,13 @@ def apply_plan(
             fetched, env, work=work, cache=cache, pip_args=pip_args, environ=environ
         )
         mark("fetched")
+        removing = [
+            dist.display_name
+            for dist in plan.to_uninstall
+            if not _pip_replaces_itself(dist, plan, env)
+        ]
         snapshot = _Snapshot.take(env, plan.to_uninstall, work / "backup")
         try:
-            removing = [dist.display_name for dist in plan.to_uninstall]
             if removing:
                 run_pip(
                     ["uninstall", "--yes", *extra, *removing], python=env.python, environ=environ
@@ -151,6 +156,16 @@ def _interrupts_ignored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _pip_replaces_itself(dist: InstalledDist, plan: Plan, env: Environment) -> bool:
+    """Whether ``dist`` is the target's own pip, which drives the install that replaces it.
+
+    Uninstalled first, it could not run the install; pip swaps its own version safely.
+    """
+    if dist.name != "pip" or all(package.name != "pip" for package in plan.to_install):
+        return False
+    return pip_command(env.python)[0] != sys.executable
 
 
 def _editable_path(package: LockedPackage) -> Path:
