@@ -378,3 +378,26 @@ def test_a_target_driven_by_its_own_pip_can_change_pip(tmp_path: Path, cache: Ca
     assert [d.raw_version for d in inspect_environment(python).installed if d.name == "pip"] == [
         "23.2.1"
     ]
+
+
+def test_data_files_of_a_failed_install_outside_site_packages_are_removed(
+    tmp_path: Path, cache: Cache
+) -> None:
+    files = tmp_path / "files"
+    broken = make_wheel(
+        files,
+        "withdata",
+        "1.0",
+        files={
+            "withdata/__init__.py": b"",
+            "withdata-1.0.data/data/share/withdata/0-first.txt": b"written before the failure",
+            "withdata-1.0.data/data/share/withdata/clash": b"a file...",
+            "withdata-1.0.data/data/share/withdata/clash/inner.txt": b"...and a folder",
+        },
+    )
+    python = make_venv(tmp_path / "venv")
+    before_files = file_tree(python)
+    with pytest.raises(SyncFailed) as failure:
+        sync(lock_of(locked("withdata", "1.0", files=[broken])), python, FolderSource(files), cache)
+    assert failure.value.restored is True
+    assert file_tree(python) == before_files

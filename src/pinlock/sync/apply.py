@@ -99,7 +99,7 @@ def apply_plan(
             for dist in plan.to_uninstall
             if not _pip_replaces_itself(dist, plan, env)
         ]
-        snapshot = _Snapshot.take(env, plan.to_uninstall, work / "backup")
+        snapshot = _Snapshot.take(env, plan.to_uninstall, work / "backup", work=work)
         try:
             if removing:
                 run_pip(
@@ -322,15 +322,29 @@ class _Snapshot:
     root: Path
     originals: frozenset[Path]
     walked: tuple[Path, ...] = ()
+    skipped: Path | None = None
     tree: frozenset[Path] = frozenset()
     files: list[tuple[Path, Path]] = field(default_factory=list)
 
     @classmethod
-    def take(cls, env: Environment, dists: Sequence[InstalledDist], root: Path) -> _Snapshot:
+    def take(
+        cls, env: Environment, dists: Sequence[InstalledDist], root: Path, *, work: Path
+    ) -> _Snapshot:
         root.mkdir(parents=True, exist_ok=True)
         originals = frozenset(d.info_dir for d in read_installed(env.site_dirs))
-        walked = tuple(dict.fromkeys((*env.site_dirs, env.scripts)))
-        snapshot = cls(root=root, originals=originals, walked=walked, tree=_tree(walked))
+        # A venv is walked whole, so data files a failed install put beside site-packages
+        # (share/, etc/) go too; a system prefix such as /usr is far too big for that.
+        places = (*env.site_dirs, env.scripts)
+        if env.is_venv:
+            places = (env.prefix, *(p for p in places if not p.is_relative_to(env.prefix)))
+        walked = tuple(dict.fromkeys(places))
+        snapshot = cls(
+            root=root,
+            originals=originals,
+            walked=walked,
+            skipped=work,
+            tree=_tree(walked, skip=work),
+        )
         for dist in dists:
             for path in sorted(_files_of(dist)):
                 if path.is_symlink() or path.is_file():
@@ -369,9 +383,8 @@ class _Snapshot:
 
     def _remove_strays(self) -> None:
         """Delete what a failed install left without a RECORD naming it."""
-        for path in sorted(
-            _tree(self.walked) - self.tree, key=lambda p: len(p.parts), reverse=True
-        ):
+        new = _tree(self.walked, skip=self.skipped) - self.tree
+        for path in sorted(new, key=lambda p: len(p.parts), reverse=True):
             if path.is_dir() and not path.is_symlink():
                 with contextlib.suppress(OSError):
                     path.rmdir()
@@ -379,12 +392,13 @@ class _Snapshot:
                 path.unlink(missing_ok=True)
 
 
-def _tree(roots: Sequence[Path]) -> frozenset[Path]:
-    """Every file and folder under ``roots`` (symlinks not followed)."""
+def _tree(roots: Sequence[Path], *, skip: Path | None = None) -> frozenset[Path]:
+    """Every file and folder under ``roots`` but ``skip`` (symlinks not followed)."""
     found: set[Path] = set()
     for root in roots:
         for folder, dirs, names in os.walk(root):
             base = Path(folder)
+            dirs[:] = [name for name in dirs if base / name != skip]
             found.update(base / name for name in dirs)
             found.update(base / name for name in names)
     return frozenset(found)
