@@ -174,3 +174,26 @@ def test_auto_only_considers_the_locks_of_this_target(tmp_path: Path) -> None:
         choose_flavour_lock(
             [tmp_path / "main"], "cu121", target_names=("py312-linux", "py312"), environ={}
         )
+
+
+def test_a_stem_leaves_out_the_locks_of_a_longer_stem(tmp_path: Path) -> None:
+    # main.in and main-test.in, each compiled per target and flavour: stem "main" means only
+    # main's own locks, not main-test's.
+    for stem in ("main", "main-test"):
+        for target in ("py311-linux", "py312-linux"):
+            for flavour in ("cpu", "cu121"):
+                write(tmp_path, f"{stem}-{target}-{flavour}.txt", flavour)
+    write(tmp_path, "main-cpu.txt", "cpu")
+    write(tmp_path, "main-test-cpu.txt", "cpu")
+    names = [p.name for p in expand_locks([tmp_path / "main"])]
+    assert names == [
+        "main-cpu.txt",
+        "main-py311-linux-cpu.txt",
+        "main-py311-linux-cu121.txt",
+        "main-py312-linux-cpu.txt",
+        "main-py312-linux-cu121.txt",
+    ]
+    choice = choose_flavour_lock(
+        [tmp_path / "main"], "cu121", target_names=("py312-linux", "py312"), environ={}
+    )
+    assert choice.chosen.path.name == "main-py312-linux-cu121.txt"
