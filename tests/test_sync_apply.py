@@ -401,3 +401,45 @@ def test_data_files_of_a_failed_install_outside_site_packages_are_removed(
         sync(lock_of(locked("withdata", "1.0", files=[broken])), python, FolderSource(files), cache)
     assert failure.value.restored is True
     assert file_tree(python) == before_files
+
+
+def test_a_kept_packages_file_overwritten_by_a_failed_sync_is_restored(
+    tmp_path: Path, cache: Cache
+) -> None:
+    files = tmp_path / "files"
+    kept = make_wheel(
+        files,
+        "nsold",
+        "1.0",
+        files={
+            "shared/__init__.py": b"# nsold's\n",
+            "shared/old.py": b"def main():\n    pass\n",
+            "nsold-1.0.dist-info/entry_points.txt": b"[console_scripts]\ntool = shared.old:main\n",
+        },
+    )
+    newcomer = make_wheel(
+        files,
+        "nsnew",
+        "1.0",
+        files={
+            "shared/__init__.py": b"# nsnew's\n",
+            "shared/new.py": b"def main():\n    pass\n",
+            "nsnew-1.0.dist-info/entry_points.txt": b"[console_scripts]\ntool = shared.new:main\n",
+        },
+    )
+    # pip installs the last requirement first: this one fails after nsnew went in.
+    broken = make_wheel(files, "aaa", "1.0", files={"aaa/data": b"x", "aaa/data/inner.py": b""})
+    python = make_venv(tmp_path / "venv")
+    pip_install(python, str(kept))
+    before_freeze, before_files = freeze(python), file_tree(python)
+    assert "bin/tool" in before_files
+    lock = lock_of(
+        locked("nsold", "1.0", files=[kept]),
+        locked("nsnew", "1.0", files=[newcomer]),
+        locked("aaa", "1.0", files=[broken]),
+    )
+    with pytest.raises(SyncFailed) as failure:
+        sync(lock, python, FolderSource(files), cache)
+    assert failure.value.restored is True
+    assert freeze(python) == before_freeze
+    assert file_tree(python) == before_files

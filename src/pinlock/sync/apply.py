@@ -9,6 +9,7 @@ is put back, and the caller learns whether the environment is as it was.
 from __future__ import annotations
 
 import base64
+import configparser
 import contextlib
 import csv
 import hashlib
@@ -20,6 +21,7 @@ import signal
 import sys
 import tempfile
 import threading
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +101,13 @@ def apply_plan(
             for dist in plan.to_uninstall
             if not _pip_replaces_itself(dist, plan, env)
         ]
-        snapshot = _Snapshot.take(env, plan.to_uninstall, work / "backup", work=work)
+        snapshot = _Snapshot.take(
+            env,
+            plan.to_uninstall,
+            work / "backup",
+            work=work,
+            incoming=[wheel for _item, wheel, _digest in wheels],
+        )
         try:
             if removing:
                 run_pip(
@@ -328,8 +336,19 @@ class _Snapshot:
 
     @classmethod
     def take(
-        cls, env: Environment, dists: Sequence[InstalledDist], root: Path, *, work: Path
+        cls,
+        env: Environment,
+        dists: Sequence[InstalledDist],
+        root: Path,
+        *,
+        work: Path,
+        incoming: Sequence[Path] = (),
     ) -> _Snapshot:
+        """Save the files of ``dists``, and every existing file the ``incoming`` wheels write.
+
+        A new wheel may overwrite a file a kept distribution owns (a shared ``__init__.py``, a
+        script of the same name); removing the new one on restore must give that file back.
+        """
         root.mkdir(parents=True, exist_ok=True)
         originals = frozenset(d.info_dir for d in read_installed(env.site_dirs))
         # A venv is walked whole, so data files a failed install put beside site-packages
@@ -345,10 +364,14 @@ class _Snapshot:
             skipped=work,
             tree=_tree(walked, skip=work),
         )
+        saved: set[Path] = set()
         for dist in dists:
-            for path in sorted(_files_of(dist)):
-                if path.is_symlink() or path.is_file():
-                    snapshot._keep(path)
+            saved.update(_files_of(dist))
+        for wheel in incoming:
+            saved.update(_wheel_destinations(wheel, env))
+        for path in sorted(saved):
+            if path.is_symlink() or path.is_file():
+                snapshot._keep(path)
         return snapshot
 
     def _keep(self, path: Path) -> None:
@@ -390,6 +413,38 @@ class _Snapshot:
                     path.rmdir()
             else:
                 path.unlink(missing_ok=True)
+
+
+def _wheel_destinations(wheel: Path, env: Environment) -> set[Path]:
+    """Where installing ``wheel`` into ``env`` writes files, console scripts included."""
+    schemes = {
+        "purelib": env.purelib,
+        "platlib": env.platlib,
+        "scripts": env.scripts,
+        "data": env.prefix,
+        "headers": env.prefix / "include",
+    }
+    found: set[Path] = set()
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            if name.endswith("/"):
+                continue
+            top, _, rest = name.partition("/")
+            if top.endswith(".data"):
+                scheme, _, inner = rest.partition("/")
+                if scheme in schemes and inner:
+                    found.add(Path(os.path.normpath(schemes[scheme] / inner)))
+                continue
+            found.update({env.purelib / name, env.platlib / name})
+            if top.endswith(".dist-info") and rest == "entry_points.txt":
+                entry_points = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+                entry_points.optionxform = str  # type: ignore[assignment,method-assign]
+                with contextlib.suppress(configparser.Error, UnicodeDecodeError):
+                    entry_points.read_string(archive.read(name).decode("utf-8"))
+                for section in ("console_scripts", "gui_scripts"):
+                    if entry_points.has_section(section):
+                        found.update(env.scripts / script for script in entry_points[section])
+    return found
 
 
 def _tree(roots: Sequence[Path], *, skip: Path | None = None) -> frozenset[Path]:
