@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Callable
@@ -46,7 +47,7 @@ def test_default_output_next_to_input(tmp_path: Path, index: IndexServer) -> Non
     text = (tmp_path / "main.txt").read_text()
     assert "alpha==1.0 \\\n    --hash=sha256:" in text
     assert "    # via alpha\n" in text
-    assert f"#    pinlock compile {src}\n" in text
+    assert f"#    pinlock compile --index-url {index.url} {src}\n" in text
     assert "wrote" in err
     code, _out, err = _run(tmp_path, "-i", index.url, str(src))
     assert "up to date" in err
@@ -74,6 +75,21 @@ def test_custom_compile_command_in_header(tmp_path: Path, index: IndexServer) ->
     )
     assert code == 0
     assert "#    make lock\n" in out
+
+
+def test_header_command_keeps_options_that_change_the_lock(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    src = tmp_path / "main.in"
+    src.write_text("beta\n")
+    secret_index = index.url.replace("://", "://user:secret@")
+    code, out, err = _run(
+        tmp_path, "-i", secret_index, "--pre", "--only-binary", ":all:", "-o", "-", str(src)
+    )
+    assert code == 0, err
+    assert "secret" not in out
+    masked = shlex.quote(index.url.replace("://", "://user:****@"))
+    assert f"#    pinlock compile --pre --index-url {masked} --only-binary :all: " in out
 
 
 def test_bad_line_exit_code_and_location(tmp_path: Path, index: IndexServer) -> None:

@@ -348,3 +348,38 @@ def test_help_still_comes_from_typer(capsys: pytest.CaptureFixture[str]) -> None
         quick_main(["--help"])
     assert exited.value.code == 0
     assert "--flavour" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag", ["--dry-run", "--check"])
+def test_dry_run_and_check_create_no_venv(
+    flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("", encoding="utf-8")
+    missing = tmp_path / "new-venv"
+    code, out, err = run([str(lock), "--venv", str(missing), flag], capsys)
+    assert code == 2
+    assert out == ""
+    assert "does not exist" in err and flag in err
+    assert not missing.exists()
+
+
+def test_ctrl_c_before_any_change_says_so_without_a_traceback(
+    served: tuple[IndexServer, dict[str, Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pinlock.sync import apply as apply_module
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(apply_module, "fetch_files", interrupted)
+    server, wheels = served
+    lock = write_lock(tmp_path / "lock.txt", server, {"beta==1.0": wheels["beta-1.0"]})
+    python = make_venv(tmp_path / "venv")
+    code, _, err = run([str(lock), "--python", str(python)], capsys)
+    assert code == 130
+    assert err == "error: interrupted before anything changed\n"
+    assert freeze(python) == []

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pinlock.compile import CompileRequest, CompileResult, compile_locks
-from pinlock.errors import ReqFileError, ResolutionImpossible
+from pinlock.errors import ConfigError, PinlockError, ReqFileError, ResolutionImpossible
 from pinlock.lock.txt import read_lock
 from pinlock.target import Target
 from tests.support.index_server import IndexServer
@@ -115,6 +115,10 @@ def test_yanked_files_are_used_only_when_pinned_exactly(
     index = index_factory(yanked={yanked.name: "broken"})
     assert _pins(_compile(tmp_path, index, "delta\n").text) == {"delta": "1.0"}
     assert _pins(_compile(tmp_path, index, "delta==2.0\n").text) == {"delta": "2.0"}
+    with pytest.raises(
+        ResolutionImpossible, match=r"yanked \(used only when pinned with ==\): 2\.0"
+    ):
+        _compile(tmp_path, index, "delta>=2\n")
 
 
 def test_requires_python_excludes_versions(
@@ -132,6 +136,31 @@ def test_constraints_limit_versions_and_annotate(tmp_path: Path, simple_index: I
     assert _pins(result.text) == {"alpha": "1.0", "beta": "1.0"}
     beta = {p.name: p for p in read_lock(result.output).packages}["beta"]  # type: ignore[arg-type]
     assert f"-c {tmp_path / 'constraints.txt'}" in beta.via
+
+
+def test_conflict_with_a_constraint_says_no_version_fits_both(
+    tmp_path: Path, simple_index: IndexServer
+) -> None:
+    (tmp_path / "constraints.txt").write_text("beta<1.1\n")
+    with pytest.raises(ResolutionImpossible) as caught:
+        _compile(tmp_path, simple_index, "-c constraints.txt\nbeta>=1.1\n")
+    message = str(caught.value)
+    assert f"constrained to beta<1.1 by -c {tmp_path / 'constraints.txt'}" in message
+    assert "no usable version satisfies all of the requirements above at once" in message
+
+
+def test_format_controls_match_any_spelling_and_reach_the_lock(
+    tmp_path: Path,
+    sdist_factory: Factory,
+    wheel_factory: Factory,
+    index_factory: Callable[..., IndexServer],
+) -> None:
+    wheel_factory("zeta_pkg", "1.0")
+    sdist_factory("zeta_pkg", "2.0")
+    index = index_factory()
+    result = _compile(tmp_path, index, "zeta-pkg\n", only_binary=frozenset({"Zeta_Pkg"}))
+    assert _pins(result.text) == {"zeta-pkg": "1.0"}
+    assert "\n--only-binary zeta-pkg\n" in result.text
 
 
 def test_sdist_metadata_from_pkg_info(
@@ -164,6 +193,11 @@ def test_existing_pins_are_kept_until_upgraded(
     assert _pins(everything.text) == {"one": "2.0", "two": "2.0"}
 
 
+def test_a_bad_upgrade_package_is_a_usage_error(tmp_path: Path, simple_index: IndexServer) -> None:
+    with pytest.raises(ConfigError, match="--upgrade-package: beta>>1: expected NAME"):
+        _compile(tmp_path, simple_index, "beta\n", upgrade_packages=("beta>>1",))
+
+
 def test_recompiling_is_byte_identical(tmp_path: Path, simple_index: IndexServer) -> None:
     first = _compile(tmp_path, simple_index, "alpha[fast]\n")
     before = first.output.read_bytes()  # type: ignore[union-attr]
@@ -189,9 +223,98 @@ def test_conflict_names_both_chains(
     assert caught.value.exit_code == 3
 
 
+def test_conflicting_input_lines_each_name_their_own_file(
+    tmp_path: Path, simple_index: IndexServer
+) -> None:
+    (tmp_path / "base.in").write_text("beta<1.1\n")
+    with pytest.raises(ResolutionImpossible) as caught:
+        _compile(tmp_path, simple_index, "-r base.in\nbeta>=1.1\n")
+    message = str(caught.value)
+    assert f"beta<1.1 is required by -r {tmp_path / 'base.in'}\n" in message
+    assert f"beta>=1.1 is required by -r {tmp_path / 'main.in'}\n" in message
+
+
+def test_conflict_chain_shows_the_newest_dependent_version(
+    tmp_path: Path, wheel_factory: Factory, index_factory: Callable[..., IndexServer]
+) -> None:
+    wheel_factory("left", "1.0", requires_dist=["shared<2"])
+    for minor in range(8):
+        wheel_factory("right", f"1.{minor}", requires_dist=["middle"])
+    wheel_factory("middle", "1.0", requires_dist=["shared>=2"])
+    wheel_factory("shared", "1.0")
+    wheel_factory("shared", "2.0")
+    index = index_factory()
+    with pytest.raises(ResolutionImpossible) as caught:
+        _compile(tmp_path, index, "left\nright\n")
+    assert "shared>=2 is required by middle 1.0 <- right 1.7 <- -r" in str(caught.value)
+
+
 def test_no_version_at_all_is_explained(tmp_path: Path, simple_index: IndexServer) -> None:
     with pytest.raises(ResolutionImpossible, match=r"beta>=9(.|\n)*versions usable"):
         _compile(tmp_path, simple_index, "beta>=9\n")
+
+
+def test_a_lock_never_overwrites_its_input(tmp_path: Path, simple_index: IndexServer) -> None:
+    with pytest.raises(ConfigError, match="would overwrite the input"):
+        _compile(tmp_path, simple_index, "alpha\n", name="requirements.txt")
+    assert (tmp_path / "requirements.txt").read_text() == "alpha\n"
+
+
+def test_two_locks_never_share_a_file(tmp_path: Path, simple_index: IndexServer) -> None:
+    targets = (Target.from_spec("3.10", "linux"), Target.from_spec("3.12", "linux"))
+    with pytest.raises(ConfigError, match="would both be written there"):
+        _compile(tmp_path, simple_index, "alpha\n", targets=targets, name_template="{stem}.txt")
+
+
+def test_output_file_with_several_inputs_is_a_usage_error(
+    tmp_path: Path, simple_index: IndexServer
+) -> None:
+    (tmp_path / "dev.in").write_text("beta\n")
+    (tmp_path / "main.in").write_text("alpha\n")
+    request = CompileRequest(
+        inputs=(tmp_path / "main.in", tmp_path / "dev.in"),
+        output="-",
+        index_overrides={"index-url": simple_index.url},
+        cache_dir=tmp_path / "cache",
+    )
+    with pytest.raises(ConfigError) as caught:
+        compile_locks(request)
+    assert str(caught.value).startswith("--output-file: -: takes one input")
+    assert caught.value.exit_code == 2
+
+
+def test_an_unwritable_lock_is_reported_not_raised_as_os_error(
+    tmp_path: Path, simple_index: IndexServer
+) -> None:
+    (tmp_path / "occupied").write_text("a file, not a folder\n")
+    out = tmp_path / "occupied" / "main.txt"
+    with pytest.raises(PinlockError, match=f"cannot write the lock {out}: ") as caught:
+        _compile(tmp_path, simple_index, "beta\n", output=str(out))
+    assert caught.value.exit_code == 1
+
+
+def test_output_template_may_name_a_folder_and_reports_unknown_placeholders(
+    tmp_path: Path, simple_index: IndexServer
+) -> None:
+    result = _compile(tmp_path, simple_index, "beta\n", name_template="locks/{stem}-{python}.txt")
+    assert (
+        result.output
+        == tmp_path / "locks" / f"main-{Target.host().python_version.replace('.', '')}.txt"
+    )
+    assert result.output.is_file()
+    with pytest.raises(ConfigError, match=r"--output-template: \{stem\}-\{pyhton\}\.txt: "):
+        _compile(tmp_path, simple_index, "beta\n", name_template="{stem}-{pyhton}.txt")
+
+
+def test_a_dependency_by_url_names_the_package_that_declares_it(
+    tmp_path: Path, wheel_factory: Factory, index_factory: Callable[..., IndexServer]
+) -> None:
+    wheel_factory(
+        "app", "1.0", requires_dist=["lib @ https://example.org/lib-1.0-py3-none-any.whl"]
+    )
+    index = index_factory()
+    with pytest.raises(PinlockError, match=r"bad metadata for app 1\.0: its dependency lib @ "):
+        _compile(tmp_path, index, "app\n")
 
 
 def test_bad_line_reports_file_and_line(tmp_path: Path, simple_index: IndexServer) -> None:
@@ -208,6 +331,19 @@ def test_index_lines_from_inputs_are_written_with_credentials_masked(
     [result] = compile_locks(CompileRequest(inputs=(src,), cache_dir=tmp_path / "cache"))
     assert "--index-url http://user:****@" in result.text
     assert "secret" not in result.text
+
+
+def test_the_lock_names_the_index_a_file_chose_over_the_command_line(
+    tmp_path: Path, simple_index: IndexServer, index_factory: Callable[..., IndexServer]
+) -> None:
+    unused = index_factory()
+    result = _compile(
+        tmp_path,
+        unused,
+        f"--index-url {simple_index.url}\nbeta==1.0\n",
+    )
+    assert f"--index-url {simple_index.url}\n" in result.text
+    assert unused.url not in result.text
 
 
 def test_layered_inputs_compile_in_order_and_keep_base_pins(

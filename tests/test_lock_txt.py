@@ -172,6 +172,18 @@ def test_editables_urls_markers_and_packages_without_via() -> None:
     )
 
 
+def test_editables_come_first_as_in_pip_compile() -> None:
+    lock = Lock(
+        packages=(
+            pin("alpha", "1.0"),
+            pin("zproj", url="/src/zproj", editable=True),
+            pin("beta", "2.0"),
+        ),
+    )
+    body = render_lock(lock, HEADER).split("#\n", 3)[-1]
+    assert body == "-e /src/zproj\nalpha==1.0\nbeta==2.0\n"
+
+
 def test_via_is_sorted_case_insensitively_and_deduplicated() -> None:
     lock = Lock(packages=(pin("x", "1", via=("Zeta", "alpha", "-c c.txt", "alpha")),))
     assert render_lock(lock, HEADER).endswith(
@@ -245,7 +257,8 @@ def test_round_trip(style: str, emit_hashes: bool, tmp_path: Path) -> None:
     assert without_origin(read) == lock.packages
     assert read.options == options
     assert read.path == str(path)
-    assert read.packages[0].origin == Origin(path=str(path), line=14)
+    first = {p.name: p for p in read.packages}["mylib"]  # editables come first
+    assert first.origin == Origin(path=str(path), line=14)
     assert render_lock(read, HEADER, annotation_style=style, emit_hashes=emit_hashes) == text  # type: ignore[arg-type]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,8 +13,9 @@ import pytest
 from pinlock.cache import Cache
 from pinlock.errors import HashMismatch, NoMatchingDistribution, SyncFailed
 from pinlock.lock.model import Lock
+from pinlock.sync import apply as apply_module
 from pinlock.sync.apply import apply_plan
-from pinlock.sync.environment import Environment, inspect_environment
+from pinlock.sync.environment import Environment, InstalledDist, inspect_environment
 from pinlock.sync.locks import select_packages
 from pinlock.sync.plan import Action, Plan, make_plan
 from tests.support.artifacts import make_sdist, make_wheel
@@ -267,3 +270,176 @@ def test_markers_are_evaluated_for_the_target_interpreter(tmp_path: Path, cache:
     assert "onlyold" in names
     assert "onlynew" not in names
     assert plan_for(lock, inspect_environment(python)).is_empty
+
+
+def test_a_direct_url_install_records_the_locks_url_and_is_kept_next_time(
+    tmp_path: Path, cache: Cache
+) -> None:
+    files = tmp_path / "files"
+    wheel = make_wheel(files, "direct", "1.0")
+    sdist = make_sdist(files, "fromurl", "2.0")
+    python = make_venv(tmp_path / "venv")
+    lock = lock_of(
+        locked("direct", url=wheel.as_uri(), files=[wheel]),
+        locked("fromurl", url=sdist.as_uri(), files=[sdist]),
+    )
+    sync(lock, python, FolderSource(files), cache)
+    env = inspect_environment(python)
+    assert {d.name: d.url for d in env.installed} == {
+        "direct": wheel.as_uri(),
+        "fromurl": sdist.as_uri(),
+    }
+    assert plan_for(lock, env).is_empty
+    # The rewritten RECORD still lets pip remove the package cleanly.
+    sync(lock_of(), python, FolderSource(files), cache)
+    assert freeze(python) == []
+    assert not any((tmp_path / "venv").rglob("direct*"))
+
+
+def test_an_editable_gets_its_build_requirements_from_the_indexes(
+    tmp_path: Path, cache: Cache
+) -> None:
+    files = tmp_path / "files"
+    make_wheel(files, "buildhelper", "1.0")
+    project = editable_project(tmp_path / "edproj-src", "edproj", "1.0")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8").replace(
+            "requires = []", 'requires = ["buildhelper"]'
+        ),
+        encoding="utf-8",
+    )
+    python = make_venv(tmp_path / "venv")
+    env = inspect_environment(python)
+    lock = lock_of(locked("edproj", url=project.as_uri(), editable=True))
+    apply_plan(
+        plan_for(lock, env),
+        env,
+        source=FolderSource(files),
+        cache=cache,
+        pip_args=["--no-index", "--find-links", str(files)],
+    )
+    assert freeze(python) == ["edproj==1.0 (editable)"]
+
+
+def test_a_second_interrupt_does_not_stop_the_restore(
+    tmp_path: Path, cache: Cache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = tmp_path / "files"
+    old = make_wheel(files, "aaa", "1.0")
+    new = make_wheel(files, "aaa", "2.0")
+    fresh = make_wheel(files, "fresh", "1.0")
+    python = make_venv(tmp_path / "venv")
+    pip_install(python, str(old))
+    before_freeze, before_files = freeze(python), file_tree(python)
+    lock = lock_of(locked("aaa", "2.0", files=[new]), locked("fresh", "1.0", files=[fresh]))
+    remove_dist = apply_module._remove_dist
+
+    def interrupted_again(dist: InstalledDist, *, stops: set[Path]) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C once more
+        remove_dist(dist, stops=stops)
+
+    def interrupt(stage: str) -> None:
+        if stage == "installed":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(apply_module, "_remove_dist", interrupted_again)
+    outcome: BaseException | None = None
+    try:
+        sync(lock, python, FolderSource(files), cache, checkpoint=interrupt)
+    except BaseException as exc:  # a KeyboardInterrupt escaping the restore is the failure
+        outcome = exc
+    assert isinstance(outcome, SyncFailed)
+    assert outcome.restored is True
+    assert freeze(python) == before_freeze
+    assert file_tree(python) == before_files
+
+
+_PY39 = Path("/root/.pyenv/versions/3.9.18/bin/python")
+_PIP_23_2 = Path(
+    "/root/.pyenv/versions/3.11.7/lib/python3.11/ensurepip/_bundled/pip-23.2.1-py3-none-any.whl"
+)
+
+
+@pytest.mark.skipif(
+    not (_PY39.exists() and _PIP_23_2.exists()), reason="no pyenv Python 3.9 or pip 23.2.1 wheel"
+)
+def test_a_target_driven_by_its_own_pip_can_change_pip(tmp_path: Path, cache: Cache) -> None:
+    # pinlock's pip refuses Python 3.9, so the venv's own pip installs into it: it must not
+    # be uninstalled before it has installed the locked pip.
+    files = tmp_path / "files"
+    files.mkdir()
+    wheel = files / _PIP_23_2.name
+    wheel.write_bytes(_PIP_23_2.read_bytes())
+    python = make_venv(tmp_path / "venv39", python=str(_PY39), with_pip=True)
+    lock = lock_of(locked("pip", "23.2.1", files=[wheel]))
+    plan = sync(lock, python, FolderSource(files), cache)
+    assert [step.action for step in plan.changes] == [Action.UPGRADE]
+    assert [d.raw_version for d in inspect_environment(python).installed if d.name == "pip"] == [
+        "23.2.1"
+    ]
+
+
+def test_data_files_of_a_failed_install_outside_site_packages_are_removed(
+    tmp_path: Path, cache: Cache
+) -> None:
+    files = tmp_path / "files"
+    broken = make_wheel(
+        files,
+        "withdata",
+        "1.0",
+        files={
+            "withdata/__init__.py": b"",
+            "withdata-1.0.data/data/share/withdata/0-first.txt": b"written before the failure",
+            "withdata-1.0.data/data/share/withdata/clash": b"a file...",
+            "withdata-1.0.data/data/share/withdata/clash/inner.txt": b"...and a folder",
+        },
+    )
+    python = make_venv(tmp_path / "venv")
+    before_files = file_tree(python)
+    with pytest.raises(SyncFailed) as failure:
+        sync(lock_of(locked("withdata", "1.0", files=[broken])), python, FolderSource(files), cache)
+    assert failure.value.restored is True
+    assert file_tree(python) == before_files
+
+
+def test_a_kept_packages_file_overwritten_by_a_failed_sync_is_restored(
+    tmp_path: Path, cache: Cache
+) -> None:
+    files = tmp_path / "files"
+    kept = make_wheel(
+        files,
+        "nsold",
+        "1.0",
+        files={
+            "shared/__init__.py": b"# nsold's\n",
+            "shared/old.py": b"def main():\n    pass\n",
+            "nsold-1.0.dist-info/entry_points.txt": b"[console_scripts]\ntool = shared.old:main\n",
+        },
+    )
+    newcomer = make_wheel(
+        files,
+        "nsnew",
+        "1.0",
+        files={
+            "shared/__init__.py": b"# nsnew's\n",
+            "shared/new.py": b"def main():\n    pass\n",
+            "nsnew-1.0.dist-info/entry_points.txt": b"[console_scripts]\ntool = shared.new:main\n",
+        },
+    )
+    # pip installs the last requirement first: this one fails after nsnew went in.
+    broken = make_wheel(files, "aaa", "1.0", files={"aaa/data": b"x", "aaa/data/inner.py": b""})
+    python = make_venv(tmp_path / "venv")
+    pip_install(python, str(kept))
+    before_freeze, before_files = freeze(python), file_tree(python)
+    assert "bin/tool" in before_files
+    lock = lock_of(
+        locked("nsold", "1.0", files=[kept]),
+        locked("nsnew", "1.0", files=[newcomer]),
+        locked("aaa", "1.0", files=[broken]),
+    )
+    with pytest.raises(SyncFailed) as failure:
+        sync(lock, python, FolderSource(files), cache)
+    assert failure.value.restored is True
+    assert freeze(python) == before_freeze
+    assert file_tree(python) == before_files

@@ -106,3 +106,13 @@ def test_tags_are_the_targets_not_this_process(tmp_path: Path) -> None:
     assert env.tags[0].interpreter == "cp38"
     assert all(tag.interpreter not in {"cp311", "cp312"} for tag in env.tags)
     assert any(tag.abi == "abi3" and tag.interpreter == "cp38" for tag in env.tags)
+
+
+def test_a_failed_venv_creation_leaves_no_half_made_folder(tmp_path: Path) -> None:
+    creator = tmp_path / "broken-python"
+    creator.write_text('#!/bin/sh\nmkdir -p "$3/bin"\necho "no ensurepip" >&2\nexit 1\n')
+    creator.chmod(0o755)
+    folder = tmp_path / "made"
+    with pytest.raises(EnvironmentProblem, match="no ensurepip"):
+        find_python(venv=folder, python=creator, environ={}, cwd=tmp_path)
+    assert not folder.exists()

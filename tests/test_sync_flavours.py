@@ -153,3 +153,47 @@ def test_default_environment_is_the_process(
 ) -> None:
     monkeypatch.setenv("PINLOCK_FLAVOUR", "cu121")
     assert choose_flavour_lock([locks], "auto", root=tmp_path).chosen.flavour == "cu121"
+
+
+def test_auto_only_considers_the_locks_of_this_target(tmp_path: Path) -> None:
+    # cu121 was compiled for py311 only: a py312 machine with a CUDA 12 driver must not get
+    # the py311 lock, but the best flavour among its own target's locks.
+    write(tmp_path, "main-py311-linux-cpu.txt", "cpu")
+    write(tmp_path, "main-py311-linux-cu121.txt", "cu121")
+    write(tmp_path, "main-py312-linux-cpu.txt", "cpu")
+    environ = {"PINLOCK_CUDA_DRIVER": "550.54.14", "PATH": ""}
+    choice = choose_flavour_lock(
+        [tmp_path / "main"],
+        "auto",
+        target_names=("py312-linux", "py312"),
+        environ=environ,
+        root=tmp_path,
+    )
+    assert choice.chosen.path.name == "main-py312-linux-cpu.txt"
+    with pytest.raises(ConfigError, match="available: cpu"):
+        choose_flavour_lock(
+            [tmp_path / "main"], "cu121", target_names=("py312-linux", "py312"), environ={}
+        )
+
+
+def test_a_stem_leaves_out_the_locks_of_a_longer_stem(tmp_path: Path) -> None:
+    # main.in and main-test.in, each compiled per target and flavour: stem "main" means only
+    # main's own locks, not main-test's.
+    for stem in ("main", "main-test"):
+        for target in ("py311-linux", "py312-linux"):
+            for flavour in ("cpu", "cu121"):
+                write(tmp_path, f"{stem}-{target}-{flavour}.txt", flavour)
+    write(tmp_path, "main-cpu.txt", "cpu")
+    write(tmp_path, "main-test-cpu.txt", "cpu")
+    names = [p.name for p in expand_locks([tmp_path / "main"])]
+    assert names == [
+        "main-cpu.txt",
+        "main-py311-linux-cpu.txt",
+        "main-py311-linux-cu121.txt",
+        "main-py312-linux-cpu.txt",
+        "main-py312-linux-cu121.txt",
+    ]
+    choice = choose_flavour_lock(
+        [tmp_path / "main"], "cu121", target_names=("py312-linux", "py312"), environ={}
+    )
+    assert choice.chosen.path.name == "main-py312-linux-cu121.txt"

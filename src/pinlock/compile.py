@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as PackagingRequirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from pinlock.atomic import write_atomic
 from pinlock.cache import Cache
-from pinlock.errors import LockConflict, PinlockError, ReqFileError
+from pinlock.errors import ConfigError, LockConflict, PinlockError, ReqFileError
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings, load_pip_settings
 from pinlock.index.finder import PackageFinder
@@ -97,13 +99,13 @@ def compile_locks(
     parsed = {p: parse_file(p, environ=env, contents=missing) for p in request.inputs}
     order = _dependency_order(request.inputs, parsed)
     if request.output is not None and (len(order) > 1 or len(cells) > 1):
-        raise ReqFileError(
+        raise ConfigError(
+            "--output-file",
             request.output,
-            0,
-            "",
-            "--output-file takes one input and one target/flavour; several locks are named "
-            "after their inputs",
+            f"takes one input and one target/flavour, not {len(order)} x {len(cells)}; "
+            "several locks are named after their inputs (see --output-template)",
         )
+    _check_outputs(request, order, cells, multi_target)
     base_settings = load_pip_settings(env, overrides=request.index_overrides)
     run = _Run(request, base_settings)
     results: list[CompileResult] = []
@@ -135,7 +137,12 @@ def compile_locks(
     if not request.dry_run:
         for result in results:
             if result.output is not None and result.changed:
-                write_atomic(result.output, result.text)
+                try:
+                    write_atomic(result.output, result.text)
+                except OSError as error:
+                    raise PinlockError(
+                        f"cannot write the lock {result.output}: {error.strerror or error}"
+                    ) from None
     return results
 
 
@@ -154,13 +161,22 @@ def lock_path(
     """
     stem = path.stem if path.suffix else path.name
     if request.name_template:
-        name = request.name_template.format(
-            stem=stem,
-            target=target.name,
-            flavour=flavour.name if flavour else "",
-            python=target.python_version.replace(".", ""),
-        )
-        return path.with_name(name.replace("--", "-").replace("-.", "."))
+        try:
+            name = request.name_template.format(
+                stem=stem,
+                target=target.name,
+                flavour=flavour.name if flavour else "",
+                python=target.python_version.replace(".", ""),
+            )
+        except (KeyError, IndexError, ValueError) as error:
+            raise ConfigError(
+                "--output-template",
+                request.name_template,
+                f"cannot fill it in ({type(error).__name__}: {error}); "
+                "the placeholders are {stem}, {target}, {flavour} and {python}",
+            ) from None
+        # A template may name a folder beside the input ("locks/{stem}-{target}.txt").
+        return path.parent / name.replace("--", "-").replace("-.", ".")
     parts = [stem]
     if multi_target:
         parts.append(target.name)
@@ -181,6 +197,37 @@ def _output_for(
     if request.output is not None:
         return Path(request.output)
     return lock_path(request, path, target, flavour, multi_target)
+
+
+def _check_outputs(
+    request: CompileRequest,
+    inputs: Sequence[Path],
+    cells: Sequence[tuple[Target, Flavour | None]],
+    multi_target: bool,
+) -> None:
+    """Each lock gets a file of its own, and never an input's: a clash would overwrite it."""
+    input_files = {path.resolve(): path for path in inputs}
+    taken: dict[Path, str] = {}
+    for path in inputs:
+        for target, flavour in cells:
+            out = _output_for(request, path, target, flavour, multi_target)
+            if out is None:
+                continue
+            what = f"the lock of {path} for {target.description}"
+            what += f" ({flavour.name})" if flavour else ""
+            where = out.resolve()
+            if where in input_files:
+                raise ConfigError(
+                    "output", str(out), f"{what} would overwrite the input {input_files[where]}"
+                )
+            if where in taken:
+                raise ConfigError(
+                    "output",
+                    str(out),
+                    f"{taken[where]} and {what} would both be written there; "
+                    "name the locks apart (--output-template with {target} and {flavour})",
+                )
+            taken[where] = what
 
 
 def _cell(target: Target, flavour: Flavour | None) -> tuple[str, str]:
@@ -239,8 +286,8 @@ class _Run:
             target=target,
             pre=request.pre or source.options.pre,
             prefer=_preferences(existing, request),
-            only_binary=request.only_binary | _names(source.options.only_binary),
-            no_binary=request.no_binary | _names(source.options.no_binary),
+            only_binary=_names(request.only_binary) | _names(source.options.only_binary),
+            no_binary=_names(request.no_binary) | _names(source.options.no_binary),
             flavour=flavour,
         )
         constraints = [*_file_constraints(source, target), *layer, *_upgrade_limits(request)]
@@ -261,7 +308,13 @@ class _Run:
         )
         lock = Lock(
             packages=packages,
-            options=_lock_options(source.options, request, flavour),
+            options=_lock_options(
+                source.options,
+                request,
+                flavour,
+                only_binary=options.only_binary,
+                no_binary=options.no_binary,
+            ),
             path=str(out) if out else None,
         )
         header = LockHeader(
@@ -367,25 +420,28 @@ def _preferences(existing: Lock | None, request: CompileRequest) -> dict[Normali
     }
 
 
-def _upgrade_name(spec: str) -> NormalizedName:
-    from packaging.requirements import InvalidRequirement, Requirement
-
+def _upgrade_requirement(spec: str) -> PackagingRequirement:
     try:
-        return canonicalize_name(Requirement(spec).name)
-    except InvalidRequirement:
-        return canonicalize_name(spec)
+        req = PackagingRequirement(spec)
+    except InvalidRequirement as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
+        raise ConfigError(
+            "--upgrade-package", spec, f"expected NAME or NAME==VERSION ({reason})"
+        ) from None
+    if req.url or req.marker is not None:
+        raise ConfigError("--upgrade-package", spec, "expected NAME or NAME==VERSION")
+    return req
+
+
+def _upgrade_name(spec: str) -> NormalizedName:
+    return canonicalize_name(_upgrade_requirement(spec).name)
 
 
 def _upgrade_limits(request: CompileRequest) -> list[Constraint]:
     """``-P name==1.2`` both frees ``name`` from its old pin and limits it to the given range."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     limits = []
     for spec in request.upgrade_packages:
-        try:
-            req = Requirement(spec)
-        except InvalidRequirement:
-            continue
+        req = _upgrade_requirement(spec)
         if str(req.specifier):
             limits.append(
                 Constraint(
@@ -496,14 +552,22 @@ def _names(values: Iterable[str]) -> frozenset[str]:
 
 
 def _lock_options(
-    options: IndexOptions, request: CompileRequest, flavour: Flavour | None
+    options: IndexOptions,
+    request: CompileRequest,
+    flavour: Flavour | None,
+    *,
+    only_binary: frozenset[str] = frozenset(),
+    no_binary: frozenset[str] = frozenset(),
 ) -> IndexOptions:
     """Index lines a lock carries: those of its inputs and command line, and its flavour's index.
 
     pip configuration is not copied into locks: pip reads it again wherever the lock installs.
+    Format controls are kept (as pip-compile does): they change which files plain pip installs.
     """
     overrides = request.index_overrides
-    index_url = _as_str(overrides.get("index-url")) or options.index_url
+    # pip lets a requirement file's --index-url replace the command line's, and resolution
+    # followed pip: the lock must name the index its pins came from.
+    index_url = options.index_url or _as_str(overrides.get("index-url"))
     extra = [*options.extra_index_urls, *_as_list(overrides.get("extra-index-url"))]
     find_links = [*options.find_links, *_as_list(overrides.get("find-links"))]
     if flavour is not None:
@@ -519,6 +583,8 @@ def _lock_options(
         trusted_hosts=tuple(
             dict.fromkeys([*options.trusted_hosts, *_as_list(overrides.get("trusted-host"))])
         ),
+        only_binary=only_binary,
+        no_binary=no_binary,
     )
 
 

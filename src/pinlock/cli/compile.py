@@ -267,15 +267,37 @@ def _split_commas(values: list[str]) -> list[str]:
 
 
 def _command_line(options: _Options, inputs: list[Path]) -> str:
-    """The command a header shows: what reproduces this lock (not one-off flags like -U)."""
+    """The command a header shows: what reproduces this lock (not one-off flags like -U).
+
+    As in pip-compile's header, index options are kept (credentials masked): without them the
+    command would resolve against other indexes.
+    """
+    from pinlock.lock.txt import mask_credentials
+
     words = ["pinlock", "compile"]
     if options.get("generate-hashes") is False:
         words.append("--no-hashes")
     if options.get("annotation-style", "split") != "split":
         words += ["--annotation-style", options.get("annotation-style")]
+    if options.get("pre"):
+        words.append("--pre")
+    if options.get("index-url") is not None:
+        words += ["--index-url", mask_credentials(options.get("index-url"))]
+    for key in ("extra-index-url", "find-links"):
+        for value in options.get(key, []):
+            words += [f"--{key}", mask_credentials(value)]
+    if options.get("no-index"):
+        words.append("--no-index")
+    for key in ("trusted-host", "only-binary", "no-binary", "python"):
+        for value in options.get(key, []):
+            words += [f"--{key}", value]
     for key in ("python-version", "platform", "flavour"):
         for value in options.get(key, []):
             words += [f"--{key}", value]
+    for name, where in sorted(options.get("flavour-index", {}).items()):
+        words += ["--flavour-index", f"{name}={mask_credentials(where)}"]
+    if options.get("output-template") is not None:
+        words += ["--output-template", options.get("output-template")]
     if options.get("output-file") not in (None, "-"):
         words += ["--output-file", options.get("output-file")]
     words += [str(p) for p in inputs]

@@ -136,6 +136,10 @@ def execute(options: SyncOptions) -> int:
     except PinlockError as exc:
         _echo(f"error: {exc}", err=True)
         return exc.exit_code
+    except KeyboardInterrupt:
+        # Once the environment changes, an interrupt arrives here as SyncFailed (restored).
+        _echo("error: interrupted before anything changed", err=True)
+        return 130
 
 
 def _sync(options: SyncOptions) -> int:
@@ -150,7 +154,12 @@ def _sync(options: SyncOptions) -> int:
     from pinlock.sync.plan import make_plan
 
     verbosity = options.verbose - options.quiet
-    interpreter = find_python(python=options.python, venv=options.venv, system=options.system)
+    interpreter = find_python(
+        python=options.python,
+        venv=options.venv,
+        system=options.system,
+        create=not (options.dry_run or options.check),
+    )
     env = inspect_environment(interpreter)
     check_allowed(env, system=options.system, break_system_packages=options.break_system_packages)
     lock_paths = list(options.locks or (Path("requirements.txt"),))

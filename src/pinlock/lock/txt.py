@@ -54,7 +54,11 @@ def render_lock(
     option_lines = _option_lines(lock.options, emit_index=emit_index)
     if option_lines:
         lines.extend([*option_lines, ""])
-    for package in sorted(lock.packages, key=lambda item: (item.name, item.requirement_text)):
+    # Editables first, then by name: pip-compile's order, which tools reading locks expect.
+    order = sorted(
+        lock.packages, key=lambda item: (not item.editable, item.name, item.requirement_text)
+    )
+    for package in order:
         lines.extend(_package_lines(package, annotation_style, emit_hashes=emit_hashes))
     return "\n".join(lines) + "\n"
 

@@ -88,6 +88,9 @@ def resolve(
 
     roots: list[Requirement] = []
     root_labels: dict[NormalizedName, list[str]] = defaultdict(list)
+    # Which input lines wrote each root requirement: a conflict names those lines only, not
+    # every line that mentions the same project.
+    root_lines: dict[Requirement, list[str]] = defaultdict(list)
     for line in requirements:
         req = line.requirement
         marker, extras = (req.marker, req.extras) if req is not None else (line.marker, line.extras)
@@ -103,6 +106,8 @@ def resolve(
         name = split_identifier(root.identifier)[0]
         if line.via not in root_labels[name]:
             root_labels[name].append(line.via)
+        if line.via not in root_lines[root]:
+            root_lines[root].append(line.via)
         factory.required_by[name].add(None)
         roots.append(root)
 
@@ -116,7 +121,9 @@ def resolve(
     try:
         result = resolver.resolve(roots, max_rounds=_MAX_ROUNDS)
     except resolvelib.ResolutionImpossible as exc:
-        raise ResolutionImpossible(explain_conflict(exc.causes, factory, root_labels)) from None
+        raise ResolutionImpossible(
+            explain_conflict(exc.causes, factory, root_labels, root_lines=root_lines)
+        ) from None
     except resolvelib.ResolutionTooDeep:
         raise ResolutionImpossible(
             f"gave up after {_MAX_ROUNDS} resolution rounds for {target.description}: "

@@ -28,8 +28,14 @@ def explain_conflict(
     causes: Collection[RequirementInformation[Requirement, AnyCandidate]],
     factory: Factory,
     root_labels: Mapping[NormalizedName, Sequence[str]],
+    *,
+    root_lines: Mapping[Requirement, Sequence[str]] | None = None,
 ) -> str:
-    """A multi-line explanation naming each clashing requirement and its chain of dependents."""
+    """A multi-line explanation naming each clashing requirement and its chain of dependents.
+
+    ``root_labels`` name the input files asking for each project; ``root_lines`` the files
+    that wrote each root requirement, so two clashing lines are each shown with their own file.
+    """
     target = factory.target
     by_name: dict[str, list[RequirementInformation[Requirement, AnyCandidate]]] = defaultdict(list)
     for info in causes:
@@ -43,7 +49,7 @@ def explain_conflict(
             lines.append(f"  {identifier}:")
         seen: set[str] = set()
         for info in infos:
-            who = _chain(info.parent, factory, root_labels, info.requirement)
+            who = _chain(info.parent, factory, root_labels, info.requirement, root_lines or {})
             text = f"    {info.requirement} is required by {who}"
             if text not in seen:
                 seen.add(text)
@@ -58,12 +64,13 @@ def _chain(
     factory: Factory,
     root_labels: Mapping[NormalizedName, Sequence[str]],
     requirement: Requirement,
+    root_lines: Mapping[Requirement, Sequence[str]],
 ) -> str:
     if parent is None:
         if isinstance(requirement, PythonRequirement):
             return "the inputs"
         name = split_identifier(requirement.identifier)[0]
-        labels = root_labels.get(name) or ["the inputs"]
+        labels = root_lines.get(requirement) or root_labels.get(name) or ["the inputs"]
         return ", ".join(labels)
     if not isinstance(parent, Candidate):
         return str(parent)
@@ -76,14 +83,13 @@ def _chain(
             if root_labels.get(current):
                 steps.append(", ".join(root_labels[current]))
             break
-        # Deterministic choice of one path: the alphabetically first dependent not yet visited.
-        nxt = min(
-            (c for c in askers if c is not None and c.name not in visited),
-            key=lambda c: c.name,
-            default=None,
-        )
-        if nxt is None:
+        # Deterministic choice of one path: the alphabetically first dependent not yet visited,
+        # at the newest of its versions that asked (backtracking leaves several in the set).
+        eligible = [c for c in askers if c is not None and c.name not in visited]
+        if not eligible:
             break
+        first = min(c.name for c in eligible)
+        nxt = max((c for c in eligible if c.name == first), key=lambda c: c.version)
         steps.append(f"{nxt.name} {nxt.version}")
         current = nxt.name
         visited.add(current)
@@ -105,6 +111,13 @@ def _availability(
         lines.append(f"    versions usable on this target: {shown}")
     else:
         lines.append("    no version of it can be used on this target")
+    yanked = list(versions.yanked_only)
+    if yanked:
+        # PEP 592: without this, a yanked release reads as if it did not exist.
+        lines.append(
+            f"    yanked (used only when pinned with ==): {', '.join(str(v) for v in yanked[:3])}"
+            + (" ..." if len(yanked) > 3 else "")
+        )
     for reason, rejected in sorted(versions.rejected.items()):
         newest = sorted(rejected, reverse=True)[:3]
         lines.append(
@@ -117,11 +130,8 @@ def _availability(
         lines.append(f"    {name} comes only from the {flavour.name} flavour index {flavour.index}")
     constrained = factory.constraints.get(name, ())
     lines.extend(f"    constrained to {name}{c.specifier} by {c.label}" for c in constrained)
-    specs = [r for r in requirements if isinstance(r, SpecifierRequirement)]
-    if (
-        specs
-        and usable
-        and not any(all(factory.admits(r.specifier, v) for r in specs) for v in usable)
-    ):
+    specs = [r.specifier for r in requirements if isinstance(r, SpecifierRequirement)]
+    limits = [*specs, *(c.specifier for c in constrained)]
+    if specs and usable and not any(all(factory.admits(s, v) for s in limits) for v in usable):
         lines.append("    no usable version satisfies all of the requirements above at once")
     return lines

@@ -257,7 +257,7 @@ class Factory:
             if not self._applies(req, candidate.extras):
                 continue
             if req.url:
-                deps.append(self.direct_requirement(req))
+                deps.append(self.direct_requirement(req, required_by=candidate))
             else:
                 deps.append(from_packaging(req))
         for dep in deps:
@@ -293,14 +293,17 @@ class Factory:
             )
         return meta
 
-    def direct_requirement(self, req: PackagingRequirement) -> ExplicitRequirement:
+    def direct_requirement(
+        self, req: PackagingRequirement, *, required_by: Candidate | None = None
+    ) -> ExplicitRequirement:
         """A dependency's ``name @ URL``, allowed when an input gives that name one too."""
         name = canonicalize_name(req.name)
         known = self.explicit.get(name)
         if known is None:
             raise MetadataError(
-                req.name,
-                f"direct reference {req.url} is only supported in input files for now",
+                req.name if required_by is None else str(required_by),
+                f"its dependency {req.name} @ {req.url} is a direct reference, which pinlock "
+                f"accepts only when an input file names {req.name} by URL or path as well",
             )
         return ExplicitRequirement(candidate=known.base, text=str(req))
 

@@ -8,11 +8,20 @@ is put back, and the caller learns whether the environment is as it was.
 
 from __future__ import annotations
 
+import base64
+import configparser
 import contextlib
 import csv
+import hashlib
+import io
+import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
+import threading
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +32,7 @@ from pinlock.cache import Cache
 from pinlock.errors import EnvironmentProblem, PinlockError, SyncFailed
 from pinlock.index.models import FileKind
 from pinlock.lock.model import LockedPackage
-from pinlock.piprun import run_pip
+from pinlock.piprun import pip_command, run_pip
 from pinlock.sync.environment import Environment, InstalledDist, file_url_path, read_installed
 from pinlock.sync.fetch import (
     FetchedFile,
@@ -60,7 +69,8 @@ def apply_plan(
 ) -> ApplyResult:
     """Make ``env`` match ``plan``; raise ``SyncFailed`` (after restoring) if it cannot.
 
-    ``pip_args`` are index options for pip when it must build an sdist (build dependencies).
+    ``pip_args`` are index options for pip when it must build an sdist or an editable
+    (their build requirements).
     ``checkpoint`` is called with the name of each stage once it is done (``"fetched"``,
     ``"uninstalled"``, ``"installed"``), which lets a caller report progress.
     Errors before the environment changes (a hash mismatch, a missing file, a failed build)
@@ -86,26 +96,39 @@ def apply_plan(
             fetched, env, work=work, cache=cache, pip_args=pip_args, environ=environ
         )
         mark("fetched")
-        snapshot = _Snapshot.take(env, plan.to_uninstall, work / "backup")
+        removing = [
+            dist.display_name
+            for dist in plan.to_uninstall
+            if not _pip_replaces_itself(dist, plan, env)
+        ]
+        snapshot = _Snapshot.take(
+            env,
+            plan.to_uninstall,
+            work / "backup",
+            work=work,
+            incoming=[wheel for _item, wheel, _digest in wheels],
+        )
         try:
-            removing = [dist.display_name for dist in plan.to_uninstall]
             if removing:
                 run_pip(
                     ["uninstall", "--yes", *extra, *removing], python=env.python, environ=environ
                 )
                 mark("uninstalled")
             _install(wheels, env, work, extra, environ)
+            _record_lock_urls(wheels, env)
             for package in editables:
                 path = _editable_path(package)
+                # Building an editable installs its build requirements: it needs the indexes.
                 run_pip(
-                    ["install", "--no-deps", "--no-index", *extra, "--editable", str(path)],
+                    ["install", "--no-deps", *pip_args, *extra, "--editable", str(path)],
                     python=env.python,
                     environ=environ,
                 )
             mark("installed")
             _verify(plan, env)
         except BaseException as exc:
-            restored = snapshot.restore(env)
+            with _interrupts_ignored():
+                restored = snapshot.restore(env)
             cause: BaseException | str = (
                 "interrupted" if isinstance(exc, KeyboardInterrupt) else exc
             )
@@ -128,6 +151,29 @@ def _work_dir(env: Environment) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _interrupts_ignored() -> Iterator[None]:
+    """Hold off Ctrl-C while the environment is put back: half a restore is worse than none."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _pip_replaces_itself(dist: InstalledDist, plan: Plan, env: Environment) -> bool:
+    """Whether ``dist`` is the target's own pip, which drives the install that replaces it.
+
+    Uninstalled first, it could not run the install; pip swaps its own version safely.
+    """
+    if dist.name != "pip" or all(package.name != "pip" for package in plan.to_install):
+        return False
+    return pip_command(env.python)[0] != sys.executable
 
 
 def _editable_path(package: LockedPackage) -> Path:
@@ -216,6 +262,45 @@ def _install(
     )
 
 
+def _record_lock_urls(wheels: Sequence[tuple[FetchedFile, Path, str]], env: Environment) -> None:
+    """Point ``direct_url.json`` of URL packages at the lock's URL, not the staged copy.
+
+    pip records the URL it installed from, which for a verified, staged file is a temporary
+    path: the next sync would see another URL and reinstall. RECORD keeps matching the file.
+    """
+    by_url = {item.package.name: item for item, _wheel, _digest in wheels if item.package.url}
+    if not by_url:
+        return
+    for dist in read_installed(env.site_dirs):
+        item = by_url.get(dist.name)
+        if item is None or item.package.url is None:
+            continue
+        algorithm, _, digest = item.sha256.partition(":")
+        data = json.dumps(
+            {
+                "url": item.package.url,
+                "archive_info": {"hash": f"{algorithm}={digest}", "hashes": {algorithm: digest}},
+            },
+            sort_keys=True,
+        ).encode()
+        (dist.info_dir / "direct_url.json").write_bytes(data)
+        _update_record(dist, "direct_url.json", data)
+
+
+def _update_record(dist: InstalledDist, filename: str, data: bytes) -> None:
+    record = dist.info_dir / "RECORD"
+    if not record.is_file():
+        return
+    entry = f"{dist.info_dir.name}/{filename}"
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    with record.open(encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.reader(handle) if row and row[0] != entry]
+    rows.append([entry, f"sha256={digest}", str(len(data))])
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    record.write_text(buffer.getvalue(), encoding="utf-8")
+
+
 def _verify(plan: Plan, env: Environment) -> None:
     now = {dist.name: dist for dist in read_installed(env.site_dirs)}
     for package in plan.to_install:
@@ -245,19 +330,48 @@ class _Snapshot:
     root: Path
     originals: frozenset[Path]
     walked: tuple[Path, ...] = ()
+    skipped: Path | None = None
     tree: frozenset[Path] = frozenset()
     files: list[tuple[Path, Path]] = field(default_factory=list)
 
     @classmethod
-    def take(cls, env: Environment, dists: Sequence[InstalledDist], root: Path) -> _Snapshot:
+    def take(
+        cls,
+        env: Environment,
+        dists: Sequence[InstalledDist],
+        root: Path,
+        *,
+        work: Path,
+        incoming: Sequence[Path] = (),
+    ) -> _Snapshot:
+        """Save the files of ``dists``, and every existing file the ``incoming`` wheels write.
+
+        A new wheel may overwrite a file a kept distribution owns (a shared ``__init__.py``, a
+        script of the same name); removing the new one on restore must give that file back.
+        """
         root.mkdir(parents=True, exist_ok=True)
         originals = frozenset(d.info_dir for d in read_installed(env.site_dirs))
-        walked = tuple(dict.fromkeys((*env.site_dirs, env.scripts)))
-        snapshot = cls(root=root, originals=originals, walked=walked, tree=_tree(walked))
+        # A venv is walked whole, so data files a failed install put beside site-packages
+        # (share/, etc/) go too; a system prefix such as /usr is far too big for that.
+        places = (*env.site_dirs, env.scripts)
+        if env.is_venv:
+            places = (env.prefix, *(p for p in places if not p.is_relative_to(env.prefix)))
+        walked = tuple(dict.fromkeys(places))
+        snapshot = cls(
+            root=root,
+            originals=originals,
+            walked=walked,
+            skipped=work,
+            tree=_tree(walked, skip=work),
+        )
+        saved: set[Path] = set()
         for dist in dists:
-            for path in sorted(_files_of(dist)):
-                if path.is_symlink() or path.is_file():
-                    snapshot._keep(path)
+            saved.update(_files_of(dist))
+        for wheel in incoming:
+            saved.update(_wheel_destinations(wheel, env))
+        for path in sorted(saved):
+            if path.is_symlink() or path.is_file():
+                snapshot._keep(path)
         return snapshot
 
     def _keep(self, path: Path) -> None:
@@ -292,9 +406,8 @@ class _Snapshot:
 
     def _remove_strays(self) -> None:
         """Delete what a failed install left without a RECORD naming it."""
-        for path in sorted(
-            _tree(self.walked) - self.tree, key=lambda p: len(p.parts), reverse=True
-        ):
+        new = _tree(self.walked, skip=self.skipped) - self.tree
+        for path in sorted(new, key=lambda p: len(p.parts), reverse=True):
             if path.is_dir() and not path.is_symlink():
                 with contextlib.suppress(OSError):
                     path.rmdir()
@@ -302,12 +415,45 @@ class _Snapshot:
                 path.unlink(missing_ok=True)
 
 
-def _tree(roots: Sequence[Path]) -> frozenset[Path]:
-    """Every file and folder under ``roots`` (symlinks not followed)."""
+def _wheel_destinations(wheel: Path, env: Environment) -> set[Path]:
+    """Where installing ``wheel`` into ``env`` writes files, console scripts included."""
+    schemes = {
+        "purelib": env.purelib,
+        "platlib": env.platlib,
+        "scripts": env.scripts,
+        "data": env.prefix,
+        "headers": env.prefix / "include",
+    }
+    found: set[Path] = set()
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            if name.endswith("/"):
+                continue
+            top, _, rest = name.partition("/")
+            if top.endswith(".data"):
+                scheme, _, inner = rest.partition("/")
+                if scheme in schemes and inner:
+                    found.add(Path(os.path.normpath(schemes[scheme] / inner)))
+                continue
+            found.update({env.purelib / name, env.platlib / name})
+            if top.endswith(".dist-info") and rest == "entry_points.txt":
+                entry_points = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+                entry_points.optionxform = str  # type: ignore[assignment,method-assign]
+                with contextlib.suppress(configparser.Error, UnicodeDecodeError):
+                    entry_points.read_string(archive.read(name).decode("utf-8"))
+                for section in ("console_scripts", "gui_scripts"):
+                    if entry_points.has_section(section):
+                        found.update(env.scripts / script for script in entry_points[section])
+    return found
+
+
+def _tree(roots: Sequence[Path], *, skip: Path | None = None) -> frozenset[Path]:
+    """Every file and folder under ``roots`` but ``skip`` (symlinks not followed)."""
     found: set[Path] = set()
     for root in roots:
         for folder, dirs, names in os.walk(root):
             base = Path(folder)
+            dirs[:] = [name for name in dirs if base / name != skip]
             found.update(base / name for name in dirs)
             found.update(base / name for name in names)
     return frozenset(found)

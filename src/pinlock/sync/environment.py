@@ -131,17 +131,23 @@ def find_python(
     system: bool = False,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    create: bool = True,
 ) -> Path:
     """The interpreter to sync, by precedence: ``venv``, ``python``, ``$VIRTUAL_ENV``, ``./.venv``.
 
-    ``venv`` is created with ``python -m venv`` when missing, by ``python`` when given, else by
-    the running interpreter. ``system`` without ``python`` means the first ``python3`` on PATH.
+    ``venv`` is created with ``python -m venv`` when missing (unless ``create`` is false), by
+    ``python`` when given, else by the running interpreter. ``system`` without ``python`` means
+    the first ``python3`` on PATH.
     """
     env = os.environ if environ is None else environ
     here = Path.cwd() if cwd is None else cwd
     if venv is not None:
         folder = venv if venv.is_absolute() else here / venv
         if not folder.exists():
+            if not create:
+                raise EnvironmentProblem(
+                    f"{folder} does not exist (--dry-run and --check create nothing)"
+                )
             creator = interpreter_of(python) if python is not None else Path(sys.executable)
             _create_venv(creator, folder)
         return interpreter_of(folder)
@@ -167,14 +173,22 @@ def find_python(
 
 
 def _create_venv(creator: Path, folder: Path) -> None:
-    completed = subprocess.run(
-        [str(creator), "-m", "venv", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    # A half-made folder would pass for an environment next time: remove it on any failure.
+    try:
+        completed = subprocess.run(
+            [str(creator), "-m", "venv", str(folder)],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except BaseException as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise EnvironmentProblem(f"cannot run {creator}: {exc}") from exc
+        raise
     if completed.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)
         raise EnvironmentProblem(
             f"could not create a virtual environment at {folder} with {creator}:\n"
             f"{(completed.stdout + completed.stderr).strip()}"

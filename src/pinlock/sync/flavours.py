@@ -18,6 +18,7 @@ from pinlock.flavour import detect_flavour, is_flavour_name
 __all__ = ["FlavourChoice", "FlavourLock", "choose_flavour_lock", "expand_locks", "lock_flavour"]
 
 _HEADER_RE = re.compile(r"#\s*flavour:\s*(\S+)\s*$")
+_PYTHON_LABEL_RE = re.compile(r"(?:[a-z]*py|pp)\d+t?")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -40,20 +41,34 @@ class FlavourChoice:
 
 
 def expand_locks(paths: Sequence[Path]) -> list[Path]:
-    """Files as given; a path that is no file is a stem: every ``<stem>-*.txt`` next to it."""
+    """Files as given; a path that is no file is a stem: its ``<stem>-*.txt`` locks next to it."""
     found: list[Path] = []
     for path in paths:
         if path.is_file():
             found.append(path)
             continue
         stem = path.name.removesuffix(".txt")
-        matches = sorted(path.parent.glob(f"{stem}-*.txt"))
+        matches = sorted(
+            match
+            for match in path.parent.glob(f"{stem}-*.txt")
+            if _is_lock_of_stem(match.name, stem)
+        )
         if not matches:
             raise ConfigError(
                 "lock", str(path), f"no such file, and no {stem}-*.txt next to it (as a stem)"
             )
         found.extend(matches)
     return list(dict.fromkeys(found))
+
+
+def _is_lock_of_stem(filename: str, stem: str) -> bool:
+    """``<stem>-<flavour>.txt`` or ``<stem>-<target>-<flavour>.txt``, not another input's lock.
+
+    ``main-test-cpu.txt`` is the lock of ``main-test.in``, not of ``main.in``: a target name
+    always starts with the Python label (``py312``, ``pp310``).
+    """
+    parts = filename.removesuffix(".txt")[len(stem) + 1 :].split("-")
+    return len(parts) == 1 or _PYTHON_LABEL_RE.fullmatch(parts[0]) is not None
 
 
 def lock_flavour(path: Path) -> FlavourLock | None:
@@ -98,7 +113,8 @@ def choose_flavour_lock(
                 "no flavour: neither a '# flavour: NAME' header line nor a -NAME.txt suffix",
             )
         candidates.append(flavoured)
-    available = sorted({lock.flavour for lock in candidates})
+    mine = _locks_of_target(candidates, target_names)
+    available = sorted({lock.flavour for lock in mine})
     if requested.strip().lower() == "auto":
         detection = detect_flavour(available, environ=environ, root=root, nvidia_smi=nvidia_smi)
         flavour, reason = detection.flavour, detection.reason
@@ -113,7 +129,7 @@ def choose_flavour_lock(
                 f"no lock of that flavour; available: {', '.join(available)}",
             )
         reason = f"--flavour {flavour}"
-    matching = [lock for lock in candidates if lock.flavour == flavour]
+    matching = [lock for lock in mine if lock.flavour == flavour]
     if len(matching) > 1:
         for name in target_names:
             named = [lock for lock in matching if _names_target(lock, name)]
@@ -133,6 +149,21 @@ def choose_flavour_lock(
         requested=requested,
         reason=f"{reason}; chose {chosen.path} (flavour {flavour} from its {chosen.source})",
     )
+
+
+def _locks_of_target(
+    candidates: Sequence[FlavourLock], target_names: Sequence[str]
+) -> list[FlavourLock]:
+    """The locks named for this target (first name that any lock carries), else all of them.
+
+    Another target's lock of a flavour would install files and markers meant for another
+    interpreter, so a flavour only this other target has is not available here.
+    """
+    for name in target_names:
+        named = [lock for lock in candidates if _names_target(lock, name)]
+        if named:
+            return named
+    return list(candidates)
 
 
 def _names_target(lock: FlavourLock, target: str) -> bool:
