@@ -383,3 +383,20 @@ def test_ctrl_c_before_any_change_says_so_without_a_traceback(
     assert code == 130
     assert err == "error: interrupted before anything changed\n"
     assert freeze(python) == []
+
+
+def test_index_options_layer_like_pip_install_r(tmp_path: Path) -> None:
+    from pinlock.cli.syncrun import SyncOptions, index_settings
+    from pinlock.lock.txt import read_lock
+
+    lock_file = tmp_path / "lock.txt"
+    lock_file.write_text("--extra-index-url https://extra.example/simple\nsix==1.16.0\n")
+    lock = read_lock(lock_file)
+    settings = index_settings([lock], SyncOptions(index_url="https://mirror.example/simple"))
+    assert settings.index_url == "https://mirror.example/simple"
+    assert settings.extra_index_urls == ("https://extra.example/simple",)
+    lock_file.write_text("--index-url https://own.example/simple\nsix==1.16.0\n")
+    own = index_settings(
+        [read_lock(lock_file)], SyncOptions(index_url="https://mirror.example/simple")
+    )
+    assert own.index_url == "https://own.example/simple"  # the file's line wins, as in pip

@@ -18,12 +18,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pinlock.index.config import IndexSettings
     from pinlock.lock.model import Lock
     from pinlock.sync.environment import Environment
     from pinlock.sync.flavours import FlavourChoice
     from pinlock.sync.plan import Plan
 
-__all__ = ["SYNC_OPTIONS", "SyncOptions", "execute", "fast_main", "main", "parse_fast"]
+__all__ = [
+    "SYNC_OPTIONS",
+    "SyncOptions",
+    "execute",
+    "fast_main",
+    "index_settings",
+    "main",
+    "parse_fast",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -196,15 +205,12 @@ def _sync(options: SyncOptions) -> int:
     return 0
 
 
-def _apply(plan: Plan, env: Environment, locks: list[Lock], options: SyncOptions) -> None:
-    from pinlock.cache import Cache
+def index_settings(locks: Sequence[Lock], options: SyncOptions) -> IndexSettings:
+    """Where sync fetches from, as pip decides for ``pip install -i X -r lock.txt``: the command
+    line is the top layer of pip configuration, and the locks' own index lines apply over it."""
     from pinlock.index.config import load_pip_settings
-    from pinlock.sync.apply import apply_plan
-    from pinlock.sync.fetch import IndexFileSource
     from pinlock.sync.locks import merge_options
 
-    # As pip does with `pip install -i X -r lock.txt`: the command line is pip configuration's
-    # top layer, and the lock's own index lines apply on top of it.
     overrides: dict[str, str | bool | Sequence[str]] = {
         "extra-index-url": options.extra_index_url,
         "find-links": options.find_links,
@@ -213,7 +219,15 @@ def _apply(plan: Plan, env: Environment, locks: list[Lock], options: SyncOptions
         overrides["index-url"] = options.index_url
     if options.no_index:
         overrides["no-index"] = True
-    settings = load_pip_settings(overrides=overrides).with_options(merge_options(locks))
+    return load_pip_settings(overrides=overrides).with_options(merge_options(locks))
+
+
+def _apply(plan: Plan, env: Environment, locks: list[Lock], options: SyncOptions) -> None:
+    from pinlock.cache import Cache
+    from pinlock.sync.apply import apply_plan
+    from pinlock.sync.fetch import IndexFileSource
+
+    settings = index_settings(locks, options)
     pip_args: list[str] = []
     if settings.no_index:
         pip_args.append("--no-index")
