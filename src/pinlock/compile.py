@@ -94,8 +94,8 @@ def compile_locks(
     cells = [(t, f) for t in targets for f in flavours]
     # Locks this run produces stand in for their files on disk, which may be stale or missing:
     # a layered input (``-c main.txt``) reads its base lock as compiled for the same cell.
-    planned = {_plain_lock(p).resolve(): "" for p in request.inputs}
-    missing = {p: text for p, text in planned.items() if not p.exists()}
+    planned = (_plain_lock(p).resolve() for p in request.inputs)
+    missing = {lock: "" for lock in planned if not lock.exists()}
     parsed = {p: parse_file(p, environ=env, contents=missing) for p in request.inputs}
     order = _dependency_order(request.inputs, parsed)
     if request.output is not None and (len(order) > 1 or len(cells) > 1):
