@@ -447,3 +447,16 @@ def test_real_torch_cpu_wheel_from_a_folder(tmp_path: Path) -> None:
         assert name in packages, (name, sorted(packages))
         assert packages[name].hashes, name
     assert f"--find-links {WHEELS}\n" in text
+    # ... and sync puts exactly that build into a fresh venv.
+    venv = tmp_path / "venv"
+    synced = CliRunner().invoke(app, ["sync", "--venv", str(venv), str(lock)])
+    assert synced.exit_code == 0, synced.stderr
+    python = venv / "bin" / "python"
+    freeze = subprocess.run(
+        [str(python), "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"torch=={version}\n" in freeze
+    check = subprocess.run(
+        [str(python), "-m", "pip", "check"], capture_output=True, text=True, check=False
+    )
+    assert check.returncode == 0, check.stdout
