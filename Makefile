@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml requirements/dev.txt
 
 # Compile our own requirements with pinlock itself (dev.in is layered on main.txt).
 lock: $(STAMP)
-	$(BIN)/pinlock compile requirements/*.in
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pinlock compile requirements/*.in
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
