@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 import pinlock
-from pinlock.cli import app
 from pinlock.cli.compile import compile_app
+from tests.support.compiling import compile_cli
 from tests.support.index_server import IndexServer
 
 Factory = Callable[..., Path]
@@ -28,41 +28,30 @@ def index(wheel_factory: Factory, index_factory: Callable[..., IndexServer]) -> 
     return index_factory()
 
 
-def _run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    runner = CliRunner()
-    result = runner.invoke(
-        app,
-        ["compile", "--cache-dir", str(tmp_path / "cache"), *args],
-        env=env,
-        catch_exceptions=False,
-    )
-    return result.exit_code, result.stdout, result.stderr
-
-
 def test_default_output_next_to_input(tmp_path: Path, index: IndexServer) -> None:
     src = tmp_path / "main.in"
     src.write_text("alpha\n")
-    code, _out, err = _run(tmp_path, "-i", index.url, str(src))
+    code, _out, err = compile_cli(tmp_path, "-i", index.url, str(src))
     assert code == 0, err
     text = (tmp_path / "main.txt").read_text()
     assert "alpha==1.0 \\\n    --hash=sha256:" in text
     assert "    # via alpha\n" in text
     assert f"#    pinlock compile --index-url {index.url} {src}\n" in text
     assert "wrote" in err
-    code, _out, err = _run(tmp_path, "-i", index.url, str(src))
+    code, _out, err = compile_cli(tmp_path, "-i", index.url, str(src))
     assert "up to date" in err
 
 
 def test_stdout_dry_run_and_styles(tmp_path: Path, index: IndexServer) -> None:
     src = tmp_path / "main.in"
     src.write_text("alpha\n")
-    code, out, _err = _run(
+    code, out, _err = compile_cli(
         tmp_path, "-i", index.url, "-o", "-", "--no-hashes", "--annotation-style", "line", str(src)
     )
     assert code == 0
     assert "beta==1.0  # via alpha\n" in out
     assert not (tmp_path / "main.txt").exists()
-    code, out, err = _run(tmp_path, "-i", index.url, "--dry-run", str(src))
+    code, out, err = compile_cli(tmp_path, "-i", index.url, "--dry-run", str(src))
     assert code == 0 and "alpha==1.0" in out and "would write" in err
     assert not (tmp_path / "main.txt").exists()
 
@@ -70,7 +59,7 @@ def test_stdout_dry_run_and_styles(tmp_path: Path, index: IndexServer) -> None:
 def test_custom_compile_command_in_header(tmp_path: Path, index: IndexServer) -> None:
     src = tmp_path / "main.in"
     src.write_text("beta\n")
-    code, out, _ = _run(
+    code, out, _ = compile_cli(
         tmp_path, "-i", index.url, "-o", "-", str(src), env={"CUSTOM_COMPILE_COMMAND": "make lock"}
     )
     assert code == 0
@@ -83,7 +72,7 @@ def test_header_command_keeps_options_that_change_the_lock(
     src = tmp_path / "main.in"
     src.write_text("beta\n")
     secret_index = index.url.replace("://", "://user:secret@")
-    code, out, err = _run(
+    code, out, err = compile_cli(
         tmp_path, "-i", secret_index, "--pre", "--only-binary", ":all:", "-o", "-", str(src)
     )
     assert code == 0, err
@@ -95,7 +84,7 @@ def test_header_command_keeps_options_that_change_the_lock(
 def test_bad_line_exit_code_and_location(tmp_path: Path, index: IndexServer) -> None:
     src = tmp_path / "main.in"
     src.write_text("alpha\n\nbeta ==> 1\n")
-    code, _out, err = _run(tmp_path, "-i", index.url, str(src))
+    code, _out, err = compile_cli(tmp_path, "-i", index.url, str(src))
     assert code == 2
     assert f"{src}:3" in err and "beta ==> 1" in err
 
@@ -103,7 +92,7 @@ def test_bad_line_exit_code_and_location(tmp_path: Path, index: IndexServer) -> 
 def test_no_wheel_for_target_is_exit_3(tmp_path: Path, index: IndexServer) -> None:
     src = tmp_path / "main.in"
     src.write_text("gpu\n")
-    code, _out, err = _run(
+    code, _out, err = compile_cli(
         tmp_path, "-i", index.url, "--python-version", "3.12", "--platform", "linux", str(src)
     )
     assert code == 3
@@ -113,7 +102,7 @@ def test_no_wheel_for_target_is_exit_3(tmp_path: Path, index: IndexServer) -> No
 def test_unreachable_index_names_url(tmp_path: Path) -> None:
     src = tmp_path / "main.in"
     src.write_text("alpha\n")
-    code, _out, err = _run(
+    code, _out, err = compile_cli(
         tmp_path, "-i", "http://127.0.0.1:9/simple", str(src), env={"PIP_RETRIES": "1"}
     )
     assert code == 4

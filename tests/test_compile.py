@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,27 +11,16 @@ from pinlock.compile import CompileRequest, CompileResult, compile_locks
 from pinlock.errors import ConfigError, PinlockError, ReqFileError, ResolutionImpossible
 from pinlock.lock.txt import read_lock
 from pinlock.target import Target
+from tests.support.compiling import compile_text, pinned_versions
 from tests.support.index_server import IndexServer
 
 Factory = Callable[..., Path]
 
 
-def _pins(text: str) -> dict[str, str]:
-    return dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, flags=re.MULTILINE))
-
-
 def _compile(
     tmp_path: Path, index: IndexServer, content: str, name: str = "main.in", **options: object
 ) -> CompileResult:
-    src = tmp_path / name
-    src.write_text(content)
-    request = CompileRequest(
-        inputs=(src,),
-        index_overrides={"index-url": index.url},
-        cache_dir=tmp_path / "cache",
-        **options,  # type: ignore[arg-type]
-    )
-    [result] = compile_locks(request)
+    [result] = compile_text(tmp_path, content, index_url=index.url, name=name, **options)
     return result
 
 
@@ -80,7 +68,7 @@ def test_lock_pins_hashes_and_via(
     wheel_factory("beta", "1.1")
     index = index_factory(**server_options)
     result = _compile(tmp_path, index, "alpha\n")
-    assert _pins(result.text) == {"alpha": "2.0", "beta": "1.1"}
+    assert pinned_versions(result.text) == {"alpha": "2.0", "beta": "1.1"}
     lock = read_lock(result.output)  # type: ignore[arg-type]
     by_name = {p.name: p for p in lock.packages}
     assert by_name["alpha"].via == (f"-r {tmp_path / 'main.in'}",)
@@ -94,7 +82,7 @@ def test_all_files_of_a_version_are_hashed_and_extras_resolve(
     tmp_path: Path, simple_index: IndexServer
 ) -> None:
     result = _compile(tmp_path, simple_index, "alpha[fast]\n")
-    assert _pins(result.text) == {"alpha": "2.0", "beta": "1.1", "gamma": "0.5"}
+    assert pinned_versions(result.text) == {"alpha": "2.0", "beta": "1.1", "gamma": "0.5"}
     lock = {p.name: p for p in read_lock(result.output).packages}  # type: ignore[arg-type]
     assert len(lock["alpha"].hashes) == 2  # both wheels of alpha 2.0
     assert lock["gamma"].via == ("alpha",)
@@ -102,9 +90,14 @@ def test_all_files_of_a_version_are_hashed_and_extras_resolve(
 
 
 def test_prereleases_only_when_asked(tmp_path: Path, simple_index: IndexServer) -> None:
-    assert _pins(_compile(tmp_path, simple_index, "beta\n").text)["beta"] == "1.1"
-    assert _pins(_compile(tmp_path, simple_index, "beta>=1.2b1\n").text)["beta"] == "1.2b1"
-    assert _pins(_compile(tmp_path, simple_index, "beta\n", pre=True).text)["beta"] == "1.2b1"
+    assert pinned_versions(_compile(tmp_path, simple_index, "beta\n").text)["beta"] == "1.1"
+    assert (
+        pinned_versions(_compile(tmp_path, simple_index, "beta>=1.2b1\n").text)["beta"] == "1.2b1"
+    )
+    assert (
+        pinned_versions(_compile(tmp_path, simple_index, "beta\n", pre=True).text)["beta"]
+        == "1.2b1"
+    )
 
 
 def test_yanked_files_are_used_only_when_pinned_exactly(
@@ -113,8 +106,8 @@ def test_yanked_files_are_used_only_when_pinned_exactly(
     wheel_factory("delta", "1.0")
     yanked = wheel_factory("delta", "2.0")
     index = index_factory(yanked={yanked.name: "broken"})
-    assert _pins(_compile(tmp_path, index, "delta\n").text) == {"delta": "1.0"}
-    assert _pins(_compile(tmp_path, index, "delta==2.0\n").text) == {"delta": "2.0"}
+    assert pinned_versions(_compile(tmp_path, index, "delta\n").text) == {"delta": "1.0"}
+    assert pinned_versions(_compile(tmp_path, index, "delta==2.0\n").text) == {"delta": "2.0"}
     with pytest.raises(
         ResolutionImpossible, match=r"yanked \(used only when pinned with ==\): 2\.0"
     ):
@@ -127,13 +120,13 @@ def test_requires_python_excludes_versions(
     wheel_factory("epsilon", "1.0")
     wheel_factory("epsilon", "2.0", requires_python=">=3.99")
     index = index_factory()
-    assert _pins(_compile(tmp_path, index, "epsilon\n").text) == {"epsilon": "1.0"}
+    assert pinned_versions(_compile(tmp_path, index, "epsilon\n").text) == {"epsilon": "1.0"}
 
 
 def test_constraints_limit_versions_and_annotate(tmp_path: Path, simple_index: IndexServer) -> None:
     (tmp_path / "constraints.txt").write_text("beta<1.1\n")
     result = _compile(tmp_path, simple_index, "-c constraints.txt\nalpha\n")
-    assert _pins(result.text) == {"alpha": "1.0", "beta": "1.0"}
+    assert pinned_versions(result.text) == {"alpha": "1.0", "beta": "1.0"}
     beta = {p.name: p for p in read_lock(result.output).packages}["beta"]  # type: ignore[arg-type]
     assert f"-c {tmp_path / 'constraints.txt'}" in beta.via
 
@@ -159,7 +152,7 @@ def test_format_controls_match_any_spelling_and_reach_the_lock(
     sdist_factory("zeta_pkg", "2.0")
     index = index_factory()
     result = _compile(tmp_path, index, "zeta-pkg\n", only_binary=frozenset({"Zeta_Pkg"}))
-    assert _pins(result.text) == {"zeta-pkg": "1.0"}
+    assert pinned_versions(result.text) == {"zeta-pkg": "1.0"}
     assert "\n--only-binary zeta-pkg\n" in result.text
 
 
@@ -172,7 +165,10 @@ def test_sdist_metadata_from_pkg_info(
     sdist_factory("zeta", "3.0", requires_dist=["beta"])
     wheel_factory("beta", "1.0")
     index = index_factory()
-    assert _pins(_compile(tmp_path, index, "zeta\n").text) == {"zeta": "3.0", "beta": "1.0"}
+    assert pinned_versions(_compile(tmp_path, index, "zeta\n").text) == {
+        "zeta": "3.0",
+        "beta": "1.0",
+    }
 
 
 def test_existing_pins_are_kept_until_upgraded(
@@ -186,11 +182,11 @@ def test_existing_pins_are_kept_until_upgraded(
     src.write_text("one\ntwo\n")
     src.with_suffix(".txt").write_text("one==1.0\ntwo==1.0\n")
     kept = _compile(tmp_path, index, "one\ntwo\n")
-    assert _pins(kept.text) == {"one": "1.0", "two": "1.0"}
+    assert pinned_versions(kept.text) == {"one": "1.0", "two": "1.0"}
     only_one = _compile(tmp_path, index, "one\ntwo\n", upgrade_packages=("one",))
-    assert _pins(only_one.text) == {"one": "2.0", "two": "1.0"}
+    assert pinned_versions(only_one.text) == {"one": "2.0", "two": "1.0"}
     everything = _compile(tmp_path, index, "one\ntwo\n", upgrade=True)
-    assert _pins(everything.text) == {"one": "2.0", "two": "2.0"}
+    assert pinned_versions(everything.text) == {"one": "2.0", "two": "2.0"}
 
 
 def test_a_bad_upgrade_package_is_a_usage_error(tmp_path: Path, simple_index: IndexServer) -> None:
@@ -346,7 +342,7 @@ def test_the_lock_names_the_index_a_file_chose_over_the_command_line(
     assert unused.url not in result.text
 
 
-def test_layered_inputs_compile_in_order_and_keep_base_pins(
+def test_layered_inputs_compile_in_order_and_keep_basepins(
     tmp_path: Path, wheel_factory: Factory, index_factory: Callable[..., IndexServer]
 ) -> None:
     wheel_factory("base", "1.0")
@@ -364,7 +360,7 @@ def test_layered_inputs_compile_in_order_and_keep_base_pins(
     )
     results = compile_locks(request)
     assert [r.input.name for r in results] == ["main.in", "dev.in"]
-    assert _pins(results[1].text) == {"base": "1.0", "tool": "1.0"}
+    assert pinned_versions(results[1].text) == {"base": "1.0", "tool": "1.0"}
     main_in.write_text("base\n")  # main moves on: dev follows in the same run
     results = compile_locks(
         CompileRequest(
@@ -374,7 +370,7 @@ def test_layered_inputs_compile_in_order_and_keep_base_pins(
             upgrade=True,
         )
     )
-    assert _pins(results[1].text)["base"] == "2.0"
+    assert pinned_versions(results[1].text)["base"] == "2.0"
 
 
 def test_built_sdist_metadata_warns_for_another_target(
@@ -391,7 +387,7 @@ def test_built_sdist_metadata_warns_for_another_target(
     other = _compile(
         tmp_path, index, "dyn\n", targets=(Target.from_spec("3.12", "linux"),), output="-"
     )
-    assert _pins(other.text) == {"dyn": "1.0", "beta": "1.0"}
+    assert pinned_versions(other.text) == {"dyn": "1.0", "beta": "1.0"}
     [warning] = other.warnings
     assert "dyn 1.0: metadata was built from its sdist" in warning
 
@@ -409,4 +405,4 @@ def test_direct_references_and_editables(
     text = result.text
     assert f"gamma @ {wheel.as_uri()} \\\n    --hash=sha256:" in text
     assert f"-e {project}\n" in text
-    assert _pins(text) == {"beta": "1.0"}
+    assert pinned_versions(text) == {"beta": "1.0"}

@@ -7,8 +7,6 @@ dependencies and, as bait, a newer same-named ``torch`` that must never win.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -17,12 +15,19 @@ import pytest
 from typer.testing import CliRunner
 
 from pinlock.cli import app
-from pinlock.compile import CompileRequest, CompileResult, compile_locks
+from pinlock.compile import CompileResult
 from pinlock.errors import PinlockError
 from pinlock.flavour import Flavour, parse_flavour
 from pinlock.lock.txt import read_lock
 from pinlock.target import Target
 from tests.support.artifacts import make_wheel
+from tests.support.compiling import (
+    compile_cli,
+    compile_text,
+    lock_hashes,
+    pinned_versions,
+    sha256_of,
+)
 from tests.support.index_server import IndexServer
 
 Factory = Callable[..., Path]
@@ -31,19 +36,6 @@ LINUX = "cp312-cp312-linux_x86_64"
 WINDOWS = "cp312-cp312-win_amd64"
 MACOS = "cp312-none-macosx_11_0_arm64"
 TORCH_DEPS = ["filelock", "typing-extensions>=4", 'nvidia-blas; platform_system == "Linux"']
-
-
-def _pins(text: str) -> dict[str, str]:
-    return dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, flags=re.MULTILINE))
-
-
-def _sha256(path: Path) -> str:
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _hashes(result: CompileResult) -> dict[str, set[str]]:
-    assert result.output is not None
-    return {str(p.name): set(p.hashes) for p in read_lock(result.output).packages}
 
 
 class FlavourFiles:
@@ -114,23 +106,7 @@ def _compile(
     flavours: tuple[Flavour, ...],
     content: str = "torch\ntorchvision\n",
 ) -> list[CompileResult]:
-    src = tmp_path / "main.in"
-    src.write_text(content)
-    request = CompileRequest(
-        inputs=(src,),
-        targets=targets,
-        flavours=flavours,
-        index_overrides={"index-url": normal.url},
-        cache_dir=tmp_path / "cache",
-    )
-    return compile_locks(request)
-
-
-def _cli(tmp_path: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        app, ["compile", "--cache-dir", str(tmp_path / "cache"), *args], catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
+    return compile_text(tmp_path, content, index_url=normal.url, targets=targets, flavours=flavours)
 
 
 def _check_matrix_lock(
@@ -138,7 +114,7 @@ def _check_matrix_lock(
 ) -> str:
     """One lock of the linux/windows x cpu/cu121 matrix: pins, hashes and no mixing."""
     text = path.read_text()
-    pins = _pins(text)
+    pins = pinned_versions(text)
     assert pins["torch"] == f"2.5.1+{flavour}", text
     assert pins["torchvision"] == f"0.20.1+{flavour}", text
     assert pins["filelock"] == "3.16.1" and pins["typing-extensions"] == "4.12.2"
@@ -147,12 +123,12 @@ def _check_matrix_lock(
     assert f"# flavour: {flavour}\n" in text
     hashes = {str(p.name): set(p.hashes) for p in read_lock(path).packages}
     # Exactly this build's file for this platform: not the other flavour's, not other platforms'.
-    assert hashes["torch"] == {_sha256(files[flavour, "torch", platform])}
-    assert hashes["torchvision"] == {_sha256(files[flavour, "torchvision", platform])}
-    assert hashes["filelock"] == {_sha256(normal_files / "filelock-3.16.1-py3-none-any.whl")}
+    assert hashes["torch"] == {sha256_of(files[flavour, "torch", platform])}
+    assert hashes["torchvision"] == {sha256_of(files[flavour, "torchvision", platform])}
+    assert hashes["filelock"] == {sha256_of(normal_files / "filelock-3.16.1-py3-none-any.whl")}
     if "nvidia-blas" in pins:
         wheel = normal_files / "nvidia_blas-12.1.3-py3-none-manylinux_2_17_x86_64.whl"
-        assert hashes["nvidia-blas"] == {_sha256(wheel)}
+        assert hashes["nvidia-blas"] == {sha256_of(wheel)}
     return text
 
 
@@ -195,7 +171,7 @@ def test_cli_matrix_from_plain_folders(
     src = tmp_path / "main.in"
     src.write_text("torchvision\n")
     cpu, cu121 = flavour_files.root / "cpu", flavour_files.root / "cu121"
-    code, _out, err = _cli(
+    code, _out, err = compile_cli(
         tmp_path,
         "-i",
         normal_index.url,
@@ -259,9 +235,9 @@ def test_only_the_matching_build_is_hashed_on_an_open_platform(
     [result] = _compile(
         tmp_path, normal_index, (target,), (parse_flavour("cpu", index=str(mixed)),), "torch\n"
     )
-    assert _pins(result.text)["torch"] == "2.5.1+cpu"
-    expected = {_sha256(flavour_files["cpu", "torch", p]) for p in ("linux", "windows")}
-    assert _hashes(result)["torch"] == expected
+    assert pinned_versions(result.text)["torch"] == "2.5.1+cpu"
+    expected = {sha256_of(flavour_files["cpu", "torch", p]) for p in ("linux", "windows")}
+    assert lock_hashes(result)["torch"] == expected
     assert result.output is not None and result.output.name == "main-cpu.txt"
 
 
@@ -274,9 +250,9 @@ def test_unlabelled_build_serves_a_platform_the_flavour_labels_elsewhere(
     target = Target.from_spec("3.12", "macos-arm64-14")
     flavour = parse_flavour("cpu", index=flavour_servers["cpu"].url)
     [result] = _compile(tmp_path, normal_index, (target,), (flavour,))
-    pins = _pins(result.text)
+    pins = pinned_versions(result.text)
     assert pins["torch"] == "2.5.1" and pins["torchvision"] == "0.20.1"
-    assert _hashes(result)["torch"] == {_sha256(flavour_files["cpu", "torch", "macos"])}
+    assert lock_hashes(result)["torch"] == {sha256_of(flavour_files["cpu", "torch", "macos"])}
 
 
 def test_flavour_without_a_build_for_the_target_is_reported(
@@ -297,7 +273,7 @@ def test_flavour_without_a_build_for_the_target_is_reported(
     assert not (tmp_path / "main-cu121.txt").exists()
     src = tmp_path / "main.in"
     cu121_url = flavour_servers["cu121"].url
-    code, _out, err = _cli(
+    code, _out, err = compile_cli(
         tmp_path,
         "-i",
         normal_index.url,
@@ -331,7 +307,7 @@ def test_flavour_packages_never_come_from_the_normal_index(
     assert caught.value.exit_code == 3
     # Without a flavour, the normal index serves torch as usual.
     [plain] = _compile(tmp_path, normal_index, (target,), (), "torch\n")
-    assert _pins(plain.text)["torch"] == "9.9"
+    assert pinned_versions(plain.text)["torch"] == "9.9"
 
 
 def test_configured_packages_and_pyproject_flavours(
@@ -352,10 +328,12 @@ def test_configured_packages_and_pyproject_flavours(
         f'flavour-index = {{ cpu = "{flavour_files.root / "cpu"}", '
         f'cu121 = "{flavour_files.root / "cu121"}" }}\n'
     )
-    code, _out, err = _cli(tmp_path)
+    code, _out, err = compile_cli(tmp_path)
     assert code == 0, err
-    assert _pins((tmp_path / "main-cpu.txt").read_text())["torch"] == "2.5.1+cpu"
-    assert _pins((tmp_path / "main-cu121.txt").read_text())["torchvision"] == "0.20.1+cu121"
+    assert pinned_versions((tmp_path / "main-cpu.txt").read_text())["torch"] == "2.5.1+cpu"
+    assert (
+        pinned_versions((tmp_path / "main-cu121.txt").read_text())["torchvision"] == "0.20.1+cu121"
+    )
     # A flavour owning only torch: torchvision then comes from the normal index.
     (tmp_path / "pyproject.toml").write_text(
         "[tool.pinlock]\n"
@@ -367,9 +345,9 @@ def test_configured_packages_and_pyproject_flavours(
         'flavour-packages = ["torch"]\n'
         f'flavour-index = {{ cpu = "{flavour_files.root / "cpu"}" }}\n'
     )
-    code, _out, err = _cli(tmp_path)
+    code, _out, err = compile_cli(tmp_path)
     assert code == 0, err
-    pins = _pins((tmp_path / "main-cpu.txt").read_text())
+    pins = pinned_versions((tmp_path / "main-cpu.txt").read_text())
     assert pins["torchvision"] == "9.9" and pins["torch"] == "2.5.1+cpu"
 
 
@@ -423,7 +401,7 @@ def test_real_torch_cpu_wheel_from_a_folder(tmp_path: Path) -> None:
     version = wheel.name.split("-")[1]
     src = tmp_path / "main.in"
     src.write_text("torch\n")
-    code, _out, err = _cli(
+    code, _out, err = compile_cli(
         tmp_path,
         "--python-version",
         "3.11",
@@ -438,10 +416,10 @@ def test_real_torch_cpu_wheel_from_a_folder(tmp_path: Path) -> None:
     assert code == 0, err
     lock = tmp_path / "main-cpu.txt"
     text = lock.read_text()
-    pins = _pins(text)
+    pins = pinned_versions(text)
     assert pins["torch"] == version and version.endswith("+cpu")
     packages = {str(p.name): p for p in read_lock(lock).packages}
-    assert set(packages["torch"].hashes) == {_sha256(wheel)}
+    assert set(packages["torch"].hashes) == {sha256_of(wheel)}
     # Everything else torch needs came from PyPI, hashed.
     for name in ("filelock", "typing-extensions", "sympy", "networkx", "jinja2", "fsspec"):
         assert name in packages, (name, sorted(packages))

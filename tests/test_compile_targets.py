@@ -6,20 +6,22 @@ the locks written for the latter are installed with ``--require-hashes`` into re
 
 from __future__ import annotations
 
-import hashlib
-import re
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from pinlock.cli import app
 from pinlock.compile import CompileRequest, CompileResult, compile_locks
 from pinlock.errors import ResolutionImpossible
-from pinlock.lock.txt import read_lock
 from pinlock.target import Target
+from tests.support.compiling import (
+    compile_cli,
+    compile_text,
+    lock_hashes,
+    pinned_versions,
+    sha256_of,
+)
 from tests.support.index_server import IndexServer
 
 Factory = Callable[..., Path]
@@ -27,39 +29,10 @@ Factory = Callable[..., Path]
 PYENV = Path("/root/.pyenv/versions")
 
 
-def _pins(text: str) -> dict[str, str]:
-    return dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, flags=re.MULTILINE))
-
-
-def _sha256(path: Path) -> str:
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _hashes(result: CompileResult) -> dict[str, set[str]]:
-    assert result.output is not None
-    return {str(p.name): set(p.hashes) for p in read_lock(result.output).packages}
-
-
 def _compile(
     tmp_path: Path, index: IndexServer, content: str, *targets: Target, **options: object
 ) -> list[CompileResult]:
-    src = tmp_path / "main.in"
-    src.write_text(content)
-    request = CompileRequest(
-        inputs=(src,),
-        targets=targets,
-        index_overrides={"index-url": index.url},
-        cache_dir=tmp_path / "cache",
-        **options,  # type: ignore[arg-type]
-    )
-    return compile_locks(request)
-
-
-def _cli(tmp_path: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        app, ["compile", "--cache-dir", str(tmp_path / "cache"), *args], catch_exceptions=False
-    )
-    return result.exit_code, result.stdout, result.stderr
+    return compile_text(tmp_path, content, index_url=index.url, targets=targets, **options)
 
 
 @pytest.fixture
@@ -112,7 +85,7 @@ def test_markers_and_requires_python_follow_the_target(
 ) -> None:
     target = Target.from_spec(version, platform)
     [result] = _compile(tmp_path, marker_index, "app\n", target)
-    pins = _pins(result.text)
+    pins = pinned_versions(result.text)
     assert pins.pop("app") == "1.0"
     # ``expected`` lists what must be there; every helper absent from it must be absent.
     for name, pinned in expected.items():
@@ -127,8 +100,8 @@ def test_host_values_never_leak_into_a_spec_target(
 ) -> None:
     # This host is Linux on x86_64 with CPython 3.11: none of that may decide a windows lock.
     [result] = _compile(tmp_path, marker_index, "app\n", Target.from_spec("3.9", "windows"))
-    assert set(_pins(result.text)) == {"app", "backport", "winhelper", "modern"}
-    assert _pins(result.text)["modern"] == "1.0"
+    assert set(pinned_versions(result.text)) == {"app", "backport", "winhelper", "modern"}
+    assert pinned_versions(result.text)["modern"] == "1.0"
 
 
 @pytest.fixture
@@ -154,7 +127,7 @@ def native_files(wheel_factory: Factory, sdist_factory: Factory) -> dict[str, Pa
         ("3.12", "linux-musllinux_1_2", {"abi3", "sdist"}),
     ],
 )
-def test_platform_target_lists_only_installable_hashes(
+def test_platform_target_lists_only_installablelock_hashes(
     tmp_path: Path,
     native_files: dict[str, Path],
     index_factory: Callable[..., IndexServer],
@@ -163,7 +136,7 @@ def test_platform_target_lists_only_installable_hashes(
     expected: set[str],
 ) -> None:
     [result] = _compile(tmp_path, index_factory(), "native\n", Target.from_spec(version, platform))
-    assert _hashes(result)["native"] == {_sha256(native_files[key]) for key in expected}
+    assert lock_hashes(result)["native"] == {sha256_of(native_files[key]) for key in expected}
 
 
 def test_open_platform_lists_every_file(
@@ -171,7 +144,7 @@ def test_open_platform_lists_every_file(
 ) -> None:
     [result] = _compile(tmp_path, index_factory(), "native\n", Target.from_spec("3.10", None))
     assert result.target.platform_open
-    assert _hashes(result)["native"] == {_sha256(path) for path in native_files.values()}
+    assert lock_hashes(result)["native"] == {sha256_of(path) for path in native_files.values()}
 
 
 def test_wheel_only_package_without_a_wheel_for_the_target_fails_clearly(
@@ -181,7 +154,7 @@ def test_wheel_only_package_without_a_wheel_for_the_target_fails_clearly(
     wheel_factory("winonly", "1.0", tag="cp312-cp312-macosx_11_0_arm64")
     index = index_factory()
     [windows] = _compile(tmp_path, index, "winonly\n", Target.from_spec("3.12", "windows"))
-    assert _pins(windows.text) == {"winonly": "1.0"}
+    assert pinned_versions(windows.text) == {"winonly": "1.0"}
     with pytest.raises(ResolutionImpossible) as caught:
         _compile(tmp_path, index, "winonly\n", Target.from_spec("3.12", "linux"))
     message = str(caught.value)
@@ -189,7 +162,7 @@ def test_wheel_only_package_without_a_wheel_for_the_target_fails_clearly(
     assert "no wheel for CPython 3.12" in message
     assert caught.value.exit_code == 3
     src = tmp_path / "main.in"
-    code, _out, err = _cli(
+    code, _out, err = compile_cli(
         tmp_path, "-i", index.url, "--python-version", "3.12", "--platform", "linux", str(src)
     )
     assert code == 3
@@ -211,9 +184,9 @@ def test_several_targets_one_lock_each_named_and_headed(
     assert names == ["main-py38-linux.txt", "main-py310-linux.txt", "main-py313-windows.txt"]
     assert not (tmp_path / "main.txt").exists()
     by_name = {r.output.name: r for r in results if r.output is not None}
-    assert _pins(by_name["main-py38-linux.txt"].text)["modern"] == "1.0"
-    assert _pins(by_name["main-py310-linux.txt"].text)["modern"] == "2.0"
-    assert "winhelper" in _pins(by_name["main-py313-windows.txt"].text)
+    assert pinned_versions(by_name["main-py38-linux.txt"].text)["modern"] == "1.0"
+    assert pinned_versions(by_name["main-py310-linux.txt"].text)["modern"] == "2.0"
+    assert "winhelper" in pinned_versions(by_name["main-py313-windows.txt"].text)
     for result, target in zip(results, targets, strict=True):
         assert result.output is not None
         text = result.output.read_text()
@@ -227,7 +200,7 @@ def test_cli_targets_matrix_and_custom_names(tmp_path: Path, marker_index: Index
     src = tmp_path / "main.in"
     src.write_text("app\n")
     args = ["-i", marker_index.url, "--python-version", "3.8", "--python-version", "3.13"]
-    code, _out, err = _cli(
+    code, _out, err = compile_cli(
         tmp_path, *args, "--platform", "linux", "--platform", "windows", str(src)
     )
     assert code == 0, err
@@ -237,7 +210,7 @@ def test_cli_targets_matrix_and_custom_names(tmp_path: Path, marker_index: Index
     windows = (tmp_path / "main-py38-windows.txt").read_text()
     assert "--python-version 3.8" in windows and "--platform windows" in windows
     assert "# for target: CPython 3.8 on windows amd64\n" in windows
-    code, _out, err = _cli(
+    code, _out, err = compile_cli(
         tmp_path,
         *args,
         "--platform",
@@ -271,7 +244,7 @@ def test_pyproject_sets_the_matrix(
         'platform = ["linux"]\n'
         'annotation_style = "line"\n'
     )
-    code, _out, err = _cli(tmp_path)
+    code, _out, err = compile_cli(tmp_path)
     assert code == 0, err
     written = sorted(p.name for p in (tmp_path / "requirements").glob("*.txt"))
     assert written == ["main-py313-linux.txt", "main-py38-linux.txt"]
@@ -281,7 +254,7 @@ def test_pyproject_sets_the_matrix(
     new = (tmp_path / "requirements" / "main-py313-linux.txt").read_text()
     assert "backport" not in new and "modern==3.0" in new
     # The command line still wins over the file; one target keeps the plain name.
-    code, _out, err = _cli(tmp_path, "--python-version", "3.10")
+    code, _out, err = compile_cli(tmp_path, "--python-version", "3.10")
     assert code == 0, err
     single = (tmp_path / "requirements" / "main.txt").read_text()
     assert "# for target: CPython 3.10 on linux x86_64" in single and "modern==2.0" in single
@@ -295,14 +268,14 @@ def test_unknown_config_key_names_key_and_file(
     (tmp_path / "pyproject.toml").write_text(
         '[tool.pinlock]\npython-version = ["3.12"]\npython-versions = ["3.13"]\n'
     )
-    code, _out, err = _cli(tmp_path, "main.in")
+    code, _out, err = compile_cli(tmp_path, "main.in")
     assert code == 2
     assert "python-versions" in err
     assert str(tmp_path / "pyproject.toml") in err or "pyproject.toml" in err
     assert not (tmp_path / "main.txt").exists()
     other = tmp_path / "pinlock.toml"
     other.write_text('platforms = ["linux"]\n')
-    code, _out, err = _cli(tmp_path, "--config", str(other), "main.in")
+    code, _out, err = compile_cli(tmp_path, "--config", str(other), "main.in")
     assert code == 2
     assert "platforms" in err and str(other) in err
 
@@ -310,7 +283,7 @@ def test_unknown_config_key_names_key_and_file(
 def test_bad_platform_spec_is_a_usage_error(tmp_path: Path, marker_index: IndexServer) -> None:
     src = tmp_path / "main.in"
     src.write_text("app\n")
-    code, _out, err = _cli(
+    code, _out, err = compile_cli(
         tmp_path, "-i", marker_index.url, "--python-version", "3.12", "--platform", "beos", str(src)
     )
     assert code == 2
@@ -373,7 +346,7 @@ def interpreter_index(
 
 
 @pytest.mark.parametrize("source", ["find-links", "index"])
-def test_locks_for_real_interpreters_install_with_require_hashes(
+def test_locks_for_real_interpreters_install_with_requirelock_hashes(
     tmp_path: Path, interpreter_index: IndexServer, files_dir: Path, source: str
 ) -> None:
     python39 = _interpreter("3.9.18")
@@ -389,8 +362,8 @@ def test_locks_for_real_interpreters_install_with_require_hashes(
     }
     for result, python in zip(results, (python39, python313), strict=True):
         version = result.target.python_version
-        assert _pins(result.text) == expected[version]
-        assert len(_hashes(result)["native"]) == 2  # its own wheel and the sdist
+        assert pinned_versions(result.text) == expected[version]
+        assert len(lock_hashes(result)["native"]) == 2  # its own wheel and the sdist
         assert result.output is not None
         venv_python = _venv(python, tmp_path / f"venv{version}")
         if source == "find-links":
