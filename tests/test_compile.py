@@ -406,3 +406,8 @@ def test_direct_references_and_editables(
     assert f"gamma @ {wheel.as_uri()} \\\n    --hash=sha256:" in text
     assert f"-e {project}\n" in text
     assert pinned_versions(text) == {"beta": "1.0"}
+
+
+def test_unknown_project_is_explained(tmp_path: Path, simple_index: IndexServer) -> None:
+    with pytest.raises(ResolutionImpossible, match="no configured index or find-links source"):
+        _compile(tmp_path, simple_index, "no-such-project\n")

@@ -92,7 +92,7 @@ class Target:
         tags = tuple(sys_tags())
         return cls(
             name="host",
-            description=f"{env['implementation_name']} {env['python_full_version']} "
+            description=f"{env['platform_python_implementation']} {env['python_full_version']} "
             f"on {env['sys_platform']} {env['platform_machine']}",
             environment=tuple(sorted((k, str(v)) for k, v in env.items())),
             tags=tags,

@@ -109,6 +109,8 @@ def _availability(
     if usable:
         shown = ", ".join(str(v) for v in usable[:8]) + (" ..." if len(usable) > 8 else "")
         lines.append(f"    versions usable on this target: {shown}")
+    elif not versions.rejected and not versions.yanked_only:
+        lines.append("    no configured index or find-links source lists any file of it")
     else:
         lines.append("    no version of it can be used on this target")
     yanked = list(versions.yanked_only)
