@@ -171,7 +171,7 @@ def _fetch_dist(
 ) -> FetchedFile:
     known = f"sha256:{dist.sha256}" if dist.sha256 else None
     if known is not None:
-        cached = cache.path("files", known.partition(":")[2]) / dist.filename
+        cached = cache.path("sync-files", known.partition(":")[2]) / dist.filename
         if cached.is_file() and sha256_of(cached) == known:
             return FetchedFile(package=package, path=cached, sha256=known, kind=dist.kind)
     path, digest = _download(source, dist.url, dist.filename, package.hashes, cache)
@@ -195,7 +195,7 @@ def _fetch_url(package: LockedPackage, url: str, source: FileSource, cache: Cach
 def _download(
     source: FileSource, url: str, filename: str, expected: Sequence[str], cache: Cache
 ) -> tuple[Path, str]:
-    downloads = cache.root / "files"
+    downloads = cache.root / "sync-files"
     downloads.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=downloads))
     try:
@@ -203,7 +203,7 @@ def _download(
         digest = source.download(url, temporary, expected)
         if expected and digest not in expected:
             raise HashMismatch(url, expected, digest)
-        final_dir = cache.path("files", digest.partition(":")[2])
+        final_dir = cache.path("sync-files", digest.partition(":")[2])
         final_dir.mkdir(parents=True, exist_ok=True)
         final = final_dir / filename
         temporary.replace(final)
