@@ -19,7 +19,7 @@ from packaging.version import Version
 from pinlock.errors import HashMismatch
 from pinlock.index.models import DistFile, parse_dist_filename
 from pinlock.lock.model import Lock, LockedPackage
-from pinlock.piprun import run_pip
+from pinlock.sync.piprun import run_pip
 from tests.support.artifacts import sdist_tree
 
 _EDITABLE_BACKEND = """

@@ -8,8 +8,8 @@ import pytest
 
 from pinlock.errors import ConfigError
 from pinlock.index import config
-from pinlock.index.config import DEFAULT_INDEX_URL, IndexSettings, load_pip_settings
-from pinlock.reqfile import IndexOptions
+from pinlock.index.config import IndexSettings, load_pip_settings
+from pinlock.index.options import DEFAULT_INDEX_URL, IndexOptions
 
 
 @pytest.fixture

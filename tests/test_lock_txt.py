@@ -9,9 +9,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from pinlock.errors import ReqFileError
+from pinlock.index.options import IndexOptions
 from pinlock.lock.model import Lock, LockedPackage
-from pinlock.lock.txt import LockHeader, mask_credentials, read_lock, render_lock
-from pinlock.reqfile import IndexOptions, Origin
+from pinlock.lock.txt import LockHeader, read_lock, render_lock
+from pinlock.origin import Origin
 
 H1 = "sha256:" + "1" * 64
 H2 = "sha256:" + "2" * 64
@@ -189,21 +190,6 @@ def test_via_is_sorted_case_insensitively_and_deduplicated() -> None:
     assert render_lock(lock, HEADER).endswith(
         "x==1\n    # via\n    #   -c c.txt\n    #   alpha\n    #   Zeta\n"
     )
-
-
-@pytest.mark.parametrize(
-    ("url", "masked"),
-    [
-        ("https://user:secret@host/simple", "https://user:****@host/simple"),
-        ("https://token@host:8443/simple?x=1", "https://****@host:8443/simple?x=1"),
-        ("https://host/simple", "https://host/simple"),
-        ("https://host/p@th", "https://host/p@th"),
-        ("https://a:b@c@host", "https://a:****@host"),
-        ("/opt/wheels", "/opt/wheels"),
-    ],
-)
-def test_mask_credentials(url: str, masked: str) -> None:
-    assert mask_credentials(url) == masked
 
 
 # ---- reading

@@ -14,12 +14,13 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from pinlock.cache import Cache
+from pinlock.compile.metadata import MetadataFetcher
+from pinlock.coremetadata import CoreMetadata, parse_metadata
 from pinlock.errors import HashMismatch, MetadataError
 from pinlock.index.config import IndexSettings
 from pinlock.index.http import HttpClient
 from pinlock.index.models import DistFile, FileKind
 from pinlock.index.pages import parse_html
-from pinlock.metadata import CoreMetadata, MetadataFetcher, parse_metadata
 from tests.support.artifacts import make_sdist, make_wheel
 from tests.support.index_server import IndexServer
 

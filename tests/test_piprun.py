@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pinlock.errors import EnvironmentProblem, PipFailed
-from pinlock.piprun import pip_command, run_pip
+from pinlock.sync.piprun import pip_command, run_pip
 from tests.sync_helpers import make_venv
 
 OLD = Path("/root/.pyenv/versions/3.9.18/bin/python")

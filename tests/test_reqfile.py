@@ -6,7 +6,9 @@ import pytest
 from packaging.markers import Marker
 
 from pinlock.errors import ReqFileError
-from pinlock.reqfile import IndexOptions, Origin, ParsedRequirements, ReqLine, parse_file
+from pinlock.index.options import IndexOptions
+from pinlock.origin import Origin
+from pinlock.reqfile import ParsedRequirements, ReqLine, parse_file
 
 SHA_A = "a" * 64
 SHA_B = "b" * 64

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pinlock.compile.sdist import is_trusted_pkg_info, sdist_metadata
 from pinlock.errors import BuildError, MetadataError
-from pinlock.sdist import is_trusted_pkg_info, sdist_metadata
 from tests.support.artifacts import make_sdist
 
 

@@ -6,8 +6,9 @@ import pytest
 from packaging.markers import default_environment
 
 from pinlock.errors import LockConflict
+from pinlock.index.options import IndexOptions
 from pinlock.lock.model import Lock
-from pinlock.reqfile import IndexOptions, Origin
+from pinlock.origin import Origin
 from pinlock.sync.locks import merge_options, select_packages
 from tests.sync_helpers import locked
 

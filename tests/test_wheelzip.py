@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from pinlock.compile.wheelzip import read_metadata
 from pinlock.errors import MetadataError
 from pinlock.index.config import IndexSettings
 from pinlock.index.http import HttpClient
-from pinlock.wheelzip import read_metadata
 from tests.support.artifacts import make_wheel
 from tests.support.index_server import IndexServer
 

@@ -7,18 +7,13 @@ each value's type, naming the file and key of any mistake.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from pinlock.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+from pinlock.pyproject import read_toml
 
 __all__ = ["KNOWN_SECTIONS", "OptionSpec", "load_config"]
 
@@ -90,20 +85,13 @@ def load_config(
 
 def _read_toml(path: Path, *, required: bool) -> dict[str, object]:
     try:
-        data = path.read_bytes()
+        return read_toml(path)
     except FileNotFoundError:
         if required:
             raise ConfigError(str(path), "--config", "file not found") from None
         return {}
     except OSError as exc:
         raise ConfigError(str(path), "--config", f"cannot read: {exc}") from exc
-    try:
-        document: dict[str, object] = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(str(path), "(file)", f"not UTF-8 text: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "(file)", f"not valid TOML: {exc}") from exc
-    return document
 
 
 def _tool_pinlock(document: Mapping[str, object], source: str) -> dict[str, object] | None:

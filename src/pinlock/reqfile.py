@@ -17,7 +17,7 @@ import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -25,19 +25,11 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from pinlock.errors import ReqFileError
 from pinlock.index.models import parse_dist_filename
+from pinlock.index.options import IndexOptions
+from pinlock.origin import Origin
+from pinlock.urls import file_url_to_path, is_file_url, url_filename
 
-__all__ = ["IndexOptions", "Origin", "ParsedRequirements", "ReqLine", "parse_file"]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Origin:
-    """Where a line came from; ``str()`` gives ``path:line``."""
-
-    path: str
-    line: int
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}"
+__all__ = ["ParsedRequirements", "ReqLine", "parse_file"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,20 +60,6 @@ class ReqLine:
     @property
     def name(self) -> NormalizedName | None:
         return canonicalize_name(self.requirement.name) if self.requirement else None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class IndexOptions:
-    """Index and format options written in requirement files (``None``/empty: not given)."""
-
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
-    no_index: bool = False
-    trusted_hosts: tuple[str, ...] = ()
-    pre: bool = False
-    only_binary: frozenset[str] = frozenset()
-    no_binary: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -381,11 +359,9 @@ class _Parser:
         if constraint and not self.allow_constraints:
             raise _LineProblem("constraint files (-c) are not allowed in this file")
         if _is_url(target):
-            if urlsplit(target).scheme.lower() != "file":
+            if not is_file_url(target):
                 raise _LineProblem(f"remote requirement files are not supported: {target}")
-            from urllib.request import url2pathname  # slow to import; rarely needed
-
-            target = url2pathname(urlsplit(target).path)
+            target = str(file_url_to_path(target))
         label = str(Path(line.label).parent / target)
         # Inside a constraint file everything included is a constraint as well.
         self.read(label, constraint=constraint or line.constraint, stack=stack, included_at=line)
@@ -646,7 +622,7 @@ def _parse_requirement(spec: str, folder: str) -> _Parsed:
         url = url.strip()
         name, extras = _egg_name(url)
         if name is None:
-            filename = unquote(urlsplit(url).path).rsplit("/", 1)[-1]
+            filename = url_filename(url)
             dist = parse_dist_filename(filename)
             name = dist[0] if dist else None
         return _direct(name, extras, url, _parse_marker(marker_text))

@@ -272,7 +272,7 @@ def _command_line(options: _Options, inputs: list[Path]) -> str:
     As in pip-compile's header, index options are kept (credentials masked): without them the
     command would resolve against other indexes.
     """
-    from pinlock.lock.txt import mask_credentials
+    from pinlock.urls import redact_url
 
     words = ["pinlock", "compile"]
     if options.get("generate-hashes") is False:
@@ -282,10 +282,10 @@ def _command_line(options: _Options, inputs: list[Path]) -> str:
     if options.get("pre"):
         words.append("--pre")
     if options.get("index-url") is not None:
-        words += ["--index-url", mask_credentials(options.get("index-url"))]
+        words += ["--index-url", redact_url(options.get("index-url"))]
     for key in ("extra-index-url", "find-links"):
         for value in options.get(key, []):
-            words += [f"--{key}", mask_credentials(value)]
+            words += [f"--{key}", redact_url(value)]
     if options.get("no-index"):
         words.append("--no-index")
     for key in ("trusted-host", "only-binary", "no-binary", "python"):
@@ -295,7 +295,7 @@ def _command_line(options: _Options, inputs: list[Path]) -> str:
         for value in options.get(key, []):
             words += [f"--{key}", value]
     for name, where in sorted(options.get("flavour-index", {}).items()):
-        words += ["--flavour-index", f"{name}={mask_credentials(where)}"]
+        words += ["--flavour-index", f"{name}={redact_url(where)}"]
     if options.get("output-template") is not None:
         words += ["--output-template", options.get("output-template")]
     if options.get("output-file") not in (None, "-"):

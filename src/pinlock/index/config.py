@@ -16,11 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pinlock.errors import ConfigError
-from pinlock.reqfile import IndexOptions
+from pinlock.index.options import DEFAULT_INDEX_URL, IndexOptions
 
-__all__ = ["DEFAULT_INDEX_URL", "IndexSettings", "load_pip_settings"]
-
-DEFAULT_INDEX_URL = "https://pypi.org/simple"
+__all__ = ["IndexSettings", "load_pip_settings"]
 
 _CONFIG_BASENAME = "pip.conf"
 # pip always adds /etc after the XDG system folders on Unix.

@@ -6,10 +6,8 @@ project many times, and prefetching lets the pool fetch the next pages while it 
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 import threading
-import urllib.request
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -18,11 +16,13 @@ from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName
 
+from pinlock.digests import file_digest
 from pinlock.errors import NetworkError
 from pinlock.index.config import IndexSettings
 from pinlock.index.http import HttpClient
 from pinlock.index.models import DistFile, parse_dist_filename
 from pinlock.index.pages import parse_html, parse_json
+from pinlock.urls import local_path
 
 __all__ = ["PackageFinder"]
 
@@ -32,7 +32,6 @@ SIMPLE_ACCEPT = (
     "text/html;q=0.01"
 )
 _JSON_TYPES = frozenset({"application/vnd.pypi.simple.v1+json", "application/json"})
-_HASH_CHUNK = 1 << 20
 
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
@@ -139,13 +138,13 @@ class PackageFinder:
 
     def _from_named_source(self, source: str, name: NormalizedName) -> Iterable[DistFile]:
         """An entry of ``package_indexes``: an index URL, or a local index or wheel folder."""
-        folder = _local_path(source)
+        folder = local_path(source)
         if folder is not None and folder.is_dir() and not (folder / name).is_dir():
             return _folder_files(folder, source, name)
         return self._from_index(source, name)
 
     def _from_index(self, index_url: str, name: NormalizedName) -> Iterable[DistFile]:
-        folder = _local_path(index_url)
+        folder = local_path(index_url)
         if folder is not None:
             return _local_index_files(folder, index_url, name)
         page_url = f"{index_url.rstrip('/')}/{name}/"
@@ -167,7 +166,7 @@ class PackageFinder:
         return [dist for dist in every if dist.name == name]
 
     def _read_find_links(self, link: str) -> tuple[DistFile, ...]:
-        path = _local_path(link)
+        path = local_path(link)
         if path is None:
             response = self._client.get(link, headers={"Accept": "text/html"})
             if response.status == 404:
@@ -190,35 +189,15 @@ class PackageFinder:
     # -- digests -------------------------------------------------------------------------
 
     def _compute_sha256(self, dist: DistFile) -> str:
-        url = dist.url
-        path = _local_path(url)
+        path = local_path(dist.url)
         if path is not None:
-            digest = hashlib.sha256()
-            with path.open("rb") as handle:
-                while chunk := handle.read(_HASH_CHUNK):
-                    digest.update(chunk)
-            return digest.hexdigest()
+            return file_digest(path).removeprefix("sha256:")
         with tempfile.TemporaryDirectory(prefix="pinlock-hash-") as scratch:
-            filename = urlsplit(url).path.rsplit("/", 1)[-1] or "download"
+            filename = urlsplit(dist.url).path.rsplit("/", 1)[-1] or "download"
             # The index's other digests (sha512, md5) vouch for the bytes we pin.
-            expected = [
-                f"{algorithm}:{digest}"
-                for algorithm, digest in dist.hashes.items()
-                if algorithm in hashlib.algorithms_available
-            ]
-            result = self._client.download(url, Path(scratch) / filename, expected=expected)
+            expected = [f"{algorithm}:{digest}" for algorithm, digest in dist.hashes.items()]
+            result = self._client.download(dist.url, Path(scratch) / filename, expected=expected)
         return result.removeprefix("sha256:")
-
-
-def _local_path(location: str) -> Path | None:
-    """The local path a source names (``file://`` URL or plain path); None for remote URLs."""
-    parts = urlsplit(location)
-    if parts.scheme == "file":
-        return Path(urllib.request.url2pathname(parts.path))
-    # A one-letter "scheme" is a Windows drive letter.
-    if parts.scheme and len(parts.scheme) > 1:
-        return None
-    return Path(location).expanduser().absolute()
 
 
 def _local_index_files(folder: Path, source: str, name: NormalizedName) -> Iterable[DistFile]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import ipaddress
 import netrc
 import os
@@ -19,7 +18,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,8 +29,10 @@ from urllib3.exceptions import HTTPError, InsecureRequestWarning, MaxRetryError,
 from urllib3.util.ssl_ import create_urllib3_context
 
 from pinlock import __version__ as _pinlock_version
-from pinlock.errors import ConfigError, HashMismatch, NetworkError
+from pinlock.digests import Hasher
+from pinlock.errors import ConfigError, NetworkError
 from pinlock.index.config import IndexSettings
+from pinlock.urls import file_url_to_path, is_file_url, redact_url
 
 __all__ = ["HttpClient", "HttpResponse", "RangeResponse"]
 
@@ -98,7 +99,7 @@ class HttpClient:
     # -- public API ----------------------------------------------------------------------
 
     def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
-        if _is_file_url(url):
+        if is_file_url(url):
             return _file_get(url)
         request_url, request_headers = self._prepare(url, headers)
         request_headers.setdefault("Accept-Encoding", "gzip, deflate")
@@ -112,13 +113,13 @@ class HttpClient:
                 body=response.data,
             )
 
-        return self._with_retries(_redact(url), attempt)
+        return self._with_retries(redact_url(url), attempt)
 
     def get_range(self, url: str, byte_range: str) -> RangeResponse | None:
         """Bytes ``byte_range`` (``"-N"`` for the last N, ``"A-B"`` inclusive, ``"A-"``)."""
         if _BYTE_RANGE.fullmatch(byte_range) is None or byte_range == "-":
             raise ValueError(f"bad byte range: {byte_range!r}")
-        if _is_file_url(url):
+        if is_file_url(url):
             return _file_range(url, byte_range)
         request_url, request_headers = self._prepare(url, None)
         request_headers["Range"] = f"bytes={byte_range}"
@@ -141,7 +142,7 @@ class HttpClient:
                     # The server sent (or would send) the whole file: the caller downloads instead.
                     return None
                 raise NetworkError(
-                    _redact(url), 1, f"HTTP {response.status} {response.reason or ''}"
+                    redact_url(url), 1, f"HTTP {response.status} {response.reason or ''}"
                 )
             finally:
                 if response.status == 206:
@@ -150,7 +151,7 @@ class HttpClient:
                     # Never read a body the caller did not ask for; drop the connection.
                     response.close()
 
-        return self._with_retries(_redact(url), attempt)
+        return self._with_retries(redact_url(url), attempt)
 
     def download(self, url: str, dest: Path, *, expected: Sequence[str] = ()) -> str:
         """Save ``url`` at ``dest`` and return its ``sha256:<hex>``; checks ``expected`` first.
@@ -159,8 +160,8 @@ class HttpClient:
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if _is_file_url(url):
-            source = _file_path(url)
+        if is_file_url(url):
+            source = file_url_to_path(url)
             if not source.is_file():
                 raise NetworkError(url, 1, "no such file")
             with source.open("rb") as handle:
@@ -174,14 +175,14 @@ class HttpClient:
             try:
                 if response.status != 200:
                     raise NetworkError(
-                        _redact(url), 1, f"HTTP {response.status} {response.reason or ''}"
+                        redact_url(url), 1, f"HTTP {response.status} {response.reason or ''}"
                     )
                 chunks = response.stream(_CHUNK, decode_content=False)
                 return _save(url, chunks, dest, expected)
             finally:
                 response.release_conn()
 
-        return self._with_retries(_redact(url), attempt)
+        return self._with_retries(redact_url(url), attempt)
 
     def close(self) -> None:
         with self._pools_lock:
@@ -371,16 +372,6 @@ def _describe(error: BaseException) -> str:
     return re.sub(r"^<[^>]*object at 0x[0-9a-f]+>: ", "", text)
 
 
-def _redact(url: str) -> str:
-    """The URL as errors show it: a password in it is replaced by ``****``."""
-    parts = urlsplit(url)
-    userinfo, at, hostport = parts.netloc.rpartition("@")
-    if not at or ":" not in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:****@{hostport}"))
-
-
 def _is_loopback(parts: Any) -> bool:
     host = parts.hostname or ""
     if host == "localhost":
@@ -391,17 +382,8 @@ def _is_loopback(parts: Any) -> bool:
         return False
 
 
-def _is_file_url(url: str) -> bool:
-    return url[:7].lower() == "file://"
-
-
-def _file_path(url: str) -> Path:
-    # url2pathname unquotes; unquoting twice would turn a literal "%2B" in a name into "+".
-    return Path(urllib.request.url2pathname(urlsplit(url).path))
-
-
 def _file_get(url: str) -> HttpResponse:
-    path = _file_path(url)
+    path = file_url_to_path(url)
     try:
         body = path.read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -414,7 +396,7 @@ def _file_get(url: str) -> HttpResponse:
 
 
 def _file_range(url: str, byte_range: str) -> RangeResponse | None:
-    path = _file_path(url)
+    path = file_url_to_path(url)
     try:
         with path.open("rb") as handle:
             total = os.fstat(handle.fileno()).st_size
@@ -437,36 +419,19 @@ def _read_chunks(handle: Any) -> Iterator[bytes]:
         yield chunk
 
 
-def _save(url: str, chunks: Any, dest: Path, expected: Sequence[str]) -> str:
+def _save(url: str, chunks: Iterable[bytes], dest: Path, expected: Sequence[str]) -> str:
     """Write ``dest``; the file must match one expected digest, in whatever algorithm given."""
-    wanted = _expected_digests(expected)
-    digests = {algorithm: hashlib.new(algorithm) for algorithm in {"sha256", *wanted}}
+    hasher = Hasher(expected)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
             for chunk in chunks:
-                for digest in digests.values():
-                    digest.update(chunk)
+                hasher.update(chunk)
                 handle.write(chunk)
-        actual = {algorithm: digest.hexdigest() for algorithm, digest in digests.items()}
-        if expected and not any(actual[a] in values for a, values in wanted.items()):
-            # Report the digest in an algorithm the caller gave, sha256 when it is one.
-            shown = "sha256" if "sha256" in wanted or not wanted else sorted(wanted)[0]
-            raise HashMismatch(url, expected, f"{shown}:{actual[shown]}")
+        digest = hasher.check(redact_url(url))
         tmp.replace(dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return f"sha256:{actual['sha256']}"
-
-
-def _expected_digests(expected: Sequence[str]) -> dict[str, set[str]]:
-    """``algorithm:hex`` strings grouped by algorithm; algorithms hashlib lacks are left out."""
-    wanted: dict[str, set[str]] = {}
-    for text in expected:
-        algorithm, _, value = text.partition(":")
-        algorithm = algorithm.strip().lower()
-        if algorithm in hashlib.algorithms_available:
-            wanted.setdefault(algorithm, set()).add(value.strip().lower())
-    return wanted
+    return digest

@@ -8,7 +8,8 @@ from packaging.markers import Marker
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from pinlock.reqfile import IndexOptions, Origin
+from pinlock.index.options import IndexOptions
+from pinlock.origin import Origin
 
 __all__ = ["Lock", "LockedPackage"]
 

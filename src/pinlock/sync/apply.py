@@ -8,11 +8,9 @@ is put back, and the caller learns whether the environment is as it was.
 
 from __future__ import annotations
 
-import base64
 import configparser
 import contextlib
 import csv
-import hashlib
 import io
 import json
 import os
@@ -29,18 +27,19 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 
 from pinlock.cache import Cache
+from pinlock.digests import file_digest, record_digest
 from pinlock.errors import EnvironmentProblem, PinlockError, SyncFailed
 from pinlock.index.models import FileKind
 from pinlock.lock.model import LockedPackage
-from pinlock.piprun import pip_command, run_pip
-from pinlock.sync.environment import Environment, InstalledDist, file_url_path, read_installed
+from pinlock.sync.environment import Environment, InstalledDist, read_installed
 from pinlock.sync.fetch import (
     FetchedFile,
     FileSource,
     fetch_files,
-    sha256_of,
 )
+from pinlock.sync.piprun import pip_command, run_pip
 from pinlock.sync.plan import Plan
+from pinlock.urls import local_path
 
 __all__ = ["ApplyResult", "apply_plan"]
 
@@ -178,7 +177,7 @@ def _pip_replaces_itself(dist: InstalledDist, plan: Plan, env: Environment) -> b
 
 def _editable_path(package: LockedPackage) -> Path:
     url = package.url or ""
-    path = file_url_path(url) or Path(url)
+    path = local_path(url) or Path(url)
     if not path.is_dir():
         raise EnvironmentProblem(f"editable {package.display_name}: {url} is not a folder")
     return path
@@ -216,7 +215,7 @@ def _build_sdists(
             built_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy2(made[0], built_dir / made[0].name)
             existing = [built_dir / made[0].name]
-        wheels.append((item, existing[0], sha256_of(existing[0])))
+        wheels.append((item, existing[0], file_digest(existing[0])))
     return wheels
 
 
@@ -292,10 +291,9 @@ def _update_record(dist: InstalledDist, filename: str, data: bytes) -> None:
     if not record.is_file():
         return
     entry = f"{dist.info_dir.name}/{filename}"
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
     with record.open(encoding="utf-8", newline="") as handle:
         rows = [row for row in csv.reader(handle) if row and row[0] != entry]
-    rows.append([entry, f"sha256={digest}", str(len(data))])
+    rows.append([entry, record_digest(data), str(len(data))])
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     record.write_text(buffer.getvalue(), encoding="utf-8")

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -32,7 +31,6 @@ __all__ = [
     "Environment",
     "InstalledDist",
     "check_allowed",
-    "file_url_path",
     "find_python",
     "inspect_environment",
     "interpreter_of",
@@ -360,14 +358,6 @@ def protected_names(env: Environment) -> frozenset[NormalizedName]:
             if marker is None or marker.evaluate({**markers, "extra": ""}):
                 pending.append(requirement.name)
     return frozenset(protected)
-
-
-def file_url_path(url: str) -> Path | None:
-    """The local path of a ``file:`` URL (None for any other scheme)."""
-    parts = urlsplit(url)
-    if parts.scheme != "file":
-        return None
-    return Path(unquote(parts.path))
 
 
 def _same_path(a: Path, b: Path) -> bool:

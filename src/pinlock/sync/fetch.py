@@ -7,7 +7,6 @@ finds them without the network.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -19,10 +18,11 @@ from typing import TYPE_CHECKING, Protocol
 from packaging.tags import Tag
 
 from pinlock.cache import Cache
+from pinlock.digests import file_digest
 from pinlock.errors import HashMismatch, NoMatchingDistribution
 from pinlock.index.models import DistFile, FileKind, parse_dist_filename
 from pinlock.lock.model import LockedPackage
-from pinlock.sync.environment import file_url_path
+from pinlock.urls import file_url_to_path, is_file_url, url_filename
 
 if TYPE_CHECKING:
     from pinlock.index.config import IndexSettings
@@ -32,7 +32,6 @@ __all__ = [
     "FileSource",
     "IndexFileSource",
     "fetch_files",
-    "sha256_of",
 ]
 
 
@@ -86,14 +85,6 @@ class FetchedFile:
     path: Path
     sha256: str
     kind: FileKind
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return f"sha256:{digest.hexdigest()}"
 
 
 def fetch_files(
@@ -172,19 +163,19 @@ def _fetch_dist(
     known = f"sha256:{dist.sha256}" if dist.sha256 else None
     if known is not None:
         cached = cache.path("sync-files", known.partition(":")[2]) / dist.filename
-        if cached.is_file() and sha256_of(cached) == known:
+        if cached.is_file() and file_digest(cached) == known:
             return FetchedFile(package=package, path=cached, sha256=known, kind=dist.kind)
     path, digest = _download(source, dist.url, dist.filename, package.hashes, cache)
     return FetchedFile(package=package, path=path, sha256=digest, kind=dist.kind)
 
 
 def _fetch_url(package: LockedPackage, url: str, source: FileSource, cache: Cache) -> FetchedFile:
-    filename = url.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    filename = url_filename(url)
     parsed = parse_dist_filename(filename)
     kind = parsed[2] if parsed else FileKind.SDIST
-    local = file_url_path(url.split("#", 1)[0])
+    local = file_url_to_path(url) if is_file_url(url) else None
     if local is not None and local.is_file():
-        digest = sha256_of(local)
+        digest = file_digest(local)
         if package.hashes and digest not in package.hashes:
             raise HashMismatch(url, package.hashes, digest)
         return FetchedFile(package=package, path=local, sha256=digest, kind=kind)

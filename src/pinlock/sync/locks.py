@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from packaging.utils import NormalizedName
 
 from pinlock.errors import LockConflict
+from pinlock.index.options import IndexOptions
 from pinlock.lock.model import Lock, LockedPackage
-from pinlock.reqfile import IndexOptions
 
 __all__ = ["Wanted", "merge_options", "select_packages"]
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from packaging.utils import NormalizedName, canonicalize_name
 
 from pinlock.lock.model import LockedPackage
-from pinlock.sync.environment import InstalledDist, file_url_path
+from pinlock.sync.environment import InstalledDist
+from pinlock.urls import is_file_url, local_path
 
 __all__ = ["Action", "Plan", "Step", "make_plan", "seed_names"]
 
@@ -158,7 +159,7 @@ def _compare(want: LockedPackage, have: InstalledDist) -> tuple[Action, str]:
         if want.version is not None and have.version != want.version:
             return Action.REINSTALL, "other version"
         return Action.KEEP, ""
-    if have.url is not None and file_url_path(have.url) is None:
+    if have.url is not None and not is_file_url(have.url):
         return Action.REINSTALL, "installed from a URL"
     if have.version is None:
         return Action.REINSTALL, f"unreadable installed version {have.raw_version!r}"
@@ -175,16 +176,10 @@ def _compare(want: LockedPackage, have: InstalledDist) -> tuple[Action, str]:
 def _same_location(a: str | None, b: str | None) -> bool:
     if a is None or b is None:
         return a == b
-    path_a, path_b = _local_path(a), _local_path(b)
+    path_a, path_b = local_path(a), local_path(b)
     if path_a is not None and path_b is not None:
         return _resolved(path_a) == _resolved(path_b)
     return a.rstrip("/") == b.rstrip("/")
-
-
-def _local_path(url: str) -> Path | None:
-    if "://" not in url and not url.startswith("file:"):
-        return Path(url)
-    return file_url_path(url)
 
 
 def _resolved(path: Path) -> Path:

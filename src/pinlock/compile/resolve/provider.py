@@ -7,13 +7,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from resolvelib.providers import AbstractProvider
 from resolvelib.structs import RequirementInformation
 
-from pinlock.resolve.candidates import (
+from pinlock.compile.resolve.candidates import (
     AnyCandidate,
     ExplicitRequirement,
     PythonRequirement,
     Requirement,
 )
-from pinlock.resolve.factory import Factory
+from pinlock.compile.resolve.factory import Factory
 
 __all__ = ["Provider"]
 

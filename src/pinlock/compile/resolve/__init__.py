@@ -9,17 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import resolvelib
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from pinlock.errors import ReqFileError, ResolutionImpossible
-from pinlock.index.models import DistFile, parse_dist_filename
-from pinlock.reqfile import ReqLine
-from pinlock.resolve.candidates import (
+from pinlock.compile.resolve.candidates import (
     AnyCandidate,
     Candidate,
     Constraint,
@@ -27,11 +22,15 @@ from pinlock.resolve.candidates import (
     Requirement,
     split_identifier,
 )
-from pinlock.resolve.explain import explain_conflict
-from pinlock.resolve.factory import Factory, FileSource, MetadataSource, ResolveOptions
-from pinlock.resolve.factory import from_packaging as _from_packaging
-from pinlock.resolve.prefetch import Prefetcher
-from pinlock.resolve.provider import Provider
+from pinlock.compile.resolve.explain import explain_conflict
+from pinlock.compile.resolve.factory import Factory, FileSource, MetadataSource, ResolveOptions
+from pinlock.compile.resolve.factory import from_packaging as _from_packaging
+from pinlock.compile.resolve.prefetch import Prefetcher
+from pinlock.compile.resolve.provider import Provider
+from pinlock.errors import ReqFileError, ResolutionImpossible
+from pinlock.index.models import DistFile, parse_dist_filename
+from pinlock.reqfile import ReqLine
+from pinlock.urls import local_path, url_filename
 
 __all__ = [
     "Constraint",
@@ -138,7 +137,7 @@ def _direct_root(line: ReqLine, factory: Factory) -> ExplicitRequirement:
     """A URL, path or editable input as the one candidate its project may have."""
     assert line.link is not None
     link = line.link
-    local = _local_path(link)
+    local = local_path(link)
     if local is not None and local.is_dir():
         meta = factory.metadata.for_source_tree(local)
         candidate = Candidate(
@@ -150,7 +149,7 @@ def _direct_root(line: ReqLine, factory: Factory) -> ExplicitRequirement:
         )
     else:
         url = local.as_uri() if local is not None else link.split("#", 1)[0]
-        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        filename = url_filename(url)
         parsed = parse_dist_filename(filename)
         if parsed is None:
             raise ReqFileError(
@@ -181,14 +180,6 @@ def _direct_root(line: ReqLine, factory: Factory) -> ExplicitRequirement:
     extras = line.requirement.extras if line.requirement is not None else line.extras
     wanted = candidate.with_extras(frozenset(canonicalize_name(e) for e in extras))
     return ExplicitRequirement(candidate=wanted, text=line.text)
-
-
-def _local_path(link: str) -> Path | None:
-    if link.startswith("file:"):
-        return Path(unquote(urlsplit(link).path))
-    if "://" in link:
-        return None
-    return Path(link)
 
 
 def _collect(

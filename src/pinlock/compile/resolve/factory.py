@@ -20,11 +20,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from pinlock.errors import MetadataError
-from pinlock.flavour import Flavour
-from pinlock.index.models import DistFile
-from pinlock.metadata import CoreMetadata
-from pinlock.resolve.candidates import (
+from pinlock.compile.resolve.candidates import (
     AnyCandidate,
     Candidate,
     Constraint,
@@ -35,6 +31,10 @@ from pinlock.resolve.candidates import (
     SpecifierRequirement,
     split_identifier,
 )
+from pinlock.coremetadata import CoreMetadata
+from pinlock.errors import MetadataError
+from pinlock.flavour import Flavour
+from pinlock.index.models import DistFile
 from pinlock.target import Target
 
 __all__ = ["Factory", "FileSource", "MetadataSource", "ResolveOptions"]
@@ -49,7 +49,7 @@ class FileSource(Protocol):
 
 
 class MetadataSource(Protocol):
-    """Where core metadata comes from (``pinlock.metadata.MetadataFetcher``)."""
+    """Where core metadata comes from (``pinlock.compile.metadata.MetadataFetcher``)."""
 
     def fetch(self, dist: DistFile) -> CoreMetadata: ...
 

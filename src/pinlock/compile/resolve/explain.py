@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping, Sequence
 from packaging.utils import NormalizedName
 from resolvelib.structs import RequirementInformation
 
-from pinlock.resolve.candidates import (
+from pinlock.compile.resolve.candidates import (
     PYTHON_IDENTIFIER,
     AnyCandidate,
     Candidate,
@@ -17,7 +17,7 @@ from pinlock.resolve.candidates import (
     SpecifierRequirement,
     split_identifier,
 )
-from pinlock.resolve.factory import Factory
+from pinlock.compile.resolve.factory import Factory
 
 __all__ = ["explain_conflict"]
 

@@ -22,17 +22,18 @@ from packaging.version import Version
 
 from pinlock.atomic import write_atomic
 from pinlock.cache import Cache
+from pinlock.compile.metadata import MetadataFetcher
+from pinlock.compile.resolve import Constraint, Resolution, ResolvedPackage, ResolveOptions, resolve
 from pinlock.errors import ConfigError, LockConflict, PinlockError, ReqFileError
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings, load_pip_settings
 from pinlock.index.finder import PackageFinder
 from pinlock.index.http import HttpClient
 from pinlock.index.models import DistFile
+from pinlock.index.options import IndexOptions
 from pinlock.lock.model import Lock, LockedPackage
 from pinlock.lock.txt import LockHeader, read_lock, render_lock
-from pinlock.metadata import MetadataFetcher
-from pinlock.reqfile import IndexOptions, ParsedRequirements, parse_file
-from pinlock.resolve import Constraint, Resolution, ResolvedPackage, ResolveOptions, resolve
+from pinlock.reqfile import ParsedRequirements, parse_file
 from pinlock.target import Target
 
 __all__ = ["CompileRequest", "CompileResult", "compile_locks", "lock_path"]

@@ -16,8 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from pinlock.compile.resolve.factory import Factory
 from pinlock.errors import PinlockError
-from pinlock.resolve.factory import Factory
 
 __all__ = ["Prefetcher"]
 

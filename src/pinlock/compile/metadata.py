@@ -1,0 +1,190 @@
+"""Core metadata of distributions, read the cheapest way each file allows.
+
+For a wheel: the PEP 658 ``.metadata`` file when the index offers one, else HTTP range reads of
+the wheel's zip directory, else a full download kept in the cache. For an sdist: its PKG-INFO
+when trustworthy, else its build backend (see ``pinlock.compile.sdist``). Results are remembered in
+memory and, keyed by the file's sha256 (or its URL when the index gives no digest), on disk.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pinlock.compile import sdist, wheelzip
+from pinlock.coremetadata import CoreMetadata, parse_metadata
+from pinlock.digests import check_all_digests
+from pinlock.errors import MetadataError
+from pinlock.pyproject import static_project_metadata
+from pinlock.urls import local_path
+
+if TYPE_CHECKING:
+    from pinlock.cache import Cache
+    from pinlock.index.http import HttpClient
+    from pinlock.index.models import DistFile
+
+__all__ = ["MetadataFetcher"]
+
+_BUILT_BUCKET = "metadata-built"
+_METADATA_BUCKET = "metadata"
+_FILES_BUCKET = "files"
+
+
+class MetadataFetcher:
+    """Core metadata of index files and local projects; safe to share between threads."""
+
+    def __init__(self, client: HttpClient, cache: Cache, *, build_isolation: bool = True) -> None:
+        self._client = client
+        self._cache = cache
+        self._build_isolation = build_isolation
+        self._memo: dict[str, CoreMetadata] = {}
+        self._built: set[str] = set()
+        self._guard = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+
+    def fetch(self, dist: DistFile) -> CoreMetadata:
+        """The metadata of ``dist``, checked to name the file's project and version."""
+        key = _cache_key(dist)
+        with self._guard:
+            known = self._memo.get(key)
+            if known is not None:
+                return known
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._guard:
+                known = self._memo.get(key)
+            if known is not None:
+                return known
+            metadata = self._load(dist, key)
+            with self._guard:
+                self._memo[key] = metadata
+                self._key_locks.pop(key, None)
+            return metadata
+
+    def was_built(self, dist: DistFile) -> bool:
+        """Whether ``dist``'s metadata came from building its sdist on this machine."""
+        with self._guard:
+            return (_cache_key(dist)) in self._built
+
+    def for_source_tree(self, path: Path) -> CoreMetadata:
+        """Metadata of a local project folder: its static ``[project]`` table when dependencies,
+        requires-python, name and version are all static, else the backend's answer."""
+        path = Path(path)
+        static = static_project_metadata(path)
+        if static is not None:
+            return static
+        data = sdist.prepare_metadata(path, build_isolation=self._build_isolation, what=str(path))
+        return parse_metadata(data, what=str(path))
+
+    # -- one file ------------------------------------------------------------------------
+
+    def _load(self, dist: DistFile, key: str) -> CoreMetadata:
+        # A local file without a digest may be rebuilt under the same name: read it afresh.
+        persistent = key != dist.url or local_path(dist.url) is None
+        cached = self._cache.get(_METADATA_BUCKET, key) if persistent else None
+        if cached is not None:
+            try:
+                metadata = self._checked(parse_metadata(cached, what=dist.filename), dist)
+            except MetadataError:
+                pass  # a damaged entry is read again from the source below
+            else:
+                if self._cache.get(_BUILT_BUCKET, key) is not None:
+                    self._mark_built(key)
+                return metadata
+        data, built = self._read(dist)
+        metadata = self._checked(parse_metadata(data, what=dist.filename), dist)
+        if built:
+            self._mark_built(key)
+        if persistent:
+            if built:
+                self._cache.put(_BUILT_BUCKET, key, b"")
+            self._cache.put(_METADATA_BUCKET, key, data)
+        return metadata
+
+    def _mark_built(self, key: str) -> None:
+        with self._guard:
+            self._built.add(key)
+
+    def _read(self, dist: DistFile) -> tuple[bytes, bool]:
+        """The metadata bytes, and whether they were built here from an sdist."""
+        if not dist.is_wheel:
+            local = local_path(dist.url)
+            archive = local if local is not None else self._download(dist)
+            return sdist.read_sdist_metadata(
+                archive, build_isolation=self._build_isolation, name=dist.filename
+            )
+        return self._wheel_metadata(dist), False
+
+    def _wheel_metadata(self, dist: DistFile) -> bytes:
+        local = local_path(dist.url)
+        if local is not None:
+            return _wheel_file_metadata(local, dist.filename)
+        if dist.metadata_url is not None:
+            data = self._pep658(dist, dist.metadata_url)
+            if data is not None:
+                return data
+        data = wheelzip.read_metadata(self._client, dist.url)
+        if data is not None:
+            return data
+        return _wheel_file_metadata(self._download(dist), dist.filename)
+
+    def _pep658(self, dist: DistFile, url: str) -> bytes | None:
+        response = self._client.get(url)
+        if response.status != 200:
+            return None
+        expected = dict(dist.metadata_hashes or {})
+        check_all_digests(url, response.body, expected)
+        return response.body
+
+    def _download(self, dist: DistFile) -> Path:
+        """The whole file, kept in the cache under its sha256."""
+        known = dist.sha256
+        if known is not None:
+            cached = self._cache.path(_FILES_BUCKET, known)
+            if cached.is_file():
+                return cached
+        staging = self._cache.root / _FILES_BUCKET
+        staging.mkdir(parents=True, exist_ok=True)
+        expected = [f"{algorithm}:{digest}" for algorithm, digest in dist.hashes.items()]
+        with tempfile.TemporaryDirectory(prefix=".download-", dir=staging) as tmp:
+            partial = Path(tmp) / dist.filename
+            digest = self._client.download(dist.url, partial, expected=expected)
+            target = self._cache.path(_FILES_BUCKET, digest.partition(":")[2])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial.replace(target)
+        return target
+
+    def _checked(self, metadata: CoreMetadata, dist: DistFile) -> CoreMetadata:
+        if metadata.name != dist.name or metadata.version != dist.version:
+            found = f"{metadata.display_name} {metadata.version}"
+            raise MetadataError(
+                dist.filename,
+                f"the file is {dist.name} {dist.version} but its metadata says {found}",
+            )
+        return metadata
+
+
+# Strongest first: the digest that names a file's bytes in the caches when sha256 is not given.
+_KEY_ALGORITHMS = ("sha512", "sha384", "blake2b", "sha3_512", "sha3_384", "sha3_256", "sha224")
+
+
+def _cache_key(dist: DistFile) -> str:
+    """What names ``dist``'s bytes: its sha256, else another digest the index gave, else its URL."""
+    if dist.sha256:
+        return dist.sha256.lower()
+    for algorithm in _KEY_ALGORITHMS:
+        digest = dist.hashes.get(algorithm)
+        if digest:
+            return f"{algorithm}:{digest.lower()}"
+    return dist.url
+
+
+def _wheel_file_metadata(path: Path, what: str) -> bytes:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read(wheelzip.find_metadata_member(archive.namelist(), what))
+    except (zipfile.BadZipFile, OSError) as error:
+        raise MetadataError(what, f"not a readable wheel: {error}") from None
