@@ -1,20 +1,29 @@
 # pinlock's own workflow. Quick start: `make lock` (venv + our locks), `make test` (lint + tests).
+# PYTHON may be any Python the README promises (3.10 to 3.13); its own lock is installed.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The lock made for this Python: requirements/dev-py312.txt for a 3.12 PYTHON.
+PY_TAG := $(shell $(PYTHON) -c 'import sys; print("py%d%d" % sys.version_info[:2])' 2>/dev/null)
+DEV_LOCK := requirements/dev-$(PY_TAG).txt
 
 .PHONY: lock test lint pytest bench clean
 
-$(STAMP): pyproject.toml requirements/dev.txt
+$(STAMP): pyproject.toml $(DEV_LOCK)
+	@test -f "$(DEV_LOCK)" || { echo "no lock for PYTHON=$(PYTHON) ($(PY_TAG)): pinlock supports Python 3.10 to 3.13" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(DEV_LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-# Compile our own requirements with pinlock itself (dev.in is layered on main.txt).
+$(DEV_LOCK):
+	@echo "no lock for PYTHON=$(PYTHON) ($(PY_TAG)): pinlock supports Python 3.10 to 3.13" >&2; exit 2
+
+# Compile our own locks with pinlock itself, for every Python in [tool.pinlock] python-version
+# (dev.in is layered on main.txt: shared packages keep main's versions, per Python).
 lock: $(STAMP)
-	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pinlock compile requirements/*.in
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pinlock compile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

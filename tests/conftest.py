@@ -21,9 +21,12 @@ def _session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolate_environment(monkeypatch: pytest.MonkeyPatch, _session_cache_home: Path) -> None:
+def _isolate_environment(
+    monkeypatch: pytest.MonkeyPatch, _session_cache_home: Path, tmp_path: Path
+) -> None:
     """No pip configuration file, PIP_*/PINLOCK_* or PYTHONPATH variable leaks in; a per-session
-    cache."""
+    cache; the working folder is the test's own, so this project's [tool.pinlock] stays out."""
+    monkeypatch.chdir(tmp_path)
     for variable in list(os.environ):
         if variable.startswith(("PIP_", "PINLOCK_")):
             monkeypatch.delenv(variable)

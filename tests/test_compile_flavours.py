@@ -29,6 +29,8 @@ from tests.support.compiling import (
     sha256_of,
 )
 from tests.support.index_server import IndexServer
+from tests.support.pythons import find_python
+from tests.sync_helpers import make_venv
 
 Factory = Callable[..., Path]
 
@@ -397,6 +399,9 @@ def test_real_torch_cpu_wheel_from_a_folder(tmp_path: Path) -> None:
     wheels = sorted(WHEELS.glob("torch-*+cpu-cp311-*.whl")) if WHEELS.is_dir() else []
     if not wheels:
         pytest.skip(f"no torch cpu wheel for cp311 in {WHEELS}")
+    python311 = find_python("3.11")
+    if python311 is None:
+        pytest.skip("no CPython 3.11 to install the cp311 wheel into")
     wheel = wheels[-1]
     version = wheel.name.split("-")[1]
     src = tmp_path / "main.in"
@@ -426,10 +431,9 @@ def test_real_torch_cpu_wheel_from_a_folder(tmp_path: Path) -> None:
         assert packages[name].hashes, name
     assert f"--find-links {WHEELS}\n" in text
     # ... and sync puts exactly that build into a fresh venv.
-    venv = tmp_path / "venv"
-    synced = CliRunner().invoke(app, ["sync", "--venv", str(venv), str(lock)])
+    python = make_venv(tmp_path / "venv", python=str(python311), with_pip=True)
+    synced = CliRunner().invoke(app, ["sync", "--python", str(python), str(lock)])
     assert synced.exit_code == 0, synced.stderr
-    python = venv / "bin" / "python"
     freeze = subprocess.run(
         [str(python), "-m", "pip", "freeze", "--all"], capture_output=True, text=True, check=True
     ).stdout

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,6 +25,16 @@ def test_main_in_lists_exactly_the_runtime_dependencies() -> None:
     assert listed == declared
 
 
-def test_locks_exist_for_every_input() -> None:
-    for source in (ROOT / "requirements").glob("*.in"):
-        assert source.with_suffix(".txt").is_file(), f"run `make lock`: {source} has no lock"
+def test_locks_exist_for_every_input_and_every_promised_python() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    config = pyproject["tool"]["pinlock"]
+    promised = SpecifierSet(pyproject["project"]["requires-python"])
+    versions = config["python-version"]
+    # The locked versions are exactly the supported minor versions up to the newest one locked.
+    assert all(Version(v) in promised for v in versions)
+    assert Version("3.9") not in promised and "3.10" in versions
+    for source in config["inputs"]:
+        for version in versions:
+            lock = ROOT / source.replace(".in", f"-py{version.replace('.', '')}.txt")
+            assert lock.is_file(), f"run `make lock`: {source} has no lock for Python {version}"
+            assert f"with Python {version}\n" in lock.read_text()
