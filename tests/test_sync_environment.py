@@ -12,9 +12,9 @@ from pinlock.sync.environment import (
     check_allowed,
     find_python,
     inspect_environment,
-    interpreter_of,
     protected_names,
 )
+from pinlock.target.probe import find_interpreter
 from tests.support.artifacts import make_wheel
 from tests.sync_helpers import editable_project, make_venv, pip_install
 
@@ -40,7 +40,7 @@ def test_venv_created_when_missing(tmp_path: Path) -> None:
 
 def test_folder_that_is_not_a_venv(tmp_path: Path) -> None:
     with pytest.raises(EnvironmentProblem, match="not a virtual environment"):
-        interpreter_of(tmp_path)
+        find_interpreter(tmp_path)
 
 
 def test_inspection_reads_dist_info(tmp_path: Path) -> None:

@@ -33,7 +33,6 @@ __all__ = [
     "check_allowed",
     "find_python",
     "inspect_environment",
-    "interpreter_of",
     "protected_names",
     "read_installed",
 ]
@@ -64,7 +63,10 @@ class InstalledDist:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Environment:
-    """A target interpreter: its ``Target`` (markers, wheel tags), paths and installed dists."""
+    """A target interpreter: its ``Target`` (markers, wheel tags), paths and installed dists.
+
+    ``has_pip`` says whether pip is installed in it (as it was when inspected).
+    """
 
     python: Path
     executable: Path
@@ -77,6 +79,7 @@ class Environment:
     python_version: tuple[int, int, int]
     target: Target
     soabi: str = ""
+    has_pip: bool = False
     installed: tuple[InstalledDist, ...] = ()
 
     @property
@@ -110,18 +113,6 @@ class Environment:
         return {dist.name: dist for dist in self.installed}
 
 
-def interpreter_of(path: Path) -> Path:
-    """The interpreter of ``path``: ``path`` itself, or the one inside a venv folder."""
-    if path.is_dir():
-        for candidate in (path / "bin" / "python", path / "Scripts" / "python.exe"):
-            if candidate.exists():
-                return candidate
-        raise EnvironmentProblem(f"{path} is a folder but not a virtual environment (no python)")
-    if not path.exists():
-        raise EnvironmentProblem(f"{path} does not exist")
-    return path
-
-
 def find_python(
     *,
     python: Path | None = None,
@@ -137,6 +128,9 @@ def find_python(
     ``python`` when given, else by the running interpreter. ``system`` without ``python`` means
     the first ``python3`` on PATH.
     """
+    # Imported here: ``pinlock.target`` pulls in packaging.tags, which only a sync run needs.
+    from pinlock.target.probe import find_interpreter
+
     env = os.environ if environ is None else environ
     here = Path.cwd() if cwd is None else cwd
     if venv is not None:
@@ -146,11 +140,11 @@ def find_python(
                 raise EnvironmentProblem(
                     f"{folder} does not exist (--dry-run and --check create nothing)"
                 )
-            creator = interpreter_of(python) if python is not None else Path(sys.executable)
+            creator = find_interpreter(python) if python is not None else Path(sys.executable)
             _create_venv(creator, folder)
-        return interpreter_of(folder)
+        return find_interpreter(folder)
     if python is not None:
-        return interpreter_of(python if python.is_absolute() else here / python)
+        return find_interpreter(python if python.is_absolute() else here / python)
     if system:
         found = shutil.which("python3", path=env.get("PATH")) or shutil.which(
             "python", path=env.get("PATH")
@@ -160,10 +154,10 @@ def find_python(
         return Path(found)
     active = env.get("VIRTUAL_ENV")
     if active:
-        return interpreter_of(Path(active))
+        return find_interpreter(Path(active))
     local = here / ".venv"
     if local.exists():
-        return interpreter_of(local)
+        return find_interpreter(local)
     raise EnvironmentProblem(
         "no environment to sync: activate a virtual environment, create ./.venv, or pass "
         "--venv DIR (created when missing) or --python PATH"
@@ -199,26 +193,20 @@ def inspect_environment(python: Path) -> Environment:
     from pinlock.target import probe_python
 
     target, facts = probe_python(python)
-    try:
-        paths = facts["paths"]
-        version = facts["version_info"]
-        assert isinstance(paths, dict)
-        assert isinstance(version, list)
-        env = Environment(
-            python=python,
-            executable=Path(str(facts["executable"])),
-            prefix=Path(str(facts["prefix"])),
-            base_prefix=Path(str(facts["base_prefix"])),
-            purelib=Path(paths["purelib"]),
-            platlib=Path(paths["platlib"]),
-            scripts=Path(paths["scripts"]),
-            stdlib=Path(paths["stdlib"]),
-            python_version=(int(version[0]), int(version[1]), int(version[2])),
-            target=target,
-            soabi=str(facts.get("soabi") or ""),
-        )
-    except (KeyError, TypeError, ValueError, AssertionError) as exc:
-        raise EnvironmentProblem(f"{python} gave incomplete facts about itself: {exc}") from exc
+    env = Environment(
+        python=python,
+        executable=facts.executable,
+        prefix=facts.prefix,
+        base_prefix=facts.base_prefix,
+        purelib=facts.purelib,
+        platlib=facts.platlib,
+        scripts=facts.scripts,
+        stdlib=facts.stdlib,
+        python_version=facts.version_info,
+        target=target,
+        soabi=facts.soabi,
+        has_pip=facts.has_pip,
+    )
     return replace(env, installed=read_installed(env.site_dirs))
 
 

@@ -27,12 +27,6 @@ _QUIET_ENV = {
     "PYTHONIOENCODING": "utf-8",
 }
 
-_PROBE = (
-    "import sys, importlib.util as u; "
-    "print('%d.%d.%d' % sys.version_info[:3]); "
-    "print(int(u.find_spec('pip') is not None))"
-)
-
 
 def run_pip(
     args: Sequence[str],
@@ -72,10 +66,15 @@ def pip_command(python: Path) -> list[str]:
     target = Path(python)
     if _same_interpreter(target):
         return [sys.executable, "-m", "pip"]
-    version, has_pip = _probe(str(target))
+    # The facts of the sync's own inspection of ``target``, when there was one: no second run.
+    # Imported here: ``pinlock.target`` pulls in packaging.tags.
+    from pinlock.target.probe import probe_interpreter
+
+    facts = probe_interpreter(target, reuse=True)
+    version = ".".join(map(str, facts.version_info))
     if _own_pip_accepts(version):
         return [sys.executable, "-m", "pip", "--python", str(target)]
-    if has_pip:
+    if facts.has_pip:
         return [str(target), "-m", "pip"]
     raise EnvironmentProblem(
         f"{target} runs Python {version}, older than pinlock's pip supports "
@@ -91,24 +90,6 @@ def _same_interpreter(target: Path) -> bool:
         )
     except OSError:
         return False
-
-
-@functools.cache
-def _probe(python: str) -> tuple[str, bool]:
-    try:
-        completed = subprocess.run(
-            [python, "-I", "-c", _PROBE],
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot run {python}: {exc}") from exc
-    lines = completed.stdout.split()
-    if completed.returncode != 0 or len(lines) != 2:
-        raise EnvironmentProblem(f"{python} is not a working Python interpreter")
-    return lines[0], lines[1] == "1"
 
 
 @functools.lru_cache(maxsize=1)

@@ -181,7 +181,14 @@ class Factory:
         incompatible: set[AnyCandidate],
     ) -> list[AnyCandidate]:
         if identifier == self.python.identifier:
-            return [] if self.python in incompatible else [self.python]
+            # The one candidate, unless a Requires-Python rules it out: resolvelib must see no
+            # match (and backtrack), never a candidate that fails its own requirements.
+            python = self.python
+            if python in incompatible or not all(
+                self.is_satisfied_by(r, python) for r in requirements
+            ):
+                return []
+            return [python]
         name, extras = split_identifier(identifier)
         explicit = [r.candidate for r in requirements if isinstance(r, ExplicitRequirement)]
         explicit_base = self.explicit.get(name)
