@@ -31,8 +31,8 @@ if not (Path(pinlock.__file__).parent / "cli" / "compile.py").exists():
     _module.compile_command = lambda: None  # type: ignore[attr-defined]
     sys.modules["pinlock.cli.compile"] = _module
 
-from pinlock.cli.sync import main as typer_main  # noqa: E402
-from pinlock.cli.syncrun import main as quick_main  # noqa: E402
+from pinlock.cli.sync import main as quick_main  # noqa: E402
+from pinlock.cli.sync import typer_main  # noqa: E402
 
 
 def run(
@@ -274,20 +274,28 @@ def test_flavour_auto_reads_a_fake_nvidia_smi_on_path(
 
 
 def test_the_quick_reader_matches_the_typer_command() -> None:
-    import inspect
+    import typer
 
-    from pinlock.cli.sync import sync_command
-    from pinlock.cli.syncrun import SYNC_OPTIONS, SyncOptions, parse_fast
+    from pinlock.cli.declare import parse_quickly, quick_reader
+    from pinlock.cli.options import SYNC_OPTIONS
+    from pinlock.cli.sync import run_sync
+    from pinlock.cli.typed import single_command_app
 
-    declared = {}
-    for name, parameter in inspect.signature(sync_command).parameters.items():
-        info = parameter.default
-        if name != "locks":
-            declared[name] = tuple(info.param_decls)
-    assert {name: flags for name, flags, _ in SYNC_OPTIONS} == declared
-    assert set(SyncOptions.__dataclass_fields__) == {"locks", *declared}
+    # Both readers are made from SYNC_OPTIONS; what each accepts is read back from the reader.
+    command = typer.main.get_command(single_command_app(SYNC_OPTIONS, run_sync, help=""))
+    from_typer = {
+        param.name: set(param.opts) | set(param.secondary_opts)
+        for param in command.params
+        if param.name != "help"
+    }
+    from_argparse: dict[str, set[str]] = {}
+    for action in quick_reader(SYNC_OPTIONS)._actions:
+        from_argparse.setdefault(action.dest, set()).update(action.option_strings or {action.dest})
+    assert from_typer == from_argparse
+    assert {"locks", "python", "venv", "flavour", "quiet", "config"} <= set(from_typer)
 
-    parsed = parse_fast(
+    parsed = parse_quickly(
+        SYNC_OPTIONS,
         [
             "a.txt",
             "--python",
@@ -302,21 +310,44 @@ def test_the_quick_reader_matches_the_typer_command() -> None:
             "auto",
             "-i",
             "http://i",
-        ]
+        ],
     )
-    assert parsed == SyncOptions(
-        locks=(Path("a.txt"), Path("b.txt")),
-        python=Path("v"),
-        quiet=2,
-        find_links=("x", "y"),
-        json_output=True,
-        flavour="auto",
-        index_url="http://i",
-    )
+    assert parsed is not None
+    assert {key: value for key, value in parsed.items() if value not in (None, 0)} == {
+        "locks": [Path("a.txt"), Path("b.txt")],
+        "python": Path("v"),
+        "quiet": 2,
+        "find_links": ["x", "y"],
+        "json_output": True,
+        "flavour": "auto",
+        "index_url": "http://i",
+    }
     # Help and anything it does not understand go to typer.
-    assert parse_fast(["--help"]) is None
-    assert parse_fast(["--pyth", "v"]) is None
-    assert parse_fast(["--no-such-option"]) is None
+    assert parse_quickly(SYNC_OPTIONS, ["--help"]) is None
+    assert parse_quickly(SYNC_OPTIONS, ["--pyth", "v"]) is None
+    assert parse_quickly(SYNC_OPTIONS, ["--no-such-option"]) is None
+
+
+def test_both_readers_give_the_same_values() -> None:
+    """One command line through typer and through the quick reader: the same values."""
+    from typer.testing import CliRunner
+
+    from pinlock.cli.declare import parse_quickly
+    from pinlock.cli.options import SYNC_OPTIONS
+    from pinlock.cli.typed import single_command_app
+
+    argv = ["a.txt", "--venv", "v", "-v", "--system", "--extra-index-url", "e", "b.txt"]
+    seen: list[dict[str, object]] = []
+
+    def body(given: object) -> int:
+        seen.append(dict(given))  # type: ignore[call-overload]
+        return 0
+
+    result = CliRunner().invoke(single_command_app(SYNC_OPTIONS, body, help=""), argv)
+    assert result.exit_code == 0, result.output
+    quick = parse_quickly(SYNC_OPTIONS, argv)
+    assert quick is not None
+    assert seen == [quick]
 
 
 def test_pinlock_sync_runs_without_typer(tmp_path: Path) -> None:
@@ -386,17 +417,15 @@ def test_ctrl_c_before_any_change_says_so_without_a_traceback(
 
 
 def test_index_options_layer_like_pip_install_r(tmp_path: Path) -> None:
-    from pinlock.cli.syncrun import SyncOptions, index_settings
     from pinlock.lock.txt import read_lock
+    from pinlock.sync.run import index_settings
 
     lock_file = tmp_path / "lock.txt"
     lock_file.write_text("--extra-index-url https://extra.example/simple\nsix==1.16.0\n")
     lock = read_lock(lock_file)
-    settings = index_settings([lock], SyncOptions(index_url="https://mirror.example/simple"))
+    settings = index_settings([lock], {"index-url": "https://mirror.example/simple"})
     assert settings.index_url == "https://mirror.example/simple"
     assert settings.extra_index_urls == ("https://extra.example/simple",)
     lock_file.write_text("--index-url https://own.example/simple\nsix==1.16.0\n")
-    own = index_settings(
-        [read_lock(lock_file)], SyncOptions(index_url="https://mirror.example/simple")
-    )
+    own = index_settings([read_lock(lock_file)], {"index-url": "https://mirror.example/simple"})
     assert own.index_url == "https://own.example/simple"  # the file's line wins, as in pip
