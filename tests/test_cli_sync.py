@@ -273,26 +273,10 @@ def test_flavour_auto_reads_a_fake_nvidia_smi_on_path(
     assert "470.82.01 (from nvidia-smi)" in flavour["reason"]
 
 
-def test_the_quick_reader_matches_the_typer_command() -> None:
-    import typer
-
-    from pinlock.cli.declare import parse_quickly, quick_reader
+def test_the_quick_reader_reads_what_typer_reads() -> None:
+    # That both readers take the same options, derived from SYNC_OPTIONS: test_cli_options.
+    from pinlock.cli.declare import parse_quickly
     from pinlock.cli.options import SYNC_OPTIONS
-    from pinlock.cli.sync import run_sync
-    from pinlock.cli.typed import single_command_app
-
-    # Both readers are made from SYNC_OPTIONS; what each accepts is read back from the reader.
-    command = typer.main.get_command(single_command_app(SYNC_OPTIONS, run_sync, help=""))
-    from_typer = {
-        param.name: set(param.opts) | set(param.secondary_opts)
-        for param in command.params
-        if param.name != "help"
-    }
-    from_argparse: dict[str, set[str]] = {}
-    for action in quick_reader(SYNC_OPTIONS)._actions:
-        from_argparse.setdefault(action.dest, set()).update(action.option_strings or {action.dest})
-    assert from_typer == from_argparse
-    assert {"locks", "python", "venv", "flavour", "quiet", "config"} <= set(from_typer)
 
     parsed = parse_quickly(
         SYNC_OPTIONS,
@@ -429,3 +413,75 @@ def test_index_options_layer_like_pip_install_r(tmp_path: Path) -> None:
     lock_file.write_text("--index-url https://own.example/simple\nsix==1.16.0\n")
     own = index_settings([read_lock(lock_file)], {"index-url": "https://mirror.example/simple"})
     assert own.index_url == "https://own.example/simple"  # the file's line wins, as in pip
+
+
+def test_sync_reads_its_table_over_the_shared_one(
+    served: tuple[IndexServer, dict[str, Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, wheels = served
+    lock = tmp_path / "lock.txt"
+    lock.write_text(f"beta==1.0 --hash=sha256:{sha256_hex(wheels['beta-1.0'])}\n")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.pinlock]\n"
+        'index-url = "http://127.0.0.1:9/simple"\n'
+        'cache-dir = "shared-cache"\n'
+        "python = [\"/no/such/python\"]  # compile's targets, not sync's interpreter\n"
+        "\n[tool.pinlock.sync]\n"
+        f'index-url = "{server.url}"\n'
+        'venv = "env"\n'
+        'locks = ["lock.txt"]\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run([], capsys)
+    assert code == 0, err
+    assert out.startswith("+ beta 1.0")
+    assert "beta==1.0" in freeze(tmp_path / "env" / "bin" / "python")
+    assert any((tmp_path / "shared-cache").rglob("beta-1.0-*.whl"))
+    # The command line wins over both tables.
+    code, out, err = run(["--venv", "elsewhere", "--dry-run"], capsys)
+    assert code == 2
+    assert "elsewhere does not exist" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[tool.pinlock.sync]\nvenvs = "x"\n', "venvs"),
+        ("[tool.pinlock.compile]\nbogus = 1\n", "bogus"),
+        ('[tool.pinlock]\nvenv = "x"\n', "venv"),
+        ("[tool.pinlock.sync]\nsystem = 'yes'\n", "system"),
+    ],
+)
+def test_a_mistake_in_any_table_stops_sync(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    key: str,
+) -> None:
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("", encoding="utf-8")
+    make_venv(tmp_path / "venv")
+    (tmp_path / "pyproject.toml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run([str(lock), "--python", str(tmp_path / "venv")], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: {tmp_path / 'pyproject.toml'}: {key}: ")
+
+
+def test_sync_config_file_replaces_pyproject(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.pinlock.sync]\nbogus = 1\n")
+    config = tmp_path / "ci.toml"
+    config.write_text('[sync]\nvenv = "from-config"\nlocks = ["none.txt"]\n')
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["--config", str(config), "--check"], capsys)
+    assert code == 2
+    assert "from-config does not exist" in err
+    code, _, err = run(["--config", str(tmp_path / "missing.toml")], capsys)
+    assert code == 2
+    assert "missing.toml" in err and "file not found" in err

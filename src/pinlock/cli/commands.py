@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import typer
 
-from pinlock.cli import compile as compile_cli
-from pinlock.cli import sync as sync_cli
+from pinlock.cli.compile import HELP as COMPILE_HELP
+from pinlock.cli.compile import run_compile
 from pinlock.cli.options import COMPILE_OPTIONS, SYNC_OPTIONS
+from pinlock.cli.sync import HELP as SYNC_HELP
+from pinlock.cli.sync import run_sync
 from pinlock.cli.typed import command_of, help_text
 
 __all__ = ["app", "run"]
@@ -24,10 +26,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command("compile", help=help_text(compile_cli.HELP), no_args_is_help=False)(
-    command_of(COMPILE_OPTIONS, compile_cli.run_compile)
+app.command("compile", help=help_text(COMPILE_HELP), no_args_is_help=False)(
+    command_of(COMPILE_OPTIONS, run_compile)
 )
-app.command("sync", help=help_text(sync_cli.HELP))(command_of(SYNC_OPTIONS, sync_cli.run_sync))
+app.command("sync", help=help_text(SYNC_HELP))(command_of(SYNC_OPTIONS, run_sync))
 
 
 @app.callback(invoke_without_command=True)

@@ -67,6 +67,12 @@ class Option:
     config: bool = True
     shared: bool = False
 
+    def __post_init__(self) -> None:
+        if self.config and self.kind not in _CONFIG_KINDS:
+            raise ValueError(f"option {self.name}: a {self.kind} has no configuration key")
+        if self.shared and not self.config:
+            raise ValueError(f"option {self.name}: shared, yet not in configuration files")
+
     @property
     def key(self) -> str:
         """The option's name in configuration tables."""
@@ -157,6 +163,8 @@ def quick_reader(options: Sequence[Option]) -> argparse.ArgumentParser:
     """An ``argparse`` reader of the same command line typer reads, option for option."""
     parser = _QuietParser(add_help=False, allow_abbrev=False)
     for option in options:
+        if not option.on_command_line:
+            continue
         kind = option.kind
         value_type = Path if kind in ("path", "paths") else str
         if option.argument:
@@ -172,7 +180,7 @@ def quick_reader(options: Sequence[Option]) -> argparse.ArgumentParser:
             parser.add_argument(*option.flags, dest=option.name, action="count", default=0)
         elif kind in ("strs", "paths", "pairs"):
             parser.add_argument(*option.flags, dest=option.name, action="append", type=value_type)
-        elif option.flags:
+        else:
             parser.add_argument(*option.flags, dest=option.name, type=value_type)
     return parser
 
