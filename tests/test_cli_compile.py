@@ -122,3 +122,47 @@ def test_standalone_script_and_module(tmp_path: Path, index: IndexServer) -> Non
         env={**os.environ, "PYTHONPATH": str(Path(pinlock.__file__).parents[1])},
     )
     assert proc.stdout.startswith("pinlock ")
+
+
+def test_compile_table_over_shared_table_under_command_line(
+    tmp_path: Path, index: IndexServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "main.in").write_text("alpha\n")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.pinlock]\n"
+        'inputs = ["main.in"]\n'
+        'index-url = "http://127.0.0.1:9/simple"\n'
+        'annotation-style = "split"\n'
+        "\n[tool.pinlock.compile]\n"
+        f'index-url = "{index.url}"\n'
+        'annotation_style = "line"\n'
+    )
+    code, _out, err = compile_cli(tmp_path)
+    assert code == 0, err
+    lines = (tmp_path / "main.txt").read_text().splitlines()
+    assert any(line.endswith("  # via alpha") and "--hash=" in line for line in lines)  # line
+    code, _out, err = compile_cli(tmp_path, "--annotation-style", "split")
+    assert code == 0, err
+    assert "    # via alpha" in (tmp_path / "main.txt").read_text().splitlines()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[tool.pinlock.compile]\npython-versions = ['3.13']\n",
+        "[tool.pinlock.sync]\npython-versions = ['3.13']\n",
+        "[tool.pinlock]\nvenv = 'env'\n",
+    ],
+)
+def test_unknown_key_in_any_table_stops_compile(
+    tmp_path: Path, index: IndexServer, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "main.in").write_text("alpha\n")
+    (tmp_path / "pyproject.toml").write_text(text)
+    code, _out, err = compile_cli(tmp_path, "-i", index.url, "main.in")
+    assert code == 2
+    assert str(tmp_path / "pyproject.toml") in err
+    assert ("python-versions" if "python" in text else "venv") in err
+    assert not (tmp_path / "main.txt").exists()

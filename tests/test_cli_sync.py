@@ -31,8 +31,8 @@ if not (Path(pinlock.__file__).parent / "cli" / "compile.py").exists():
     _module.compile_command = lambda: None  # type: ignore[attr-defined]
     sys.modules["pinlock.cli.compile"] = _module
 
-from pinlock.cli.sync import main as typer_main  # noqa: E402
-from pinlock.cli.syncrun import main as quick_main  # noqa: E402
+from pinlock.cli.sync import main as quick_main  # noqa: E402
+from pinlock.cli.sync import typer_main  # noqa: E402
 
 
 def run(
@@ -273,21 +273,13 @@ def test_flavour_auto_reads_a_fake_nvidia_smi_on_path(
     assert "470.82.01 (from nvidia-smi)" in flavour["reason"]
 
 
-def test_the_quick_reader_matches_the_typer_command() -> None:
-    import inspect
+def test_the_quick_reader_reads_what_typer_reads() -> None:
+    # That both readers take the same options, derived from SYNC_OPTIONS: test_cli_options.
+    from pinlock.cli.declare import parse_quickly
+    from pinlock.cli.options import SYNC_OPTIONS
 
-    from pinlock.cli.sync import sync_command
-    from pinlock.cli.syncrun import SYNC_OPTIONS, SyncOptions, parse_fast
-
-    declared = {}
-    for name, parameter in inspect.signature(sync_command).parameters.items():
-        info = parameter.default
-        if name != "locks":
-            declared[name] = tuple(info.param_decls)
-    assert {name: flags for name, flags, _ in SYNC_OPTIONS} == declared
-    assert set(SyncOptions.__dataclass_fields__) == {"locks", *declared}
-
-    parsed = parse_fast(
+    parsed = parse_quickly(
+        SYNC_OPTIONS,
         [
             "a.txt",
             "--python",
@@ -302,21 +294,44 @@ def test_the_quick_reader_matches_the_typer_command() -> None:
             "auto",
             "-i",
             "http://i",
-        ]
+        ],
     )
-    assert parsed == SyncOptions(
-        locks=(Path("a.txt"), Path("b.txt")),
-        python=Path("v"),
-        quiet=2,
-        find_links=("x", "y"),
-        json_output=True,
-        flavour="auto",
-        index_url="http://i",
-    )
+    assert parsed is not None
+    assert {key: value for key, value in parsed.items() if value not in (None, 0)} == {
+        "locks": [Path("a.txt"), Path("b.txt")],
+        "python": Path("v"),
+        "quiet": 2,
+        "find_links": ["x", "y"],
+        "json_output": True,
+        "flavour": "auto",
+        "index_url": "http://i",
+    }
     # Help and anything it does not understand go to typer.
-    assert parse_fast(["--help"]) is None
-    assert parse_fast(["--pyth", "v"]) is None
-    assert parse_fast(["--no-such-option"]) is None
+    assert parse_quickly(SYNC_OPTIONS, ["--help"]) is None
+    assert parse_quickly(SYNC_OPTIONS, ["--pyth", "v"]) is None
+    assert parse_quickly(SYNC_OPTIONS, ["--no-such-option"]) is None
+
+
+def test_both_readers_give_the_same_values() -> None:
+    """One command line through typer and through the quick reader: the same values."""
+    from typer.testing import CliRunner
+
+    from pinlock.cli.declare import parse_quickly
+    from pinlock.cli.options import SYNC_OPTIONS
+    from pinlock.cli.typed import single_command_app
+
+    argv = ["a.txt", "--venv", "v", "-v", "--system", "--extra-index-url", "e", "b.txt"]
+    seen: list[dict[str, object]] = []
+
+    def body(given: object) -> int:
+        seen.append(dict(given))  # type: ignore[call-overload]
+        return 0
+
+    result = CliRunner().invoke(single_command_app(SYNC_OPTIONS, body, help=""), argv)
+    assert result.exit_code == 0, result.output
+    quick = parse_quickly(SYNC_OPTIONS, argv)
+    assert quick is not None
+    assert seen == [quick]
 
 
 def test_pinlock_sync_runs_without_typer(tmp_path: Path) -> None:
@@ -386,17 +401,87 @@ def test_ctrl_c_before_any_change_says_so_without_a_traceback(
 
 
 def test_index_options_layer_like_pip_install_r(tmp_path: Path) -> None:
-    from pinlock.cli.syncrun import SyncOptions, index_settings
     from pinlock.lock.txt import read_lock
+    from pinlock.sync.run import index_settings
 
     lock_file = tmp_path / "lock.txt"
     lock_file.write_text("--extra-index-url https://extra.example/simple\nsix==1.16.0\n")
     lock = read_lock(lock_file)
-    settings = index_settings([lock], SyncOptions(index_url="https://mirror.example/simple"))
+    settings = index_settings([lock], {"index-url": "https://mirror.example/simple"})
     assert settings.index_url == "https://mirror.example/simple"
     assert settings.extra_index_urls == ("https://extra.example/simple",)
     lock_file.write_text("--index-url https://own.example/simple\nsix==1.16.0\n")
-    own = index_settings(
-        [read_lock(lock_file)], SyncOptions(index_url="https://mirror.example/simple")
-    )
+    own = index_settings([read_lock(lock_file)], {"index-url": "https://mirror.example/simple"})
     assert own.index_url == "https://own.example/simple"  # the file's line wins, as in pip
+
+
+def test_sync_reads_its_table_over_the_shared_one(
+    served: tuple[IndexServer, dict[str, Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, wheels = served
+    lock = tmp_path / "lock.txt"
+    lock.write_text(f"beta==1.0 --hash=sha256:{sha256_hex(wheels['beta-1.0'])}\n")
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.pinlock]\n"
+        'index-url = "http://127.0.0.1:9/simple"\n'
+        'cache-dir = "shared-cache"\n'
+        "python = [\"/no/such/python\"]  # compile's targets, not sync's interpreter\n"
+        "\n[tool.pinlock.sync]\n"
+        f'index-url = "{server.url}"\n'
+        'venv = "env"\n'
+        'locks = ["lock.txt"]\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run([], capsys)
+    assert code == 0, err
+    assert out.startswith("+ beta 1.0")
+    assert "beta==1.0" in freeze(tmp_path / "env" / "bin" / "python")
+    assert any((tmp_path / "shared-cache").rglob("beta-1.0-*.whl"))
+    # The command line wins over both tables.
+    code, out, err = run(["--venv", "elsewhere", "--dry-run"], capsys)
+    assert code == 2
+    assert "elsewhere does not exist" in err
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ('[tool.pinlock.sync]\nvenvs = "x"\n', "venvs"),
+        ("[tool.pinlock.compile]\nbogus = 1\n", "bogus"),
+        ('[tool.pinlock]\nvenv = "x"\n', "venv"),
+        ("[tool.pinlock.sync]\nsystem = 'yes'\n", "system"),
+    ],
+)
+def test_a_mistake_in_any_table_stops_sync(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    key: str,
+) -> None:
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("", encoding="utf-8")
+    make_venv(tmp_path / "venv")
+    (tmp_path / "pyproject.toml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run([str(lock), "--python", str(tmp_path / "venv")], capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"error: {tmp_path / 'pyproject.toml'}: {key}: ")
+
+
+def test_sync_config_file_replaces_pyproject(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.pinlock.sync]\nbogus = 1\n")
+    config = tmp_path / "ci.toml"
+    config.write_text('[sync]\nvenv = "from-config"\nlocks = ["none.txt"]\n')
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["--config", str(config), "--check"], capsys)
+    assert code == 2
+    assert "from-config does not exist" in err
+    code, _, err = run(["--config", str(tmp_path / "missing.toml")], capsys)
+    assert code == 2
+    assert "missing.toml" in err and "file not found" in err

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pinlock.config import OptionSpec, load_config
+from pinlock.config import CommandSchema, OptionSpec, load_command_config, load_config
 from pinlock.errors import ConfigError
 
 SCHEMA = {
@@ -206,3 +206,115 @@ def test_tool_must_be_a_table(tmp_path: Path) -> None:
     pyproject(tmp_path, '[tool]\npinlock = "x"\n')
     with pytest.raises(ConfigError, match="must be a table"):
         load_config(schema=SCHEMA, project_dir=tmp_path)
+
+
+# --- load_command_config: [tool.pinlock] shared keys, [tool.pinlock.<command>] over them ---
+
+COMMANDS = {
+    "compile": CommandSchema(
+        {"index-url": OptionSpec("str"), "python": OptionSpec("list"), "pre": OptionSpec("bool")},
+        shared=frozenset({"index-url", "python", "pre"}),
+    ),
+    "sync": CommandSchema(
+        {"index-url": OptionSpec("str"), "python": OptionSpec("str"), "venv": OptionSpec("str")},
+        shared=frozenset({"index_url"}),
+    ),
+}
+
+
+def test_command_table_over_shared_table(tmp_path: Path) -> None:
+    pyproject(
+        tmp_path,
+        """
+[tool.pinlock]
+index-url = "shared"
+python = ["/usr/bin/python3.12"]
+
+[tool.pinlock.sync]
+venv = "env"
+python = "/usr/bin/python3"
+
+[tool.pinlock.compile]
+index_url = "for-compile"
+""",
+    )
+    assert load_command_config("sync", COMMANDS, project_dir=tmp_path) == {
+        "index-url": "shared",
+        "venv": "env",
+        "python": "/usr/bin/python3",
+    }
+    assert load_command_config("compile", COMMANDS, project_dir=tmp_path) == {
+        "index-url": "for-compile",
+        "python": ["/usr/bin/python3.12"],
+    }
+
+
+def test_a_shared_key_reaches_only_the_commands_sharing_it(tmp_path: Path) -> None:
+    # compile's `python` (a list of targets) is no setting of sync's `python` (the one to sync).
+    pyproject(tmp_path, '[tool.pinlock]\npython = ["/usr/bin/python3.12"]\npre = true\n')
+    assert load_command_config("sync", COMMANDS, project_dir=tmp_path) == {}
+    assert load_command_config("compile", COMMANDS, project_dir=tmp_path) == {
+        "python": ["/usr/bin/python3.12"],
+        "pre": True,
+    }
+
+
+@pytest.mark.parametrize("command", ["compile", "sync"])
+@pytest.mark.parametrize(
+    ("text", "key", "table"),
+    [
+        ("[tool.pinlock.compile]\nbogus = 1\n", "bogus", "[tool.pinlock.compile]"),
+        ('[tool.pinlock.sync]\nvenvs = "x"\n', "venvs", "[tool.pinlock.sync]"),
+        ("[tool.pinlock]\nbogus = 1\n", "bogus", "[tool.pinlock]"),
+        ("[tool.pinlock.deploy]\nx = 1\n", "deploy", "[tool.pinlock]"),
+    ],
+)
+def test_an_unknown_key_in_any_table_fails_every_command(
+    tmp_path: Path, command: str, text: str, key: str, table: str
+) -> None:
+    path = pyproject(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_command_config(command, COMMANDS, project_dir=tmp_path)
+    assert info.value.source == str(path)
+    assert info.value.key == key
+    assert f"unknown option in {table}" in info.value.reason
+
+
+def test_a_command_key_in_the_shared_table_says_where_it_goes(tmp_path: Path) -> None:
+    pyproject(tmp_path, '[tool.pinlock]\nvenv = "env"\n')
+    with pytest.raises(ConfigError, match=r"it goes in \[tool.pinlock.sync\]") as info:
+        load_command_config("compile", COMMANDS, project_dir=tmp_path)
+    assert info.value.key == "venv"
+
+
+def test_command_tables_are_type_checked(tmp_path: Path) -> None:
+    pyproject(tmp_path, "[tool.pinlock.sync]\nvenv = 3\n")
+    with pytest.raises(ConfigError, match="expected a string") as info:
+        load_command_config("compile", COMMANDS, project_dir=tmp_path)
+    assert info.value.key == "venv"
+    pyproject(tmp_path, '[tool.pinlock]\nsync = "yes"\n')
+    with pytest.raises(ConfigError, match="must be a table"):
+        load_command_config("sync", COMMANDS, project_dir=tmp_path)
+
+
+def test_command_config_from_a_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "pinlock.toml"
+    config.write_text('index-url = "top"\n\n[sync]\nvenv = "env"\n\n[compile]\npre = true\n')
+    pyproject(tmp_path, '[tool.pinlock.sync]\nvenv = "ignored"\n')
+    assert load_command_config("sync", COMMANDS, config_file=config, project_dir=tmp_path) == {
+        "index-url": "top",
+        "venv": "env",
+    }
+    config.write_text("[sync]\nbogus = 1\n")
+    with pytest.raises(ConfigError, match=r"unknown option in \[sync\]") as info:
+        load_command_config("compile", COMMANDS, config_file=config)
+    assert info.value.source == str(config)
+
+
+def test_shared_keys_must_mean_the_same_for_every_command(tmp_path: Path) -> None:
+    clash = {
+        "compile": CommandSchema({"python": OptionSpec("list")}, shared=frozenset({"python"})),
+        "sync": CommandSchema({"python": OptionSpec("str")}, shared=frozenset({"python"})),
+    }
+    with pytest.raises(ValueError, match="python"):
+        load_command_config("sync", clash, project_dir=tmp_path)

@@ -13,7 +13,7 @@ import pytest
 from pinlock.cache import Cache
 from pinlock.errors import HashMismatch, NoMatchingDistribution, SyncFailed
 from pinlock.lock.model import Lock
-from pinlock.sync import apply as apply_module
+from pinlock.sync import snapshot as snapshot_module
 from pinlock.sync.apply import apply_plan
 from pinlock.sync.environment import Environment, InstalledDist, inspect_environment
 from pinlock.sync.locks import select_packages
@@ -333,7 +333,7 @@ def test_a_second_interrupt_does_not_stop_the_restore(
     pip_install(python, str(old))
     before_freeze, before_files = freeze(python), file_tree(python)
     lock = lock_of(locked("aaa", "2.0", files=[new]), locked("fresh", "1.0", files=[fresh]))
-    remove_dist = apply_module._remove_dist
+    remove_dist = snapshot_module._remove_dist
 
     def interrupted_again(dist: InstalledDist, *, stops: set[Path]) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C once more
@@ -343,7 +343,7 @@ def test_a_second_interrupt_does_not_stop_the_restore(
         if stage == "installed":
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(apply_module, "_remove_dist", interrupted_again)
+    monkeypatch.setattr(snapshot_module, "_remove_dist", interrupted_again)
     outcome: BaseException | None = None
     try:
         sync(lock, python, FolderSource(files), cache, checkpoint=interrupt)

@@ -1,8 +1,12 @@
 """pinlock's own options from ``[tool.pinlock]`` in pyproject.toml or from a ``--config`` file.
 
 The command line declares which options exist and their kinds (a schema); this module only finds
-the table, normalizes key spelling (``index_url`` and ``index-url`` are one option) and checks
+the tables, normalizes key spelling (``index_url`` and ``index-url`` are one option) and checks
 each value's type, naming the file and key of any mistake.
+
+A command reads two tables (``load_command_config``): ``[tool.pinlock]``, whose keys go to every
+command that declares them shared, and its own ``[tool.pinlock.<command>]``, which wins over it.
+Every table of the file is checked on every run, so a mistake fails both commands alike.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Literal
 from pinlock.errors import ConfigError
 from pinlock.pyproject import read_toml
 
-__all__ = ["KNOWN_SECTIONS", "OptionSpec", "load_config"]
+__all__ = ["KNOWN_SECTIONS", "CommandSchema", "OptionSpec", "load_command_config", "load_config"]
 
 # Sub-tables of [tool.pinlock] that hold one command's options rather than being options.
 KNOWN_SECTIONS: frozenset[str] = frozenset({"compile", "sync"})
@@ -52,18 +56,8 @@ def load_config(
     options. ``section`` selects a sub-table such as ``[tool.pinlock.sync]``; without it, the
     sub-tables named in ``sections`` are skipped.
     """
-    if config_file is not None:
-        source = str(config_file)
-        document = _read_toml(config_file, required=True)
-        pinlock_table = _tool_pinlock(document, source)
-        table = document if pinlock_table is None else pinlock_table
-        where = "the top level" if pinlock_table is None else "[tool.pinlock]"
-    else:
-        pyproject = (project_dir if project_dir is not None else Path.cwd()) / "pyproject.toml"
-        source = str(pyproject)
-        document = _read_toml(pyproject, required=False)
-        table = _tool_pinlock(document, source) or {}
-        where = "[tool.pinlock]"
+    source, table, prefix = _locate(config_file, project_dir)
+    where = f"[{prefix}]" if prefix else "the top level"
 
     if section is not None:
         sub = table.get(section)
@@ -71,7 +65,7 @@ def load_config(
             return {}
         if not isinstance(sub, dict):
             raise ConfigError(source, section, f"must be a table ([tool.pinlock.{section}])")
-        return _check_options(sub, schema, source, f"[tool.pinlock.{section}]")
+        return _check_options(sub, schema, source, f"[{_join(prefix, section)}]")
 
     options: dict[str, object] = {}
     for key, value in table.items():
@@ -81,6 +75,100 @@ def load_config(
             continue
         options[key] = value
     return _check_options(options, schema, source, where)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSchema:
+    """One command's options in configuration files.
+
+    ``options`` is what its table ``[tool.pinlock.<command>]`` takes; ``shared`` names those of
+    them that ``[tool.pinlock]`` sets too, for every command that shares them.
+    """
+
+    options: Mapping[str, OptionSpec]
+    shared: frozenset[str] = frozenset()
+
+
+def load_command_config(
+    command: str,
+    commands: Mapping[str, CommandSchema],
+    *,
+    config_file: Path | None = None,
+    project_dir: Path | None = None,
+) -> dict[str, object]:
+    """``command``'s options: its own table over the shared keys of ``[tool.pinlock]``.
+
+    ``commands`` declares every command, so that each table of the file is checked whichever
+    command runs: an unknown key anywhere is an error naming the key, its table and the file.
+    The file is found as by ``load_config``; a ``--config`` file without a ``[tool.pinlock]``
+    table holds the shared keys at its top level and the command tables as ``[compile]``,
+    ``[sync]``.
+    """
+    source, table, prefix = _locate(config_file, project_dir)
+    shared_schema = _shared_schema(commands)
+    where = f"[{prefix}]" if prefix else "the top level"
+    shared: dict[str, object] = {}
+    own: dict[str, object] = {}
+    for key, value in table.items():
+        if key in commands:
+            label = f"[{_join(prefix, key)}]"
+            if not isinstance(value, dict):
+                raise ConfigError(source, key, f"must be a table ({label})")
+            checked = _check_options(value, commands[key].options, source, label)
+            if key == command:
+                own = checked
+            continue
+        name = _dashed(key)
+        if name not in shared_schema:
+            owners = [c for c, schema in commands.items() if name in _dashed_keys(schema.options)]
+            if owners:
+                tables = " or ".join(f"[{_join(prefix, owner)}]" for owner in owners)
+                raise ConfigError(
+                    source, key, f"not a shared option of {where}; it goes in {tables}"
+                )
+        shared[key] = value
+    checked_shared = _check_options(shared, shared_schema, source, where)
+    mine = _dashed_keys(commands[command].shared)
+    options = {key: value for key, value in checked_shared.items() if key in mine}
+    options.update(own)
+    return options
+
+
+def _shared_schema(commands: Mapping[str, CommandSchema]) -> dict[str, OptionSpec]:
+    schema: dict[str, OptionSpec] = {}
+    for name, command in commands.items():
+        specs = {_dashed(key): spec for key, spec in command.options.items()}
+        for key in command.shared:
+            spec = specs[_dashed(key)]
+            if schema.setdefault(_dashed(key), spec) != spec:
+                raise ValueError(f"shared option {key!r} of {name} has another kind elsewhere")
+    return schema
+
+
+def _dashed_keys(keys: Collection[str]) -> frozenset[str]:
+    return frozenset(_dashed(key) for key in keys)
+
+
+def _locate(
+    config_file: Path | None, project_dir: Path | None
+) -> tuple[str, dict[str, object], str]:
+    """``(file, table, its name)``: the pinlock table of ``config_file`` or of pyproject.toml.
+
+    The name is ``tool.pinlock``, or empty for the top level of a config file without that table.
+    """
+    if config_file is not None:
+        document = _read_toml(config_file, required=True)
+        pinlock_table = _tool_pinlock(document, str(config_file))
+        if pinlock_table is None:
+            return str(config_file), document, ""
+        return str(config_file), pinlock_table, "tool.pinlock"
+    pyproject = (project_dir if project_dir is not None else Path.cwd()) / "pyproject.toml"
+    document = _read_toml(pyproject, required=False)
+    return str(pyproject), _tool_pinlock(document, str(pyproject)) or {}, "tool.pinlock"
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
 
 
 def _read_toml(path: Path, *, required: bool) -> dict[str, object]:

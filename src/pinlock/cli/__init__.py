@@ -1,7 +1,7 @@
 """The ``pinlock`` command line: ``pinlock compile`` and ``pinlock sync``.
 
 The typer app lives in ``pinlock.cli.commands`` and is loaded on first use: ``pinlock sync``
-with an ordinary command line runs without it (see ``pinlock.cli.syncrun``), since importing
+with an ordinary command line runs without it (see ``pinlock.cli.sync``), since importing
 typer costs more than checking an environment that is already in sync.
 """
 
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run ``pinlock`` with ``argv`` (default: the process arguments)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["sync"]:
-        from pinlock.cli.syncrun import fast_main
+        from pinlock.cli.sync import fast_main
 
         code = fast_main(args[1:])
         if code is not None:

@@ -1,16 +1,21 @@
 """The ``pinlock`` typer app: ``pinlock compile`` and ``pinlock sync``.
 
-Each subcommand lives in its own module that also exposes a standalone ``main`` for the
-``pinlock-compile`` and ``pinlock-sync`` scripts. Library imports happen inside the commands, so
-``pinlock sync`` never loads the resolver.
+Each command's options are declared once (``pinlock.cli.options``) and its typer command is made
+from them (``pinlock.cli.typed``); the bodies live in ``pinlock.cli.compile`` and
+``pinlock.cli.sync``, which also run the ``pinlock-compile`` and ``pinlock-sync`` scripts.
+Library imports happen inside the bodies, so ``pinlock sync`` never loads the resolver.
 """
 
 from __future__ import annotations
 
 import typer
 
-from pinlock.cli import compile as compile_cli
-from pinlock.cli import sync as sync_cli
+from pinlock.cli.compile import HELP as COMPILE_HELP
+from pinlock.cli.compile import run_compile
+from pinlock.cli.options import COMPILE_OPTIONS, SYNC_OPTIONS
+from pinlock.cli.sync import HELP as SYNC_HELP
+from pinlock.cli.sync import run_sync
+from pinlock.cli.typed import command_of, help_text
 
 __all__ = ["app", "run"]
 
@@ -21,8 +26,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command("compile", help=compile_cli.HELP, no_args_is_help=False)(compile_cli.compile_command)
-app.command("sync", help=sync_cli.HELP)(sync_cli.sync_command)
+app.command("compile", help=help_text(COMPILE_HELP), no_args_is_help=False)(
+    command_of(COMPILE_OPTIONS, run_compile)
+)
+app.command("sync", help=help_text(SYNC_HELP))(command_of(SYNC_OPTIONS, run_sync))
 
 
 @app.callback(invoke_without_command=True)

@@ -1,93 +1,136 @@
-"""``pinlock sync`` as a typer command: its options and help; the work is in ``syncrun``.
+"""``pinlock sync`` / ``pinlock-sync``: options in, ``pinlock.sync.sync`` called, report printed.
 
-The console scripts reach this module only for ``--help`` and for command lines the quick
-reader in ``pinlock.cli.syncrun`` does not take, so typer's start-up cost stays off the usual run.
+Starting typer costs about as much as checking an environment that is already in sync, so an
+ordinary command line is read by the quick reader made from the same option declarations
+(``pinlock.cli.declare``); only ``--help`` and command lines it does not understand go to the
+typer command, which then explains the problem. This module does not import typer.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-import typer
+from pinlock.cli.declare import parse_quickly
+from pinlock.cli.options import SYNC_OPTIONS, resolve_options
+from pinlock.cli.running import echo, exit_code_of
 
-__all__ = ["HELP", "main", "sync_command"]
+if TYPE_CHECKING:
+    from pinlock.sync import SyncReport
+    from pinlock.sync.plan import Plan
+
+__all__ = ["HELP", "fast_main", "main", "run_sync", "typer_main"]
 
 HELP = (
     "Make a virtual environment contain exactly what LOCK files say: install, upgrade, "
     "downgrade, reinstall wrong builds and remove everything unlisted, all-or-nothing. "
     "The target is --python, --venv (created when missing), $VIRTUAL_ENV or ./.venv. "
     "With --flavour, the LOCKs (files, or a stem such as requirements/main for every "
-    "main-*.txt) are one lock per GPU flavour, and the one for this machine is used."
+    "main-*.txt) are one lock per GPU flavour, and the one for this machine is used. "
+    "Options may also be set in [tool.pinlock.sync] of pyproject.toml."
 )
 
 
-def sync_command(
-    locks: list[Path] = typer.Argument(  # noqa: B008
-        None, metavar="[LOCK]...", help="Lock files to merge (default: requirements.txt)."
-    ),
-    python: Path | None = typer.Option(  # noqa: B008
-        None, "--python", help="Interpreter or virtual environment folder to sync."
-    ),
-    venv: Path | None = typer.Option(  # noqa: B008
-        None, "--venv", help="Virtual environment folder to sync; created when missing."
-    ),
-    system: bool = typer.Option(
-        False, "--system", help="Allow changing an interpreter that is not a venv."
-    ),
-    break_system_packages: bool = typer.Option(
-        False, "--break-system-packages", help="Change an externally managed (PEP 668) Python."
-    ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan, change nothing."),
-    check: bool = typer.Option(
-        False, "--check", help="Change nothing; exit 1 when the environment differs."
-    ),
-    json_output: bool = typer.Option(False, "--json", help="Print the plan and result as JSON."),
-    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Cache folder."),  # noqa: B008
-    index_url: str | None = typer.Option(None, "--index-url", "-i", help="Main index URL."),
-    extra_index_url: list[str] = typer.Option(  # noqa: B008
-        [], "--extra-index-url", help="Another index (repeatable)."
-    ),
-    find_links: list[str] = typer.Option(  # noqa: B008
-        [], "--find-links", "-f", help="A folder or page of files (repeatable)."
-    ),
-    no_index: bool = typer.Option(False, "--no-index", help="Use find-links only."),
-    flavour: str | None = typer.Option(
-        None,
-        "--flavour",
-        help="auto or a flavour name (cpu, cu121, rocm6.2...): choose the LOCK of that GPU "
-        "flavour; auto detects this machine's (PINLOCK_FLAVOUR, PINLOCK_CUDA_DRIVER override).",
-    ),
-    quiet: int = typer.Option(0, "--quiet", "-q", count=True, help="Print less."),
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Print more."),
-) -> None:
-    from pinlock.cli.syncrun import SyncOptions, execute
+def run_sync(given: Mapping[str, object]) -> int:
+    """Run ``pinlock sync`` with the command-line values ``given`` (by option name); print its
+    report and return the exit code (errors are printed, not raised)."""
+    # Once the environment changes, an interrupt arrives as SyncFailed (restored or not).
+    return exit_code_of(lambda: _sync(given), interrupted="interrupted before anything changed")
 
-    code = execute(
-        SyncOptions(
-            locks=tuple(locks or ()),
-            python=python,
-            venv=venv,
-            system=system,
-            break_system_packages=break_system_packages,
-            dry_run=dry_run,
-            check=check,
-            json_output=json_output,
-            cache_dir=cache_dir,
-            index_url=index_url,
-            extra_index_url=tuple(extra_index_url),
-            find_links=tuple(find_links),
-            no_index=no_index,
-            flavour=flavour,
-            quiet=quiet,
-            verbose=verbose,
-        )
+
+def _sync(given: Mapping[str, object]) -> int:
+    from pinlock.sync import SyncRequest, sync
+
+    values = resolve_options("sync", given)
+    verbosity = values["verbose"] - values["quiet"]
+    json_output = values["json_output"]
+    overrides: dict[str, Any] = {
+        "extra-index-url": values["extra_index_url"],
+        "find-links": values["find_links"],
+    }
+    if values["index_url"] is not None:
+        overrides["index-url"] = values["index_url"]
+    if values["no_index"]:
+        overrides["no-index"] = True
+    request = SyncRequest(
+        locks=values["locks"],
+        python=values["python"],
+        venv=values["venv"],
+        system=values["system"],
+        break_system_packages=values["break_system_packages"],
+        dry_run=values["dry_run"] or values["check"],
+        flavour=values["flavour"],
+        index_overrides=overrides,
+        cache_dir=values["cache_dir"],
     )
-    if code:
-        raise typer.Exit(code)
+    talk = verbosity >= 0 and not json_output
+
+    def before_changes(report: SyncReport) -> None:
+        if talk:
+            _print_notes(report)
+            _print_plan(report.plan, verbosity)
+
+    report = sync(request, before_changes=before_changes)
+    if json_output:
+        echo(json.dumps(report.as_json(), indent=2))
+    elif report.changed:
+        if verbosity >= 0:
+            echo(f"synced {report.environment.prefix}: {_counts(report.plan)}")
+    elif talk:
+        _print_notes(report)
+        if report.differs:
+            _print_plan(report.plan, verbosity)
+            echo(f"would change {report.environment.prefix}: {_counts(report.plan)}")
+        else:
+            echo(f"nothing to do: {report.environment.prefix} matches the lock")
+    return 1 if values["check"] and report.differs else 0
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the typer ``pinlock-sync`` app with ``argv`` (default: the process arguments)."""
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command(help=HELP)(sync_command)
-    app(args=argv, prog_name="pinlock-sync")
+def _print_notes(report: SyncReport) -> None:
+    for note in report.notes:
+        echo(note, err=True)
+
+
+def _print_plan(plan: Plan, verbosity: int) -> None:
+    for step in plan.steps if verbosity > 0 else plan.changes:
+        echo(step.summary)
+    if verbosity > 0:
+        for package in plan.skipped:
+            echo(f"  skipped {package.requirement_text} (marker false for this target)")
+
+
+def _counts(plan: Plan) -> str:
+    from pinlock.sync.plan import Action
+
+    parts = [
+        f"{plan.count(action)} {action.value}"
+        for action in Action
+        if action is not Action.KEEP and plan.count(action)
+    ]
+    return ", ".join(parts) or "no changes"
+
+
+def fast_main(argv: Sequence[str]) -> int | None:
+    """Run ``pinlock sync ARGV`` without typer; None when typer must take the command line."""
+    given = parse_quickly(SYNC_OPTIONS, argv)
+    return None if given is None else run_sync(given)
+
+
+def typer_main(argv: Sequence[str]) -> None:
+    """Run ``pinlock-sync ARGV`` through the typer command (help, usage errors)."""
+    from pinlock.cli.typed import single_command_app
+
+    app = single_command_app(SYNC_OPTIONS, run_sync, help=HELP)
+    app(args=list(argv), prog_name="pinlock-sync")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The ``pinlock-sync`` script: the quick reader, else the typer command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = fast_main(args)
+    if code is None:
+        typer_main(args)
+        return
+    raise SystemExit(code)

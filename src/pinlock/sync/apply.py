@@ -1,4 +1,4 @@
-"""Carrying out a plan all-or-nothing.
+"""Carrying out a plan all-or-nothing: the order of the steps; ``install`` and ``snapshot`` do them.
 
 Order: fetch and verify every file, build every sdist into a wheel, snapshot the files of every
 distribution that will go away, and only then let pip change the environment. If anything fails
@@ -8,38 +8,33 @@ is put back, and the caller learns whether the environment is as it was.
 
 from __future__ import annotations
 
-import configparser
 import contextlib
-import csv
-import io
-import json
-import os
 import shutil
 import signal
 import sys
 import tempfile
 import threading
-import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import NormalizedName
 
 from pinlock.cache import Cache
-from pinlock.digests import file_digest, record_digest
-from pinlock.errors import EnvironmentProblem, PinlockError, SyncFailed
+from pinlock.errors import PinlockError, SyncFailed
 from pinlock.index.models import FileKind
-from pinlock.lock.model import LockedPackage
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
-from pinlock.sync.fetch import (
-    FetchedFile,
-    FileSource,
-    fetch_files,
+from pinlock.sync.fetch import FileSource, fetch_files
+from pinlock.sync.install import (
+    _build_sdists,
+    _editable_path,
+    _install,
+    _install_editables,
+    _record_lock_urls,
 )
 from pinlock.sync.piprun import pip_command, run_pip
 from pinlock.sync.plan import Plan
-from pinlock.urls import local_path
+from pinlock.sync.snapshot import _Snapshot
 
 __all__ = ["ApplyResult", "apply_plan"]
 
@@ -115,14 +110,7 @@ def apply_plan(
                 mark("uninstalled")
             _install(wheels, env, work, extra, environ)
             _record_lock_urls(wheels, env)
-            for package in editables:
-                path = _editable_path(package)
-                # Building an editable installs its build requirements: it needs the indexes.
-                run_pip(
-                    ["install", "--no-deps", *pip_args, *extra, "--editable", str(path)],
-                    python=env.python,
-                    environ=environ,
-                )
+            _install_editables(editables, env, pip_args, extra, environ)
             mark("installed")
             _verify(plan, env)
         except BaseException as exc:
@@ -175,130 +163,6 @@ def _pip_replaces_itself(dist: InstalledDist, plan: Plan, env: Environment) -> b
     return pip_command(env.python)[0] != sys.executable
 
 
-def _editable_path(package: LockedPackage) -> Path:
-    url = package.url or ""
-    path = local_path(url) or Path(url)
-    if not path.is_dir():
-        raise EnvironmentProblem(f"editable {package.display_name}: {url} is not a folder")
-    return path
-
-
-def _build_sdists(
-    fetched: Sequence[FetchedFile],
-    env: Environment,
-    *,
-    work: Path,
-    cache: Cache,
-    pip_args: Sequence[str],
-    environ: Mapping[str, str] | None,
-) -> list[tuple[FetchedFile, Path, str]]:
-    """Every fetched file as an installable wheel: ``(fetched, wheel, "sha256:..")``."""
-    wheels: list[tuple[FetchedFile, Path, str]] = []
-    tag = env.soabi or "py{}{}".format(*env.python_version[:2])
-    for item in fetched:
-        if item.kind is FileKind.WHEEL:
-            wheels.append((item, item.path, item.sha256))
-            continue
-        built_dir = cache.path("built", f"{item.sha256}-{tag}")
-        existing = sorted(built_dir.glob("*.whl")) if built_dir.is_dir() else []
-        if not existing:
-            out = work / "build" / item.package.name
-            out.mkdir(parents=True)
-            run_pip(
-                ["wheel", "--no-deps", "--wheel-dir", str(out), *pip_args, str(item.path)],
-                python=env.python,
-                environ=environ,
-            )
-            made = sorted(out.glob("*.whl"))
-            if len(made) != 1:
-                raise EnvironmentProblem(f"building {item.path.name} gave no single wheel")
-            built_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(made[0], built_dir / made[0].name)
-            existing = [built_dir / made[0].name]
-        wheels.append((item, existing[0], file_digest(existing[0])))
-    return wheels
-
-
-def _install(
-    wheels: Sequence[tuple[FetchedFile, Path, str]],
-    env: Environment,
-    work: Path,
-    extra: Sequence[str],
-    environ: Mapping[str, str] | None,
-) -> None:
-    if not wheels:
-        return
-    # Pinned packages come from a folder holding exactly the verified wheels, by name==version,
-    # so pip records no direct URL for them; URL packages keep their URL.
-    stage = work / "wheels"
-    stage.mkdir()
-    lines: list[str] = []
-    for item, wheel, digest in wheels:
-        staged = stage / wheel.name
-        _link_or_copy(wheel, staged)
-        package = item.package
-        hash_option = f"--hash={digest}"
-        if package.url is not None:
-            lines.append(f"{package.display_name} @ {staged.as_uri()} {hash_option}")
-        else:
-            lines.append(f"{package.display_name}=={package.version} {hash_option}")
-    requirements = work / "requirements.txt"
-    requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    run_pip(
-        [
-            "install",
-            "--no-deps",
-            "--require-hashes",
-            "--no-index",
-            "--find-links",
-            str(stage),
-            *extra,
-            "--requirement",
-            str(requirements),
-        ],
-        python=env.python,
-        environ=environ,
-    )
-
-
-def _record_lock_urls(wheels: Sequence[tuple[FetchedFile, Path, str]], env: Environment) -> None:
-    """Point ``direct_url.json`` of URL packages at the lock's URL, not the staged copy.
-
-    pip records the URL it installed from, which for a verified, staged file is a temporary
-    path: the next sync would see another URL and reinstall. RECORD keeps matching the file.
-    """
-    by_url = {item.package.name: item for item, _wheel, _digest in wheels if item.package.url}
-    if not by_url:
-        return
-    for dist in read_installed(env.site_dirs):
-        item = by_url.get(dist.name)
-        if item is None or item.package.url is None:
-            continue
-        algorithm, _, digest = item.sha256.partition(":")
-        data = json.dumps(
-            {
-                "url": item.package.url,
-                "archive_info": {"hash": f"{algorithm}={digest}", "hashes": {algorithm: digest}},
-            },
-            sort_keys=True,
-        ).encode()
-        (dist.info_dir / "direct_url.json").write_bytes(data)
-        _update_record(dist, "direct_url.json", data)
-
-
-def _update_record(dist: InstalledDist, filename: str, data: bytes) -> None:
-    record = dist.info_dir / "RECORD"
-    if not record.is_file():
-        return
-    entry = f"{dist.info_dir.name}/{filename}"
-    with record.open(encoding="utf-8", newline="") as handle:
-        rows = [row for row in csv.reader(handle) if row and row[0] != entry]
-    rows.append([entry, record_digest(data), str(len(data))])
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    record.write_text(buffer.getvalue(), encoding="utf-8")
-
-
 def _verify(plan: Plan, env: Environment) -> None:
     now = {dist.name: dist for dist in read_installed(env.site_dirs)}
     for package in plan.to_install:
@@ -312,184 +176,3 @@ def _verify(plan: Plan, env: Environment) -> None:
     for gone in plan.to_uninstall:
         if gone.name not in {p.name for p in plan.to_install} and gone.name in now:
             raise PinlockError(f"{gone.display_name} is still installed after pip ran")
-
-
-def _link_or_copy(source: Path, dest: Path) -> None:
-    try:
-        os.link(source, dest)
-    except OSError:
-        shutil.copy2(source, dest)
-
-
-@dataclass(kw_only=True, slots=True)
-class _Snapshot:
-    """Copies (hard links where possible) of every file of the distributions that go away."""
-
-    root: Path
-    originals: frozenset[Path]
-    walked: tuple[Path, ...] = ()
-    skipped: Path | None = None
-    tree: frozenset[Path] = frozenset()
-    files: list[tuple[Path, Path]] = field(default_factory=list)
-
-    @classmethod
-    def take(
-        cls,
-        env: Environment,
-        dists: Sequence[InstalledDist],
-        root: Path,
-        *,
-        work: Path,
-        incoming: Sequence[Path] = (),
-    ) -> _Snapshot:
-        """Save the files of ``dists``, and every existing file the ``incoming`` wheels write.
-
-        A new wheel may overwrite a file a kept distribution owns (a shared ``__init__.py``, a
-        script of the same name); removing the new one on restore must give that file back.
-        """
-        root.mkdir(parents=True, exist_ok=True)
-        originals = frozenset(d.info_dir for d in read_installed(env.site_dirs))
-        # A venv is walked whole, so data files a failed install put beside site-packages
-        # (share/, etc/) go too; a system prefix such as /usr is far too big for that.
-        places = (*env.site_dirs, env.scripts)
-        if env.is_venv:
-            places = (env.prefix, *(p for p in places if not p.is_relative_to(env.prefix)))
-        walked = tuple(dict.fromkeys(places))
-        snapshot = cls(
-            root=root,
-            originals=originals,
-            walked=walked,
-            skipped=work,
-            tree=_tree(walked, skip=work),
-        )
-        saved: set[Path] = set()
-        for dist in dists:
-            saved.update(_files_of(dist))
-        for wheel in incoming:
-            saved.update(_wheel_destinations(wheel, env))
-        for path in sorted(saved):
-            if path.is_symlink() or path.is_file():
-                snapshot._keep(path)
-        return snapshot
-
-    def _keep(self, path: Path) -> None:
-        backup = self.root / str(len(self.files))
-        if path.is_symlink():
-            backup.symlink_to(path.readlink())
-        else:
-            _link_or_copy(path, backup)
-        self.files.append((path, backup))
-
-    def restore(self, env: Environment) -> bool:
-        """Remove what pip newly installed, put every saved file back; True when it all holds."""
-        try:
-            for dist in read_installed(env.site_dirs):
-                if dist.info_dir not in self.originals:
-                    _remove_dist(dist, stops={*env.site_dirs, env.scripts, env.prefix})
-            for original, backup in self.files:
-                original.parent.mkdir(parents=True, exist_ok=True)
-                if original.is_symlink() or original.exists():
-                    original.unlink()
-                if backup.is_symlink():
-                    original.symlink_to(backup.readlink())
-                else:
-                    _link_or_copy(backup, original)
-            self._remove_strays()
-            after = frozenset(d.info_dir for d in read_installed(env.site_dirs))
-            return after == self.originals and all(
-                original.is_symlink() or original.exists() for original, _ in self.files
-            )
-        except OSError:
-            return False
-
-    def _remove_strays(self) -> None:
-        """Delete what a failed install left without a RECORD naming it."""
-        new = _tree(self.walked, skip=self.skipped) - self.tree
-        for path in sorted(new, key=lambda p: len(p.parts), reverse=True):
-            if path.is_dir() and not path.is_symlink():
-                with contextlib.suppress(OSError):
-                    path.rmdir()
-            else:
-                path.unlink(missing_ok=True)
-
-
-def _wheel_destinations(wheel: Path, env: Environment) -> set[Path]:
-    """Where installing ``wheel`` into ``env`` writes files, console scripts included."""
-    schemes = {
-        "purelib": env.purelib,
-        "platlib": env.platlib,
-        "scripts": env.scripts,
-        "data": env.prefix,
-        "headers": env.prefix / "include",
-    }
-    found: set[Path] = set()
-    with zipfile.ZipFile(wheel) as archive:
-        for name in archive.namelist():
-            if name.endswith("/"):
-                continue
-            top, _, rest = name.partition("/")
-            if top.endswith(".data"):
-                scheme, _, inner = rest.partition("/")
-                if scheme in schemes and inner:
-                    found.add(Path(os.path.normpath(schemes[scheme] / inner)))
-                continue
-            found.update({env.purelib / name, env.platlib / name})
-            if top.endswith(".dist-info") and rest == "entry_points.txt":
-                entry_points = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-                entry_points.optionxform = str  # type: ignore[assignment,method-assign]
-                with contextlib.suppress(configparser.Error, UnicodeDecodeError):
-                    entry_points.read_string(archive.read(name).decode("utf-8"))
-                for section in ("console_scripts", "gui_scripts"):
-                    if entry_points.has_section(section):
-                        found.update(env.scripts / script for script in entry_points[section])
-    return found
-
-
-def _tree(roots: Sequence[Path], *, skip: Path | None = None) -> frozenset[Path]:
-    """Every file and folder under ``roots`` but ``skip`` (symlinks not followed)."""
-    found: set[Path] = set()
-    for root in roots:
-        for folder, dirs, names in os.walk(root):
-            base = Path(folder)
-            dirs[:] = [name for name in dirs if base / name != skip]
-            found.update(base / name for name in dirs)
-            found.update(base / name for name in names)
-    return frozenset(found)
-
-
-def _files_of(dist: InstalledDist) -> set[Path]:
-    """Every file a distribution owns: its RECORD entries plus its metadata folder."""
-    paths: set[Path] = set()
-    record = dist.info_dir / "RECORD"
-    if record.is_file():
-        with record.open(encoding="utf-8", newline="") as handle:
-            for row in csv.reader(handle):
-                if row and row[0]:
-                    paths.add(Path(os.path.normpath(dist.site_dir / row[0])))
-    installed_files = dist.info_dir / "installed-files.txt"
-    if installed_files.is_file():
-        for line in installed_files.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                paths.add(Path(os.path.normpath(dist.info_dir / line.strip())))
-    for folder, _dirs, names in os.walk(dist.info_dir):
-        paths.update(Path(folder) / name for name in names)
-    return paths
-
-
-def _remove_dist(dist: InstalledDist, *, stops: set[Path]) -> None:
-    files = _files_of(dist)
-    for path in files:
-        if path.is_symlink() or path.is_file():
-            path.unlink()
-    shutil.rmtree(dist.info_dir, ignore_errors=True)
-    parents = sorted({p.parent for p in files}, key=lambda p: len(p.parts), reverse=True)
-    for folder in parents:
-        # Byte code written after the install (by pip or by running the code) is not in RECORD.
-        pycache = folder / "__pycache__"
-        with contextlib.suppress(OSError):
-            if pycache.is_dir() and all(p.suffix == ".pyc" for p in pycache.iterdir()):
-                shutil.rmtree(pycache)
-        with contextlib.suppress(OSError):
-            while folder not in stops and folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-                folder = folder.parent

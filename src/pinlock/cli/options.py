@@ -1,0 +1,255 @@
+"""Every option of ``pinlock compile`` and ``pinlock sync``, each declared once.
+
+The typer commands, the quick reader of ``pinlock sync``, the help texts and the configuration
+tables all come from these lists (see ``pinlock.cli.declare``). Both lists live here, free of
+typer, because either command checks the other's configuration table too.
+
+Configuration: ``[tool.pinlock.compile]`` takes every compile option marked ``config``,
+``[tool.pinlock.sync]`` every such sync option, and ``[tool.pinlock]`` the ``shared`` ones: all of
+compile's (it was compile's table first), and of sync's the index options and ``cache-dir``,
+which mean the same for both commands. A value given on the command line wins over the
+command's table, which wins over ``[tool.pinlock]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pinlock.cli.declare import Option, config_schema, merge
+from pinlock.config import load_command_config
+
+__all__ = ["COMMAND_OPTIONS", "COMPILE_OPTIONS", "SYNC_OPTIONS", "resolve_options"]
+
+
+def _common() -> tuple[Option, ...]:
+    """Options both commands have, alike: the indexes, the cache and ``--config``."""
+    return (
+        Option(
+            name="index_url",
+            kind="str",
+            flags=("--index-url", "-i"),
+            help="Main index URL.",
+            shared=True,
+        ),
+        Option(
+            name="extra_index_url",
+            kind="strs",
+            flags=("--extra-index-url",),
+            help="Another index (repeatable).",
+            shared=True,
+        ),
+        Option(
+            name="find_links",
+            kind="strs",
+            flags=("--find-links", "-f"),
+            help="A folder or page of files (repeatable).",
+            shared=True,
+        ),
+        Option(
+            name="no_index",
+            kind="flag",
+            flags=("--no-index",),
+            help="Use find-links only.",
+            shared=True,
+        ),
+        Option(
+            name="cache_dir", kind="path", flags=("--cache-dir",), help="Cache folder.", shared=True
+        ),
+        Option(
+            name="config",
+            kind="path",
+            flags=("--config",),
+            help="Read options from this TOML file, not from pyproject.toml's [tool.pinlock].",
+            config=False,
+        ),
+    )
+
+
+def _shared(*options: Option) -> tuple[Option, ...]:
+    """``options`` with every one that a command table takes also taken by ``[tool.pinlock]``."""
+    return tuple(replace(option, shared=option.config) for option in options)
+
+
+COMPILE_OPTIONS: tuple[Option, ...] = _shared(
+    Option(
+        name="inputs",
+        kind="paths",
+        argument=True,
+        help="Requirement files to compile (default: requirements.in).",
+    ),
+    Option(
+        name="output_file",
+        kind="str",
+        flags=("-o", "--output-file"),
+        help="Lock file to write; - for stdout.",
+    ),
+    Option(
+        name="generate_hashes",
+        kind="toggle",
+        flags=("--generate-hashes/--no-hashes",),
+        help="Add sha256 hashes.",
+        default=True,
+    ),
+    Option(
+        name="annotation_style",
+        kind="str",
+        flags=("--annotation-style",),
+        help="'split' or 'line'.",
+        default="split",
+    ),
+    Option(
+        name="upgrade",
+        kind="flag",
+        flags=("-U", "--upgrade"),
+        help="Ignore the pins of existing locks.",
+        config=False,
+    ),
+    Option(
+        name="upgrade_package",
+        kind="strs",
+        flags=("-P", "--upgrade-package"),
+        help="Upgrade this package (NAME or NAME==VER).",
+        config=False,
+    ),
+    Option(name="pre", kind="flag", flags=("--pre",), help="Allow pre-releases."),
+    Option(
+        name="dry_run",
+        kind="flag",
+        flags=("--dry-run",),
+        help="Print the locks instead of writing them.",
+        config=False,
+    ),
+    *_common(),
+    Option(name="trusted_host", kind="strs", flags=("--trusted-host",)),
+    Option(name="only_binary", kind="strs", flags=("--only-binary",)),
+    Option(name="no_binary", kind="strs", flags=("--no-binary",)),
+    Option(
+        name="python_version",
+        kind="strs",
+        flags=("--python-version",),
+        help="Target Python X.Y[.Z]; repeat for several.",
+    ),
+    Option(
+        name="platform",
+        kind="strs",
+        flags=("--platform",),
+        help="Target platform (linux, macos-arm64-14, windows-amd64, "
+        "linux-x86_64-manylinux_2_28...); repeat for several.",
+    ),
+    Option(
+        name="python",
+        kind="paths",
+        flags=("--python",),
+        help="Take a target from this interpreter or venv.",
+    ),
+    Option(
+        name="flavour",
+        kind="strs",
+        flags=("--flavour",),
+        help="GPU flavour (cpu, cu121, rocm6.2, xpu...); repeatable.",
+    ),
+    Option(
+        name="flavour_index",
+        kind="pairs",
+        flags=("--flavour-index",),
+        metavar="NAME=URL_OR_FOLDER",
+        help="Where a flavour's builds are.",
+    ),
+    Option(name="flavour_base_url", kind="str"),
+    Option(name="flavour_packages", kind="strs"),
+    Option(
+        name="output_template",
+        kind="str",
+        flags=("--output-template",),
+        help="Lock names, e.g. '{stem}-{target}-{flavour}.txt'.",
+    ),
+    Option(name="quiet", kind="flag", flags=("-q", "--quiet"), config=False),
+)
+
+SYNC_OPTIONS: tuple[Option, ...] = (
+    Option(
+        name="locks",
+        kind="paths",
+        argument=True,
+        metavar="[LOCK]...",
+        help="Lock files to merge (default: requirements.txt).",
+    ),
+    Option(
+        name="python",
+        kind="path",
+        flags=("--python",),
+        help="Interpreter or virtual environment folder to sync.",
+    ),
+    Option(
+        name="venv",
+        kind="path",
+        flags=("--venv",),
+        help="Virtual environment folder to sync; created when missing.",
+    ),
+    Option(
+        name="system",
+        kind="flag",
+        flags=("--system",),
+        help="Allow changing an interpreter that is not a venv.",
+    ),
+    Option(
+        name="break_system_packages",
+        kind="flag",
+        flags=("--break-system-packages",),
+        help="Change an externally managed (PEP 668) Python.",
+    ),
+    Option(
+        name="dry_run",
+        kind="flag",
+        flags=("--dry-run",),
+        help="Print the plan, change nothing.",
+        config=False,
+    ),
+    Option(
+        name="check",
+        kind="flag",
+        flags=("--check",),
+        help="Change nothing; exit 1 when the environment differs.",
+        config=False,
+    ),
+    Option(
+        name="json_output",
+        kind="flag",
+        flags=("--json",),
+        help="Print the plan and result as JSON.",
+        config=False,
+    ),
+    *_common(),
+    Option(
+        name="flavour",
+        kind="str",
+        flags=("--flavour",),
+        help="auto or a flavour name (cpu, cu121, rocm6.2...): choose the LOCK of that GPU "
+        "flavour; auto detects this machine's (PINLOCK_FLAVOUR, PINLOCK_CUDA_DRIVER override).",
+    ),
+    Option(name="quiet", kind="count", flags=("--quiet", "-q"), help="Print less.", config=False),
+    Option(
+        name="verbose", kind="count", flags=("--verbose", "-v"), help="Print more.", config=False
+    ),
+)
+
+COMMAND_OPTIONS: dict[str, tuple[Option, ...]] = {
+    "compile": COMPILE_OPTIONS,
+    "sync": SYNC_OPTIONS,
+}
+
+
+def resolve_options(command: str, given: Mapping[str, object]) -> dict[str, Any]:
+    """``command``'s option values, by name: the command line (``given``, by name) over
+    ``[tool.pinlock.<command>]`` over ``[tool.pinlock]`` (or the ``--config`` file's tables)
+    over the declared defaults. Every table of the file is checked."""
+    config_file = given.get("config")
+    config = load_command_config(
+        command,
+        {name: config_schema(options) for name, options in COMMAND_OPTIONS.items()},
+        config_file=None if config_file is None else Path(str(config_file)),
+    )
+    return merge(COMMAND_OPTIONS[command], given, config)

@@ -1,0 +1,169 @@
+"""Installing verified files: sdists built into wheels, wheels staged and installed by pip.
+
+pip runs only through ``pinlock.sync.piprun``; every wheel it installs here was verified against
+the lock first, and pip is told to check the same hashes again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pinlock.cache import Cache
+from pinlock.digests import file_digest, record_digest
+from pinlock.errors import EnvironmentProblem
+from pinlock.index.models import FileKind
+from pinlock.lock.model import LockedPackage
+from pinlock.sync.environment import Environment, InstalledDist, read_installed
+from pinlock.sync.fetch import FetchedFile
+from pinlock.sync.piprun import run_pip
+from pinlock.sync.snapshot import link_or_copy
+from pinlock.urls import local_path
+
+# Private names kept from sync/apply.py, whose orchestration (apply_plan) is their one caller.
+__all__: list[str] = []
+
+
+def _editable_path(package: LockedPackage) -> Path:
+    url = package.url or ""
+    path = local_path(url) or Path(url)
+    if not path.is_dir():
+        raise EnvironmentProblem(f"editable {package.display_name}: {url} is not a folder")
+    return path
+
+
+def _build_sdists(
+    fetched: Sequence[FetchedFile],
+    env: Environment,
+    *,
+    work: Path,
+    cache: Cache,
+    pip_args: Sequence[str],
+    environ: Mapping[str, str] | None,
+) -> list[tuple[FetchedFile, Path, str]]:
+    """Every fetched file as an installable wheel: ``(fetched, wheel, "sha256:..")``."""
+    wheels: list[tuple[FetchedFile, Path, str]] = []
+    tag = env.soabi or "py{}{}".format(*env.python_version[:2])
+    for item in fetched:
+        if item.kind is FileKind.WHEEL:
+            wheels.append((item, item.path, item.sha256))
+            continue
+        built_dir = cache.path("built", f"{item.sha256}-{tag}")
+        existing = sorted(built_dir.glob("*.whl")) if built_dir.is_dir() else []
+        if not existing:
+            out = work / "build" / item.package.name
+            out.mkdir(parents=True)
+            run_pip(
+                ["wheel", "--no-deps", "--wheel-dir", str(out), *pip_args, str(item.path)],
+                python=env.python,
+                environ=environ,
+            )
+            made = sorted(out.glob("*.whl"))
+            if len(made) != 1:
+                raise EnvironmentProblem(f"building {item.path.name} gave no single wheel")
+            built_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(made[0], built_dir / made[0].name)
+            existing = [built_dir / made[0].name]
+        wheels.append((item, existing[0], file_digest(existing[0])))
+    return wheels
+
+
+def _install(
+    wheels: Sequence[tuple[FetchedFile, Path, str]],
+    env: Environment,
+    work: Path,
+    extra: Sequence[str],
+    environ: Mapping[str, str] | None,
+) -> None:
+    if not wheels:
+        return
+    # Pinned packages come from a folder holding exactly the verified wheels, by name==version,
+    # so pip records no direct URL for them; URL packages keep their URL.
+    stage = work / "wheels"
+    stage.mkdir()
+    lines: list[str] = []
+    for item, wheel, digest in wheels:
+        staged = stage / wheel.name
+        link_or_copy(wheel, staged)
+        package = item.package
+        hash_option = f"--hash={digest}"
+        if package.url is not None:
+            lines.append(f"{package.display_name} @ {staged.as_uri()} {hash_option}")
+        else:
+            lines.append(f"{package.display_name}=={package.version} {hash_option}")
+    requirements = work / "requirements.txt"
+    requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run_pip(
+        [
+            "install",
+            "--no-deps",
+            "--require-hashes",
+            "--no-index",
+            "--find-links",
+            str(stage),
+            *extra,
+            "--requirement",
+            str(requirements),
+        ],
+        python=env.python,
+        environ=environ,
+    )
+
+
+def _install_editables(
+    editables: Sequence[LockedPackage],
+    env: Environment,
+    pip_args: Sequence[str],
+    extra: Sequence[str],
+    environ: Mapping[str, str] | None,
+) -> None:
+    for package in editables:
+        path = _editable_path(package)
+        # Building an editable installs its build requirements: it needs the indexes.
+        run_pip(
+            ["install", "--no-deps", *pip_args, *extra, "--editable", str(path)],
+            python=env.python,
+            environ=environ,
+        )
+
+
+def _record_lock_urls(wheels: Sequence[tuple[FetchedFile, Path, str]], env: Environment) -> None:
+    """Point ``direct_url.json`` of URL packages at the lock's URL, not the staged copy.
+
+    pip records the URL it installed from, which for a verified, staged file is a temporary
+    path: the next sync would see another URL and reinstall. RECORD keeps matching the file.
+    """
+    by_url = {item.package.name: item for item, _wheel, _digest in wheels if item.package.url}
+    if not by_url:
+        return
+    for dist in read_installed(env.site_dirs):
+        item = by_url.get(dist.name)
+        if item is None or item.package.url is None:
+            continue
+        algorithm, _, digest = item.sha256.partition(":")
+        data = json.dumps(
+            {
+                "url": item.package.url,
+                "archive_info": {"hash": f"{algorithm}={digest}", "hashes": {algorithm: digest}},
+            },
+            sort_keys=True,
+        ).encode()
+        (dist.info_dir / "direct_url.json").write_bytes(data)
+        _update_record(dist, "direct_url.json", data)
+
+
+def _update_record(dist: InstalledDist, filename: str, data: bytes) -> None:
+    record = dist.info_dir / "RECORD"
+    if not record.is_file():
+        return
+    entry = f"{dist.info_dir.name}/{filename}"
+    with record.open(encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.reader(handle) if row and row[0] != entry]
+    rows.append([entry, record_digest(data), str(len(data))])
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    record.write_text(buffer.getvalue(), encoding="utf-8")

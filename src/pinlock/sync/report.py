@@ -1,0 +1,83 @@
+"""What one sync found and did, as a value: the environment, the plan, the flavour, the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # Typing only: a sync that changes nothing never imports the install machinery, and one
+    # without --flavour never imports the flavour detection.
+    from pinlock.sync.apply import ApplyResult
+    from pinlock.sync.environment import Environment
+    from pinlock.sync.flavours import FlavourChoice
+    from pinlock.sync.plan import Plan
+
+__all__ = ["SyncReport"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SyncReport:
+    """The outcome of ``pinlock.sync.sync``.
+
+    ``environment`` is the target as inspected before any change; ``locks`` the lock files read
+    (after the flavour choice); ``plan`` what makes the environment match them; ``flavour`` how
+    the lock was chosen when a flavour was asked for. ``applied`` is what was done, None when
+    nothing was changed (a dry run, or nothing to do). ``notes`` are things worth telling the
+    user that are no error.
+    """
+
+    environment: Environment
+    locks: tuple[Path, ...]
+    plan: Plan
+    flavour: FlavourChoice | None = None
+    applied: ApplyResult | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def differs(self) -> bool:
+        """Whether the environment differed from the locks (before any change)."""
+        return not self.plan.is_empty
+
+    @property
+    def changed(self) -> bool:
+        """Whether this sync changed the environment."""
+        return self.applied is not None
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as ``pinlock sync --json`` prints it (JSON-ready values only)."""
+        env = self.environment
+        report: dict[str, Any] = {
+            "python": str(env.python),
+            "prefix": str(env.prefix),
+            "target": env.target.name,
+            "applied": self.changed,
+            "changes": [
+                {
+                    "action": step.action.value,
+                    "name": step.name,
+                    "installed": step.installed.raw_version if step.installed else None,
+                    "wanted": _text(step.wanted.version) if step.wanted else None,
+                    "url": step.wanted.url if step.wanted else None,
+                    "reason": step.reason,
+                }
+                for step in self.plan.changes
+            ],
+            "kept": [step.name for step in self.plan.steps if not step.is_change],
+            "skipped": [package.requirement_text for package in self.plan.skipped],
+        }
+        choice = self.flavour
+        if choice is not None:
+            report["flavour"] = {
+                "requested": choice.requested,
+                "chosen": choice.chosen.flavour,
+                "lock": str(choice.chosen.path),
+                "reason": choice.reason,
+                "available": {str(lock.path): lock.flavour for lock in choice.candidates},
+            }
+        return report
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

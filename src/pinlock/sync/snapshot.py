@@ -1,0 +1,204 @@
+"""The snapshot that makes a sync all-or-nothing: save, and on failure put back.
+
+Before pip changes anything, every file of the distributions that go away and every existing file
+the incoming wheels will overwrite is saved (hard links where possible). ``restore`` removes
+what was newly installed, puts the saved files back and deletes what a failed install left.
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import csv
+import os
+import shutil
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pinlock.sync.environment import Environment, InstalledDist, read_installed
+
+__all__ = ["link_or_copy"]
+
+
+def link_or_copy(source: Path, dest: Path) -> None:
+    """A hard link to ``source`` at ``dest``, or a copy where linking fails."""
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copy2(source, dest)
+
+
+@dataclass(kw_only=True, slots=True)
+class _Snapshot:
+    """Copies (hard links where possible) of every file of the distributions that go away."""
+
+    root: Path
+    originals: frozenset[Path]
+    walked: tuple[Path, ...] = ()
+    skipped: Path | None = None
+    tree: frozenset[Path] = frozenset()
+    files: list[tuple[Path, Path]] = field(default_factory=list)
+
+    @classmethod
+    def take(
+        cls,
+        env: Environment,
+        dists: Sequence[InstalledDist],
+        root: Path,
+        *,
+        work: Path,
+        incoming: Sequence[Path] = (),
+    ) -> _Snapshot:
+        """Save the files of ``dists``, and every existing file the ``incoming`` wheels write.
+
+        A new wheel may overwrite a file a kept distribution owns (a shared ``__init__.py``, a
+        script of the same name); removing the new one on restore must give that file back.
+        """
+        root.mkdir(parents=True, exist_ok=True)
+        originals = frozenset(d.info_dir for d in read_installed(env.site_dirs))
+        # A venv is walked whole, so data files a failed install put beside site-packages
+        # (share/, etc/) go too; a system prefix such as /usr is far too big for that.
+        places = (*env.site_dirs, env.scripts)
+        if env.is_venv:
+            places = (env.prefix, *(p for p in places if not p.is_relative_to(env.prefix)))
+        walked = tuple(dict.fromkeys(places))
+        snapshot = cls(
+            root=root,
+            originals=originals,
+            walked=walked,
+            skipped=work,
+            tree=_tree(walked, skip=work),
+        )
+        saved: set[Path] = set()
+        for dist in dists:
+            saved.update(_files_of(dist))
+        for wheel in incoming:
+            saved.update(_wheel_destinations(wheel, env))
+        for path in sorted(saved):
+            if path.is_symlink() or path.is_file():
+                snapshot._keep(path)
+        return snapshot
+
+    def _keep(self, path: Path) -> None:
+        backup = self.root / str(len(self.files))
+        if path.is_symlink():
+            backup.symlink_to(path.readlink())
+        else:
+            link_or_copy(path, backup)
+        self.files.append((path, backup))
+
+    def restore(self, env: Environment) -> bool:
+        """Remove what pip newly installed, put every saved file back; True when it all holds."""
+        try:
+            for dist in read_installed(env.site_dirs):
+                if dist.info_dir not in self.originals:
+                    _remove_dist(dist, stops={*env.site_dirs, env.scripts, env.prefix})
+            for original, backup in self.files:
+                original.parent.mkdir(parents=True, exist_ok=True)
+                if original.is_symlink() or original.exists():
+                    original.unlink()
+                if backup.is_symlink():
+                    original.symlink_to(backup.readlink())
+                else:
+                    link_or_copy(backup, original)
+            self._remove_strays()
+            after = frozenset(d.info_dir for d in read_installed(env.site_dirs))
+            return after == self.originals and all(
+                original.is_symlink() or original.exists() for original, _ in self.files
+            )
+        except OSError:
+            return False
+
+    def _remove_strays(self) -> None:
+        """Delete what a failed install left without a RECORD naming it."""
+        new = _tree(self.walked, skip=self.skipped) - self.tree
+        for path in sorted(new, key=lambda p: len(p.parts), reverse=True):
+            if path.is_dir() and not path.is_symlink():
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _wheel_destinations(wheel: Path, env: Environment) -> set[Path]:
+    """Where installing ``wheel`` into ``env`` writes files, console scripts included."""
+    schemes = {
+        "purelib": env.purelib,
+        "platlib": env.platlib,
+        "scripts": env.scripts,
+        "data": env.prefix,
+        "headers": env.prefix / "include",
+    }
+    found: set[Path] = set()
+    with zipfile.ZipFile(wheel) as archive:
+        for name in archive.namelist():
+            if name.endswith("/"):
+                continue
+            top, _, rest = name.partition("/")
+            if top.endswith(".data"):
+                scheme, _, inner = rest.partition("/")
+                if scheme in schemes and inner:
+                    found.add(Path(os.path.normpath(schemes[scheme] / inner)))
+                continue
+            found.update({env.purelib / name, env.platlib / name})
+            if top.endswith(".dist-info") and rest == "entry_points.txt":
+                entry_points = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+                entry_points.optionxform = str  # type: ignore[assignment,method-assign]
+                with contextlib.suppress(configparser.Error, UnicodeDecodeError):
+                    entry_points.read_string(archive.read(name).decode("utf-8"))
+                for section in ("console_scripts", "gui_scripts"):
+                    if entry_points.has_section(section):
+                        found.update(env.scripts / script for script in entry_points[section])
+    return found
+
+
+def _tree(roots: Sequence[Path], *, skip: Path | None = None) -> frozenset[Path]:
+    """Every file and folder under ``roots`` but ``skip`` (symlinks not followed)."""
+    found: set[Path] = set()
+    for root in roots:
+        for folder, dirs, names in os.walk(root):
+            base = Path(folder)
+            dirs[:] = [name for name in dirs if base / name != skip]
+            found.update(base / name for name in dirs)
+            found.update(base / name for name in names)
+    return frozenset(found)
+
+
+def _files_of(dist: InstalledDist) -> set[Path]:
+    """Every file a distribution owns: its RECORD entries plus its metadata folder."""
+    paths: set[Path] = set()
+    record = dist.info_dir / "RECORD"
+    if record.is_file():
+        with record.open(encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle):
+                if row and row[0]:
+                    paths.add(Path(os.path.normpath(dist.site_dir / row[0])))
+    installed_files = dist.info_dir / "installed-files.txt"
+    if installed_files.is_file():
+        for line in installed_files.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                paths.add(Path(os.path.normpath(dist.info_dir / line.strip())))
+    for folder, _dirs, names in os.walk(dist.info_dir):
+        paths.update(Path(folder) / name for name in names)
+    return paths
+
+
+def _remove_dist(dist: InstalledDist, *, stops: set[Path]) -> None:
+    files = _files_of(dist)
+    for path in files:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+    shutil.rmtree(dist.info_dir, ignore_errors=True)
+    parents = sorted({p.parent for p in files}, key=lambda p: len(p.parts), reverse=True)
+    for folder in parents:
+        # Byte code written after the install (by pip or by running the code) is not in RECORD.
+        pycache = folder / "__pycache__"
+        with contextlib.suppress(OSError):
+            if pycache.is_dir() and all(p.suffix == ".pyc" for p in pycache.iterdir()):
+                shutil.rmtree(pycache)
+        with contextlib.suppress(OSError):
+            while folder not in stops and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+                folder = folder.parent
