@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pinlock.errors import ConfigError
-from pinlock.index import config
+from pinlock.index import configfiles
 from pinlock.index.config import IndexSettings, load_pip_settings
 from pinlock.index.options import DEFAULT_INDEX_URL, IndexOptions
 
@@ -21,7 +21,7 @@ def layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     prefix = tmp_path / "prefix"
     for folder in (home, xdg_system, etc, prefix):
         folder.mkdir()
-    monkeypatch.setattr(config, "_SYSTEM_CONFIG_DIR", str(etc))
+    monkeypatch.setattr(configfiles, "_UNIX_SYSTEM_CONFIG_DIR", str(etc))
     monkeypatch.setattr(sys, "prefix", str(prefix))
     return {
         "xdg_global": xdg_system / "pip" / "pip.conf",
