@@ -387,3 +387,68 @@ def test_file_urls_are_unquoted_once(
     assert client.get_range(wheel.as_uri(), "-5") == RangeResponse(data=b"bytes", start=6, total=11)
     digest = client.download(wheel.as_uri(), tmp_path / "copy.whl")
     assert digest == "sha256:" + hashlib.sha256(b"wheel bytes").hexdigest()
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host(
+    scripted: ScriptedServer, client_factory: Callable[..., HttpSession]
+) -> None:
+    other = ScriptedServer()
+    try:
+        other.script["/files/a.whl"] = [(200, {}, b"moved")]
+        host = scripted.url.removeprefix("http://")
+        scripted.script["/files/a.whl"] = [(302, {"Location": f"{other.url}/files/a.whl"}, b"")]
+        client = client_factory(index_url=f"http://alice:pw@{host}/simple")
+        assert client.get(f"{scripted.url}/files/a.whl").body == b"moved"
+        assert scripted.seen[-1][1]["authorization"] == _basic("alice", "pw")
+        assert "authorization" not in other.seen[-1][1]
+    finally:
+        other.stop()
+
+
+@pytest.mark.parametrize(
+    ("userinfo", "shown"), [("bob:pw-403-x", "bob:****@"), ("tok-403-x", "****@")]
+)
+def test_refused_downloads_name_the_url_masked(
+    userinfo: str,
+    shown: str,
+    scripted: ScriptedServer,
+    client_factory: Callable[..., HttpSession],
+    tmp_path: Path,
+) -> None:
+    scripted.script["/files/a.whl"] = [(403, {}, b"forbidden")]
+    url = scripted.url.replace("http://", f"http://{userinfo}@") + "/files/a.whl"
+    client = client_factory(retries=0)
+    for attempt in (
+        lambda: client.download(url, tmp_path / "a.whl"),
+        lambda: client.get_range(url, "-100"),
+    ):
+        with pytest.raises(NetworkError, match="HTTP 403") as caught:
+            attempt()
+        message = str(caught.value)
+        assert "403-x" not in message
+        assert f"http://{shown}127.0.0.1" in message
+        assert "were refused" in message
+    assert not (tmp_path / "a.whl").exists()
+
+
+def test_one_session_takes_in_every_configuration_of_a_run(
+    scripted: ScriptedServer, client_factory: Callable[..., HttpSession]
+) -> None:
+    host = scripted.url.removeprefix("http://")
+    scripted.script["/files/a.whl"] = [(200, {}, b"x")]
+    session = client_factory(retries=0)
+    session.get(f"{scripted.url}/files/a.whl")
+    assert "authorization" not in scripted.seen[-1][1]
+    # A requirement file's index, learned once, serves every later request to its host.
+    session.include(IndexSettings(index_url=f"http://carol:pw@{host}/simple"))
+    session.get(f"{scripted.url}/files/a.whl")
+    assert scripted.seen[-1][1]["authorization"] == _basic("carol", "pw")
+    # Masked userinfo, as locks carry it, is no credential.
+    session.include(IndexSettings(index_url=f"http://carol:****@{host}/simple"))
+    session.get(f"{scripted.url}/files/a.whl")
+    assert scripted.seen[-1][1]["authorization"] == _basic("carol", "pw")
+    with pytest.raises(ConfigError, match="trusted-host"):
+        session.get("http://untrusted.invalid/x")
+    session.include(IndexSettings(trusted_hosts=("untrusted.invalid",)))
+    with pytest.raises(NetworkError):
+        session.get("http://untrusted.invalid/x")

@@ -245,3 +245,21 @@ def test_requirement_file_index_url_replaces_every_configured_index() -> None:
         "http://a/simple",
         "http://b/simple",
     )
+
+
+def test_masked_credentials_of_a_lock_are_taken_from_the_same_url_given_before() -> None:
+    given = IndexSettings(
+        index_url="https://alice:pw@index.example/simple",
+        extra_index_urls=("https://TOKEN@extra.example/simple",),
+    )
+    merged = given.with_options(
+        IndexOptions(
+            index_url="https://alice:****@index.example/simple",
+            extra_index_urls=("https://****@extra.example/simple", "https://****@new.example/"),
+        )
+    )
+    assert merged.index_url == "https://alice:pw@index.example/simple"
+    assert merged.extra_index_urls == (
+        "https://TOKEN@extra.example/simple",
+        "https://****@new.example/",
+    )

@@ -185,7 +185,8 @@ class PipFailed(PinlockError):
 
     def __str__(self) -> str:
         tail = "\n".join(self.output.strip().splitlines()[-25:])
-        return f"pip {' '.join(self.args_run)} exited with {self.returncode}\n{tail}"
+        # Index options carry the URLs they were given, credentials and all.
+        return redact_text(f"pip {' '.join(self.args_run)} exited with {self.returncode}\n{tail}")
 
 
 class SyncFailed(PinlockError):

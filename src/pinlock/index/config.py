@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import configparser
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pinlock.errors import ConfigError
 from pinlock.index.configfiles import pip_config_files
+from pinlock.index.credentials import is_masked
 from pinlock.index.options import DEFAULT_INDEX_URL, IndexOptions
+from pinlock.urls import strip_userinfo
 
 __all__ = ["IndexSettings", "load_pip_settings"]
 
@@ -71,16 +73,19 @@ class IndexSettings:
 
         A file's ``--index-url`` replaces every index known so far, extra ones included (pip
         resets its index list to that URL); the file's ``--extra-index-url`` values then add.
+        A URL whose credentials a lock masked (``user:****@``) takes them back from the same
+        URL in these settings (the command line, pip configuration), so they still apply.
         """
+        unmask = _unmasker((self.index_url, *self.extra_index_urls, *self.find_links))
         if options.index_url is None:
             index_url, extra_index_urls = self.index_url, self.extra_index_urls
         else:
-            index_url, extra_index_urls = options.index_url, ()
+            index_url, extra_index_urls = unmask(options.index_url), ()
         return replace(
             self,
             index_url=index_url,
-            extra_index_urls=_dedup((*extra_index_urls, *options.extra_index_urls)),
-            find_links=_dedup((*self.find_links, *options.find_links)),
+            extra_index_urls=_dedup((*extra_index_urls, *map(unmask, options.extra_index_urls))),
+            find_links=_dedup((*self.find_links, *map(unmask, options.find_links))),
             no_index=self.no_index or options.no_index,
             trusted_hosts=_dedup((*self.trusted_hosts, *options.trusted_hosts)),
         )
@@ -224,6 +229,23 @@ def _to_number(kind: type[float] | type[int], text: str, origin: str, key: str) 
     except ValueError:
         noun = "an integer" if kind is int else "a number"
         raise ConfigError(origin, key, f"{text!r} is not {noun}") from None
+
+
+def _unmasker(known: Iterable[str]) -> Callable[[str], str]:
+    """A function giving a masked URL the credentials of the same URL among ``known``."""
+    with_credentials: dict[str, str] = {}
+    for url in known:
+        plain, user, password = strip_userinfo(url)
+        if user is not None and not is_masked(user, password):
+            with_credentials.setdefault(plain, url)
+
+    def unmask(url: str) -> str:
+        plain, user, password = strip_userinfo(url)
+        if is_masked(user, password):
+            return with_credentials.get(plain, url)
+        return url
+
+    return unmask
 
 
 def _dedup(items: Iterable[str]) -> tuple[str, ...]:

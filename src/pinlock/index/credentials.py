@@ -4,8 +4,9 @@ As pip finds them: the userinfo of a URL (``https://user:password@host/``, or a 
 ``https://TOKEN@host/`` sent as the user with an empty password) applies to every request to
 that ``host[:port]`` from then on; a host no URL named is looked up in netrc, read as pip's
 requests reads it (``$NETRC`` when set, else ``~/.netrc`` or ``~/_netrc``, the first that exists;
-the account field stands in for an empty login). Secrets never leave this object but as an
-``Authorization`` header.
+the account field stands in for an empty login). Userinfo masked as pinlock writes it in locks
+(``user:****@``, ``****@``) is no credential: the host's come from elsewhere. Secrets never leave
+this object but as an ``Authorization`` header.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from urllib.parse import urlsplit
 
 from pinlock.urls import strip_userinfo
 
-__all__ = ["Credentials", "netrc_path"]
+__all__ = ["Credentials", "is_masked", "netrc_path"]
+
+# What redact_url puts in place of a secret.
+_MASK = "****"
+
+
+def is_masked(user: str | None, password: str | None) -> bool:
+    """Whether userinfo is a mask written in place of credentials (``user:****``, ``****``)."""
+    return password == _MASK or (password is None and user == _MASK)
+
 
 _NETRC_NAMES = (".netrc", "_netrc")
 
@@ -58,7 +68,7 @@ class Credentials:
     def learn(self, url: str) -> str:
         """``url`` without its userinfo; the credentials it carried now apply to its host."""
         plain, user, password = strip_userinfo(url)
-        if user is not None:
+        if user is not None and not is_masked(user, password):
             with self._lock:
                 self._by_netloc[urlsplit(plain).netloc] = (user, password or "")
         return plain
