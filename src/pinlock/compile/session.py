@@ -49,7 +49,7 @@ class CompileSession:
         # metadata of a file is fetched as its page was, whichever configuration listed it.
         for settings in configurations:
             self.http.include(settings)
-        self.http.credentials.learn_all(flavour.index for flavour in flavours)
+        self.http.include(base, urls=[flavour.index for flavour in flavours])
         self.metadata = MetadataFetcher(self.http, cache, store=self.store)
         self.hash_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pinlock-hash")
         self._finders: dict[tuple[IndexSettings, str], PackageFinder] = {}

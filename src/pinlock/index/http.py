@@ -10,10 +10,8 @@ exponential backoff; other answers, 404 included, go back to the caller.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
-import ssl
 import tempfile
 import threading
 import time
@@ -22,23 +20,22 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError, InsecureRequestWarning, MaxRetryError, SSLError
-from urllib3.util.ssl_ import create_urllib3_context
 
 from pinlock import __version__ as _pinlock_version
 from pinlock.digests import Hasher
 from pinlock.errors import ConfigError, NetworkError
 from pinlock.index.config import IndexSettings
+from pinlock.index.connections import is_loopback, make_pool, tls_context
 from pinlock.index.credentials import Credentials
 from pinlock.urls import file_url_to_path, is_file_url, redact_url
 
 __all__ = ["HttpResponse", "HttpSession", "RangeResponse", "status_error"]
 
 _T = TypeVar("_T")
-_POOL_SIZE = 16
 _CHUNK = 1 << 16
 _MAX_REDIRECTS = 10
 _BACKOFF_SECONDS = 0.25
@@ -241,7 +238,7 @@ class HttpSession:
         parts = urlsplit(plain_url)
         if parts.scheme not in ("http", "https"):
             raise ConfigError(redact_url(url), "url", f"unsupported URL scheme {parts.scheme!r}")
-        if parts.scheme == "http" and not self._is_trusted(parts) and not _is_loopback(parts):
+        if parts.scheme == "http" and not self._is_trusted(parts) and not is_loopback(parts):
             raise ConfigError(
                 redact_url(url),
                 "trusted-host",
@@ -302,8 +299,8 @@ class HttpSession:
         with self._pools_lock:
             pool = self._pools.get(key)
             if pool is None:
-                context = _tls_context(self.settings, trusted=trusted)
-                pool = _make_pool(proxy, context)
+                context = tls_context(self.settings, trusted=trusted)
+                pool = make_pool(proxy, context)
                 self._pools[key] = pool
         return pool
 
@@ -331,49 +328,6 @@ class HttpSession:
             time.sleep(min(wait, _MAX_BACKOFF_SECONDS) if wait is not None else backoff)
 
 
-def _tls_context(settings: IndexSettings, *, trusted: bool) -> ssl.SSLContext:
-    """One TLS context for every connection of a pool.
-
-    Left to itself urllib3 builds a context per connection and loads the CA bundle into it
-    each time: a tenth of a second of CPU, under the GIL, for every connection opened.
-    """
-    try:
-        context = create_urllib3_context()
-        if trusted:
-            # Trusted hosts may present any certificate, as pip allows.
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        elif settings.cert:
-            if Path(settings.cert).is_dir():
-                context.load_verify_locations(capath=settings.cert)
-            else:
-                context.load_verify_locations(cafile=settings.cert)
-        else:
-            context.load_default_certs()
-        if settings.client_cert:
-            # pip's --client-cert is one PEM file holding both the key and the certificate.
-            context.load_cert_chain(settings.client_cert)
-    except OSError as error:  # ssl.SSLError included
-        raise SSLError(f"cannot set up TLS: {error}") from error
-    return context
-
-
-def _make_pool(proxy: str | None, context: ssl.SSLContext) -> urllib3.PoolManager:
-    options: dict[str, Any] = {
-        "num_pools": 32,
-        "maxsize": _POOL_SIZE,
-        "block": False,
-        "ssl_context": context,
-    }
-    if proxy is None:
-        return urllib3.PoolManager(**options)
-    parsed = urllib3.util.parse_url(proxy)
-    if parsed.auth:
-        options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=unquote(parsed.auth))
-        proxy = parsed._replace(auth=None).url
-    return urllib3.ProxyManager(proxy, **options)
-
-
 def _retry_after(value: str | None) -> float | None:
     if value is None:
         return None
@@ -387,16 +341,6 @@ def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     # urllib3 prefixes some messages with the repr of its connection object: noise to a user.
     return re.sub(r"^<[^>]*object at 0x[0-9a-f]+>: ", "", text)
-
-
-def _is_loopback(parts: Any) -> bool:
-    host = parts.hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _file_get(url: str) -> HttpResponse:
