@@ -29,7 +29,7 @@ from pathlib import Path
 from pinlock.cache import Cache
 from pinlock.digests import Hasher, group_digests
 from pinlock.errors import HashMismatch
-from pinlock.urls import is_file_url
+from pinlock.urls import is_file_url, strip_userinfo
 
 __all__ = ["ArtifactStore", "Download"]
 
@@ -92,7 +92,7 @@ class ArtifactStore:
         found = self._stored(url, filename, expected)
         if found is not None:
             return found
-        with self._lock_for(url):
+        with self._lock_for(_url_key(url)):
             # Another thread of this process may have fetched it meanwhile.
             found = self._stored(url, filename, expected)
             if found is not None:
@@ -100,7 +100,7 @@ class ArtifactStore:
             path, digest = self.add(filename, lambda dest: download(url, dest, expected))
             if not is_file_url(url):
                 # Remote files do not change under their URL: the next run finds this one.
-                self.cache.put(_URL_DIGESTS, url, digest.encode())
+                self.cache.put(_URL_DIGESTS, _url_key(url), digest.encode())
             return path, digest
 
     def add(self, filename: str, write: Callable[[Path], str]) -> tuple[Path, str]:
@@ -159,7 +159,7 @@ class ArtifactStore:
     def _stored(self, url: str, filename: str, expected: Sequence[str]) -> tuple[Path, str] | None:
         candidates = sorted(group_digests(expected).get("sha256", ()))
         if not candidates and not is_file_url(url):
-            recorded = self.cache.get(_URL_DIGESTS, url)
+            recorded = self.cache.get(_URL_DIGESTS, _url_key(url))
             if recorded is not None:
                 candidates = [recorded.decode("ascii", "replace").removeprefix("sha256:")]
         for sha256 in candidates:
@@ -173,3 +173,8 @@ class ArtifactStore:
     def _lock_for(self, key: str) -> threading.Lock:
         with self._guard:
             return self._key_locks.setdefault(key, threading.Lock())
+
+
+def _url_key(url: str) -> str:
+    # The same file whoever asks for it; and no secret goes into the cache, even hashed.
+    return strip_userinfo(url)[0]

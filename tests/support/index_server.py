@@ -44,12 +44,11 @@ HTML_V1_TYPE = "application/vnd.pypi.simple.v1+html"
 
 
 class LoggedRequest(NamedTuple):
-    """One request as the server saw it: ``(method, path, range_header, authorized)``."""
+    """One request as the server saw it: ``(method, path, range_header)``."""
 
     method: str
     path: str
     range_header: str | None
-    authorized: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +157,7 @@ class IndexServer:
         self.yanked = dict(yanked or {})
         self._lock = threading.Lock()
         self._requests: list[LoggedRequest] = []
+        self._refused: list[LoggedRequest] = []
         self._sent: dict[str, int] = {}
         self._info_cache: dict[tuple[str, int, int], _FileInfo] = {}
         self._connections: set[socket.socket] = set()
@@ -226,6 +226,12 @@ class IndexServer:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def refused(self) -> list[LoggedRequest]:
+        """Requests answered 401 for want of the credentials ``auth`` asks for."""
+        with self._lock:
+            return list(self._refused)
+
     def requests_for(self, filename: str) -> list[LoggedRequest]:
         """Requests of ``/files/<filename>`` exactly (not its ``.metadata``)."""
         wanted = f"/files/{filename}"
@@ -239,11 +245,14 @@ class IndexServer:
     def clear_log(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._refused.clear()
             self._sent.clear()
 
-    def _log(self, entry: LoggedRequest) -> None:
+    def _log(self, entry: LoggedRequest, *, authorized: bool = True) -> None:
         with self._lock:
             self._requests.append(entry)
+            if not authorized:
+                self._refused.append(entry)
 
     def _count_sent(self, filename: str, size: int) -> None:
         with self._lock:
@@ -410,7 +419,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, *, send_body: bool) -> None:
         path = unquote(urlsplit(self.path).path)
         authorized = self._authorized()
-        self.index._log(LoggedRequest(self.command, path, self.headers.get("Range"), authorized))
+        entry = LoggedRequest(self.command, path, self.headers.get("Range"))
+        self.index._log(entry, authorized=authorized)
         if not authorized:
             self.send_response(HTTPStatus.UNAUTHORIZED)
             self.send_header("WWW-Authenticate", 'Basic realm="test index"')

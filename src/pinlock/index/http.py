@@ -219,7 +219,11 @@ class HttpSession:
                 chunks = response.stream(_CHUNK, decode_content=False)
                 return _save(url, chunks, dest, expected)
             finally:
-                response.release_conn()
+                if response.status == 200:
+                    response.release_conn()
+                else:
+                    # An error body left unread would be taken for the next answer: drop it.
+                    response.close()
 
         return self._with_retries(redact_url(url), attempt)
 
