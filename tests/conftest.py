@@ -33,6 +33,8 @@ def _isolate_environment(
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     # Interpreters the tests start (target venvs) must see only their own site-packages.
     monkeypatch.delenv("PYTHONPATH", raising=False)
+    # Credentials come from the files a test writes, never from this machine's netrc.
+    monkeypatch.delenv("NETRC", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache_home))
 
 

@@ -166,3 +166,25 @@ def test_unknown_key_in_any_table_stops_compile(
     assert str(tmp_path / "pyproject.toml") in err
     assert ("python-versions" if "python" in text else "venv") in err
     assert not (tmp_path / "main.txt").exists()
+
+
+def test_python_targets_own_pip_conf_is_pips_site_configuration(
+    tmp_path: Path, files_dir: Path, wheel_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `pip --python VENV` reads VENV/pip.conf; a lock for VENV is resolved with it too.
+    wheel_factory("alpha", "1.0")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    (venv / "pip.conf").write_text(
+        f"[global]\nno-index = true\nfind-links = {files_dir}\n", encoding="utf-8"
+    )
+    monkeypatch.delenv("PIP_CONFIG_FILE")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    src = tmp_path / "main.in"
+    src.write_text("alpha\n")
+
+    code, _out, err = compile_cli(tmp_path, "--python", str(venv), str(src))
+
+    assert code == 0, err
+    assert "alpha==1.0" in (tmp_path / "main.txt").read_text()

@@ -14,7 +14,7 @@ from packaging.version import Version
 from pinlock.errors import HashMismatch, NetworkError
 from pinlock.index.config import IndexSettings
 from pinlock.index.finder import PackageFinder
-from pinlock.index.http import HttpClient
+from pinlock.index.http import HttpSession
 from pinlock.index.models import DistFile, FileKind
 from tests.support.index_server import IndexServer
 
@@ -27,12 +27,12 @@ def _n(name: str) -> NormalizedName:
 
 @pytest.fixture
 def finder_factory() -> Iterator[FinderFactory]:
-    made: list[tuple[PackageFinder, HttpClient]] = []
+    made: list[tuple[PackageFinder, HttpSession]] = []
 
     def make(*, package_indexes: Any = None, **settings: Any) -> PackageFinder:
         settings.setdefault("index_url", "file:///nonexistent-index")
         index_settings = IndexSettings(**settings)
-        client = HttpClient(index_settings)
+        client = HttpSession(index_settings)
         finder = PackageFinder(index_settings, client, package_indexes=package_indexes)
         made.append((finder, client))
         return finder
@@ -102,7 +102,7 @@ def test_file_index_folders(tmp_path: Path, wheel_factory: Callable[..., Path]) 
         '<a href="paged-3.0-py3-none-any.whl#sha256=' + "c" * 64 + '">p</a>'
     )
     settings = IndexSettings(index_url=index.as_uri())
-    client = HttpClient(settings)
+    client = HttpSession(settings)
     finder = PackageFinder(settings, client)
     try:
         (demo,) = finder.find(_n("demo"))

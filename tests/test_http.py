@@ -16,7 +16,7 @@ import pytest
 
 from pinlock.errors import ConfigError, HashMismatch, NetworkError
 from pinlock.index.config import IndexSettings
-from pinlock.index.http import HttpClient, RangeResponse
+from pinlock.index.http import HttpSession, RangeResponse
 from tests.support.index_server import IndexServer
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -67,11 +67,11 @@ def scripted() -> Iterator[ScriptedServer]:
 
 
 @pytest.fixture
-def client_factory() -> Iterator[Callable[..., HttpClient]]:
-    clients: list[HttpClient] = []
+def client_factory() -> Iterator[Callable[..., HttpSession]]:
+    clients: list[HttpSession] = []
 
-    def make(**settings: Any) -> HttpClient:
-        client = HttpClient(IndexSettings(**settings))
+    def make(**settings: Any) -> HttpSession:
+        client = HttpSession(IndexSettings(**settings))
         clients.append(client)
         return client
 
@@ -83,7 +83,7 @@ def client_factory() -> Iterator[Callable[..., HttpClient]]:
 def test_get_page_follows_redirects_and_lowercases_headers(
     wheel_factory: Callable[..., Path],
     index_factory: Callable[..., IndexServer],
-    client_factory: Callable[..., HttpClient],
+    client_factory: Callable[..., HttpSession],
 ) -> None:
     wheel_factory("demo-pkg", "1.0")
     index = index_factory()
@@ -100,7 +100,7 @@ def test_get_page_follows_redirects_and_lowercases_headers(
 def test_get_range_and_download(
     wheel_factory: Callable[..., Path],
     index_factory: Callable[..., IndexServer],
-    client_factory: Callable[..., HttpClient],
+    client_factory: Callable[..., HttpSession],
     tmp_path: Path,
 ) -> None:
     wheel = wheel_factory("big", "1.0", padding=200_000)
@@ -125,7 +125,7 @@ def test_get_range_and_download(
 def test_server_that_ignores_ranges_gives_none(
     wheel_factory: Callable[..., Path],
     index_factory: Callable[..., IndexServer],
-    client_factory: Callable[..., HttpClient],
+    client_factory: Callable[..., HttpSession],
 ) -> None:
     wheel = wheel_factory("big", "1.0", padding=300_000)
     index = index_factory(ranges=False)
@@ -136,7 +136,7 @@ def test_server_that_ignores_ranges_gives_none(
 def test_hash_mismatch_leaves_nothing(
     wheel_factory: Callable[..., Path],
     index_factory: Callable[..., IndexServer],
-    client_factory: Callable[..., HttpClient],
+    client_factory: Callable[..., HttpSession],
     tmp_path: Path,
 ) -> None:
     wheel = wheel_factory("demo", "1.0")
@@ -150,7 +150,7 @@ def test_hash_mismatch_leaves_nothing(
     assert list(dest.parent.iterdir()) == []
 
 
-def test_file_urls(tmp_path: Path, client_factory: Callable[..., HttpClient]) -> None:
+def test_file_urls(tmp_path: Path, client_factory: Callable[..., HttpSession]) -> None:
     page = tmp_path / "my dir" / "index.html"
     page.parent.mkdir()
     page.write_bytes(b"<a href='x-1.0.tar.gz'>x</a>")
@@ -169,7 +169,7 @@ def test_file_urls(tmp_path: Path, client_factory: Callable[..., HttpClient]) ->
 
 
 def test_retries_server_errors_then_succeeds(
-    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+    scripted: ScriptedServer, client_factory: Callable[..., HttpSession]
 ) -> None:
     scripted.script["/page"] = [
         (503, {}, b"busy"),
@@ -182,7 +182,7 @@ def test_retries_server_errors_then_succeeds(
 
 
 def test_gives_up_after_the_configured_retries(
-    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+    scripted: ScriptedServer, client_factory: Callable[..., HttpSession]
 ) -> None:
     scripted.script["/page"] = [(500, {}, b"broken")]
     with pytest.raises(NetworkError) as caught:
@@ -193,7 +193,7 @@ def test_gives_up_after_the_configured_retries(
     assert caught.value.exit_code == 4
 
 
-def test_connection_refused_is_a_network_error(client_factory: Callable[..., HttpClient]) -> None:
+def test_connection_refused_is_a_network_error(client_factory: Callable[..., HttpSession]) -> None:
     with pytest.raises(NetworkError) as caught:
         client_factory(retries=1).get("http://127.0.0.1:9/simple/x/")
     assert caught.value.attempts == 2
@@ -201,7 +201,7 @@ def test_connection_refused_is_a_network_error(client_factory: Callable[..., Htt
 
 
 def test_not_found_and_client_errors_are_returned(
-    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+    scripted: ScriptedServer, client_factory: Callable[..., HttpSession]
 ) -> None:
     scripted.script["/forbidden"] = [(403, {}, b"no")]
     assert client_factory(retries=3).get(f"{scripted.url}/forbidden").status == 403
@@ -209,7 +209,7 @@ def test_not_found_and_client_errors_are_returned(
 
 
 def test_gzip_is_decoded(
-    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+    scripted: ScriptedServer, client_factory: Callable[..., HttpSession]
 ) -> None:
     scripted.script["/page"] = [(200, {"Content-Encoding": "gzip"}, gzip.compress(b"hello"))]
     assert client_factory().get(f"{scripted.url}/page").body == b"hello"
@@ -221,7 +221,7 @@ def _basic(user: str, password: str) -> str:
 
 
 def test_url_credentials_apply_to_the_whole_host(
-    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+    scripted: ScriptedServer, client_factory: Callable[..., HttpSession]
 ) -> None:
     host = scripted.url.removeprefix("http://")
     client = client_factory(index_url=f"http://alice:s%40cret@{host}/simple")
@@ -234,7 +234,7 @@ def test_url_credentials_apply_to_the_whole_host(
 
 def test_netrc_credentials(
     scripted: ScriptedServer,
-    client_factory: Callable[..., HttpClient],
+    client_factory: Callable[..., HttpSession],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -246,7 +246,7 @@ def test_netrc_credentials(
     assert scripted.seen[-1][1]["authorization"] == _basic("carol", "hunter2")
 
 
-def test_plain_http_needs_a_trusted_host(client_factory: Callable[..., HttpClient]) -> None:
+def test_plain_http_needs_a_trusted_host(client_factory: Callable[..., HttpSession]) -> None:
     with pytest.raises(ConfigError, match="trusted-host"):
         client_factory().get("http://untrusted.invalid/simple/x/")
     # Trusted: the request is made (and fails to resolve, which is a network error).
@@ -258,7 +258,7 @@ def test_plain_http_needs_a_trusted_host(client_factory: Callable[..., HttpClien
 
 def test_proxy_from_the_environment(
     scripted: ScriptedServer,
-    client_factory: Callable[..., HttpClient],
+    client_factory: Callable[..., HttpSession],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     proxy_host = scripted.url.removeprefix("http://")
@@ -274,7 +274,7 @@ def test_proxy_from_the_environment(
     assert len(scripted.seen) == 1
 
 
-def test_errors_do_not_show_passwords(client_factory: Callable[..., HttpClient]) -> None:
+def test_errors_do_not_show_passwords(client_factory: Callable[..., HttpSession]) -> None:
     with pytest.raises(NetworkError) as caught:
         client_factory(retries=0).get("http://user:topsecret@127.0.0.1:9/simple/x/")
     assert "topsecret" not in str(caught.value)
@@ -322,7 +322,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def test_tls_certificates_are_checked_on_every_connection(
-    tls_server: tuple[str, Path], client_factory: Callable[..., HttpClient]
+    tls_server: tuple[str, Path], client_factory: Callable[..., HttpSession]
 ) -> None:
     url, cert = tls_server
     client = client_factory(cert=str(cert), retries=0)
@@ -339,7 +339,7 @@ def test_tls_certificates_are_checked_on_every_connection(
 
 
 def test_download_checks_digests_of_other_algorithms(
-    tmp_path: Path, client_factory: Callable[..., HttpClient]
+    tmp_path: Path, client_factory: Callable[..., HttpSession]
 ) -> None:
     # Indexes may give only sha512 (or md5): the file is checked against it, sha256 returned.
     source = tmp_path / "demo-1.0.tar.gz"
@@ -359,7 +359,7 @@ def test_download_checks_digests_of_other_algorithms(
 
 
 def test_range_answer_whose_content_range_does_not_match_its_body_gives_none(
-    scripted: ScriptedServer, client_factory: Callable[..., HttpClient]
+    scripted: ScriptedServer, client_factory: Callable[..., HttpSession]
 ) -> None:
     # A body shorter or longer than the span its Content-Range claims cannot be placed.
     scripted.script["/short.whl"] = [(206, {"Content-Range": "bytes 900-999/1000"}, b"x" * 10)]
@@ -373,7 +373,7 @@ def test_range_answer_whose_content_range_does_not_match_its_body_gives_none(
 
 
 def test_file_urls_are_unquoted_once(
-    tmp_path: Path, client_factory: Callable[..., HttpClient]
+    tmp_path: Path, client_factory: Callable[..., HttpSession]
 ) -> None:
     # A folder whose name holds a literal "%2B" is not the folder named "+".
     folder = tmp_path / "wheels%2Bcpu"
@@ -387,3 +387,68 @@ def test_file_urls_are_unquoted_once(
     assert client.get_range(wheel.as_uri(), "-5") == RangeResponse(data=b"bytes", start=6, total=11)
     digest = client.download(wheel.as_uri(), tmp_path / "copy.whl")
     assert digest == "sha256:" + hashlib.sha256(b"wheel bytes").hexdigest()
+
+
+def test_credentials_do_not_follow_a_redirect_to_another_host(
+    scripted: ScriptedServer, client_factory: Callable[..., HttpSession]
+) -> None:
+    other = ScriptedServer()
+    try:
+        other.script["/files/a.whl"] = [(200, {}, b"moved")]
+        host = scripted.url.removeprefix("http://")
+        scripted.script["/files/a.whl"] = [(302, {"Location": f"{other.url}/files/a.whl"}, b"")]
+        client = client_factory(index_url=f"http://alice:pw@{host}/simple")
+        assert client.get(f"{scripted.url}/files/a.whl").body == b"moved"
+        assert scripted.seen[-1][1]["authorization"] == _basic("alice", "pw")
+        assert "authorization" not in other.seen[-1][1]
+    finally:
+        other.stop()
+
+
+@pytest.mark.parametrize(
+    ("userinfo", "shown"), [("bob:pw-403-x", "bob:****@"), ("tok-403-x", "****@")]
+)
+def test_refused_downloads_name_the_url_masked(
+    userinfo: str,
+    shown: str,
+    scripted: ScriptedServer,
+    client_factory: Callable[..., HttpSession],
+    tmp_path: Path,
+) -> None:
+    scripted.script["/files/a.whl"] = [(403, {}, b"forbidden")]
+    url = scripted.url.replace("http://", f"http://{userinfo}@") + "/files/a.whl"
+    client = client_factory(retries=0)
+    for attempt in (
+        lambda: client.download(url, tmp_path / "a.whl"),
+        lambda: client.get_range(url, "-100"),
+    ):
+        with pytest.raises(NetworkError, match="HTTP 403") as caught:
+            attempt()
+        message = str(caught.value)
+        assert "403-x" not in message
+        assert f"http://{shown}127.0.0.1" in message
+        assert "were refused" in message
+    assert not (tmp_path / "a.whl").exists()
+
+
+def test_one_session_takes_in_every_configuration_of_a_run(
+    scripted: ScriptedServer, client_factory: Callable[..., HttpSession]
+) -> None:
+    host = scripted.url.removeprefix("http://")
+    scripted.script["/files/a.whl"] = [(200, {}, b"x")]
+    session = client_factory(retries=0)
+    session.get(f"{scripted.url}/files/a.whl")
+    assert "authorization" not in scripted.seen[-1][1]
+    # A requirement file's index, learned once, serves every later request to its host.
+    session.include(IndexSettings(index_url=f"http://carol:pw@{host}/simple"))
+    session.get(f"{scripted.url}/files/a.whl")
+    assert scripted.seen[-1][1]["authorization"] == _basic("carol", "pw")
+    # Masked userinfo, as locks carry it, is no credential.
+    session.include(IndexSettings(index_url=f"http://carol:****@{host}/simple"))
+    session.get(f"{scripted.url}/files/a.whl")
+    assert scripted.seen[-1][1]["authorization"] == _basic("carol", "pw")
+    with pytest.raises(ConfigError, match="trusted-host"):
+        session.get("http://untrusted.invalid/x")
+    session.include(IndexSettings(trusted_hosts=("untrusted.invalid",)))
+    with pytest.raises(NetworkError):
+        session.get("http://untrusted.invalid/x")

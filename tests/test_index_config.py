@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pinlock.errors import ConfigError
-from pinlock.index import config
+from pinlock.index import configfiles
 from pinlock.index.config import IndexSettings, load_pip_settings
 from pinlock.index.options import DEFAULT_INDEX_URL, IndexOptions
 
@@ -21,7 +21,7 @@ def layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     prefix = tmp_path / "prefix"
     for folder in (home, xdg_system, etc, prefix):
         folder.mkdir()
-    monkeypatch.setattr(config, "_SYSTEM_CONFIG_DIR", str(etc))
+    monkeypatch.setattr(configfiles, "_UNIX_SYSTEM_CONFIG_DIR", str(etc))
     monkeypatch.setattr(sys, "prefix", str(prefix))
     return {
         "xdg_global": xdg_system / "pip" / "pip.conf",
@@ -244,4 +244,22 @@ def test_requirement_file_index_url_replaces_every_configured_index() -> None:
         "http://conf/simple",
         "http://a/simple",
         "http://b/simple",
+    )
+
+
+def test_masked_credentials_of_a_lock_are_taken_from_the_same_url_given_before() -> None:
+    given = IndexSettings(
+        index_url="https://alice:pw@index.example/simple",
+        extra_index_urls=("https://TOKEN@extra.example/simple",),
+    )
+    merged = given.with_options(
+        IndexOptions(
+            index_url="https://alice:****@index.example/simple",
+            extra_index_urls=("https://****@extra.example/simple", "https://****@new.example/"),
+        )
+    )
+    assert merged.index_url == "https://alice:pw@index.example/simple"
+    assert merged.extra_index_urls == (
+        "https://TOKEN@extra.example/simple",
+        "https://****@new.example/",
     )

@@ -18,9 +18,10 @@ from pinlock.compile.metadata import MetadataFetcher
 from pinlock.coremetadata import CoreMetadata, parse_metadata
 from pinlock.errors import HashMismatch, MetadataError
 from pinlock.index.config import IndexSettings
-from pinlock.index.http import HttpClient
+from pinlock.index.http import HttpSession
 from pinlock.index.models import DistFile, FileKind
 from pinlock.index.pages import parse_html
+from pinlock.store import ArtifactStore
 from tests.support.artifacts import make_sdist, make_wheel
 from tests.support.index_server import IndexServer
 
@@ -90,8 +91,8 @@ def test_parse_metadata_errors(text: str, reason: str) -> None:
 
 
 @pytest.fixture
-def client() -> Iterator[HttpClient]:
-    http = HttpClient(IndexSettings(retries=0))
+def client() -> Iterator[HttpSession]:
+    http = HttpSession(IndexSettings(retries=0))
     yield http
     http.close()
 
@@ -101,7 +102,7 @@ def cache(tmp_path: Path) -> Cache:
     return Cache(tmp_path / "cache")
 
 
-def _dists(client: HttpClient, index: IndexServer, project: str) -> list[DistFile]:
+def _dists(client: HttpSession, index: IndexServer, project: str) -> list[DistFile]:
     page_url = f"{index.url}/{project}/"
     response = client.get(page_url)
     assert response.status == 200
@@ -122,7 +123,7 @@ def _file_requests(index: IndexServer, filename: str) -> list[str]:
 def test_pep658_metadata_file_is_used_first(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],
-    client: HttpClient,
+    client: HttpSession,
     cache: Cache,
 ) -> None:
     wheel = make_wheel(files_dir, "alpha", "1.0", requires_dist=["idna"], padding=100_000)
@@ -141,7 +142,7 @@ def test_pep658_metadata_file_is_used_first(
 def test_pep658_digest_mismatch_is_an_error(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],
-    client: HttpClient,
+    client: HttpSession,
     cache: Cache,
 ) -> None:
     wheel = make_wheel(files_dir, "alpha", "1.0")
@@ -155,7 +156,7 @@ def test_pep658_digest_mismatch_is_an_error(
 def test_range_reads_when_no_metadata_file(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],
-    client: HttpClient,
+    client: HttpSession,
     cache: Cache,
 ) -> None:
     wheel = make_wheel(files_dir, "big", "2.0+cu121", requires_python=">=3.9", padding=3_000_000)
@@ -175,7 +176,7 @@ def test_range_reads_when_no_metadata_file(
 def test_full_download_when_ranges_are_ignored_and_disk_cache(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],
-    client: HttpClient,
+    client: HttpSession,
     cache: Cache,
 ) -> None:
     wheel = make_wheel(files_dir, "whole", "1.0", requires_dist=["six"], padding=50_000)
@@ -190,7 +191,7 @@ def test_full_download_when_ranges_are_ignored_and_disk_cache(
     ranges = [r.range_header for r in index.requests_for(wheel.name)]
     assert ranges == ["bytes=-65536", None]
     digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
-    assert cache.path("files", digest).read_bytes() == wheel.read_bytes()
+    assert ArtifactStore(cache).path(digest, wheel.name).read_bytes() == wheel.read_bytes()
 
     index.clear_log()
     assert fetcher.fetch(dist) is metadata  # memo
@@ -201,7 +202,7 @@ def test_full_download_when_ranges_are_ignored_and_disk_cache(
 def test_disk_cache_key_uses_another_digest_when_sha256_is_unknown(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],
-    client: HttpClient,
+    client: HttpSession,
     cache: Cache,
 ) -> None:
     # The index gives only sha512: a file replaced under the same URL is a new cache entry.
@@ -222,7 +223,7 @@ def test_disk_cache_key_uses_another_digest_when_sha256_is_unknown(
 def test_full_download_ignores_digests_in_algorithms_it_cannot_compute(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],
-    client: HttpClient,
+    client: HttpSession,
     cache: Cache,
 ) -> None:
     # PEP 691 allows any algorithm name; one hashlib lacks cannot fail the download.
@@ -239,7 +240,7 @@ def test_full_download_ignores_digests_in_algorithms_it_cannot_compute(
 def test_concurrent_fetches_read_once(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],
-    client: HttpClient,
+    client: HttpSession,
     cache: Cache,
 ) -> None:
     wheel = make_wheel(files_dir, "shared", "1.0")
@@ -262,7 +263,7 @@ def test_concurrent_fetches_read_once(
 def test_metadata_that_names_another_version_is_an_error(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],
-    client: HttpClient,
+    client: HttpSession,
     cache: Cache,
     tmp_path: Path,
 ) -> None:
@@ -277,7 +278,7 @@ def test_metadata_that_names_another_version_is_an_error(
 def test_bad_requires_dist_in_a_wheel(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],
-    client: HttpClient,
+    client: HttpSession,
     cache: Cache,
 ) -> None:
     make_wheel(files_dir, "broken", "1.0", requires_dist=["ok", "not valid ((("])
@@ -287,7 +288,7 @@ def test_bad_requires_dist_in_a_wheel(
         MetadataFetcher(client, cache).fetch(dist)
 
 
-def test_file_urls_are_read_locally(client: HttpClient, cache: Cache, tmp_path: Path) -> None:
+def test_file_urls_are_read_locally(client: HttpSession, cache: Cache, tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, "local-thing", "1.0", requires_dist=["idna"])
     sdist = make_sdist(tmp_path, "local-thing", "0.9", requires_dist=["six"])
     fetcher = MetadataFetcher(client, cache)
@@ -297,7 +298,7 @@ def test_file_urls_are_read_locally(client: HttpClient, cache: Cache, tmp_path: 
 
 
 def test_file_urls_of_folders_with_percent_signs(
-    client: HttpClient, cache: Cache, tmp_path: Path
+    client: HttpSession, cache: Cache, tmp_path: Path
 ) -> None:
     # "%2B" in a folder's name is literal: the URL quotes it once, and it is unquoted once.
     folder = tmp_path / "wheels%2Bcpu"
@@ -311,7 +312,7 @@ def test_file_urls_of_folders_with_percent_signs(
 def test_sdists_from_the_index(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],
-    client: HttpClient,
+    client: HttpSession,
     cache: Cache,
 ) -> None:
     trusted = make_sdist(
@@ -337,7 +338,7 @@ def test_sdists_from_the_index(
 # -- local source trees ---------------------------------------------------------------------
 
 
-def test_static_pyproject_needs_no_build(client: HttpClient, cache: Cache, tmp_path: Path) -> None:
+def test_static_pyproject_needs_no_build(client: HttpSession, cache: Cache, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         "[build-system]\n"
         'requires = ["this-backend-does-not-exist"]\n'
@@ -365,7 +366,7 @@ def test_static_pyproject_needs_no_build(client: HttpClient, cache: Cache, tmp_p
 
 
 def test_dynamic_dependencies_use_the_backend(
-    client: HttpClient, cache: Cache, tmp_path: Path
+    client: HttpSession, cache: Cache, tmp_path: Path
 ) -> None:
     from tests.support.artifacts import sdist_tree
 
@@ -415,7 +416,7 @@ def _file_dist(path: Path) -> DistFile:
 
 
 def test_local_files_without_a_digest_are_not_cached_on_disk(
-    client: HttpClient, cache: Cache, tmp_path: Path
+    client: HttpSession, cache: Cache, tmp_path: Path
 ) -> None:
     make_wheel(tmp_path, "rebuilt", "1.0", requires_dist=["first"])
     dist = _replace(_file_dist(tmp_path / "rebuilt-1.0-py3-none-any.whl"), hashes={})

@@ -333,3 +333,47 @@ def test_environment_is_isolated_from_pip_configuration() -> None:
     ]
     assert leaked == []
     assert "xdg-cache" in os.environ["XDG_CACHE_HOME"]
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def test_basic_auth_and_bare_token(
+    files_dir: Path, index_factory: Callable[..., IndexServer]
+) -> None:
+    wheel = make_wheel(files_dir, "locked", "1.0")
+    index = index_factory(auth=("alice", "pw"))
+    page = f"{index.url}/locked/"
+    status, headers, _ = _get(page)
+    assert status == 401 and headers["WWW-Authenticate"].startswith("Basic")
+    assert _get(page, _basic("alice", "wrong"))[0] == 401
+    assert _get(page, _basic("alice", "pw"))[0] == 200
+    assert _get(index.file_url(wheel.name), _basic("alice", "pw"))[0] == 200
+    assert len(index.requests) == 4
+    assert index.refused == index.requests[:2]
+    token_index = index_factory(auth="tok")
+    assert _get(f"{token_index.url}/locked/", _basic("tok", ""))[0] == 200
+    assert _get(f"{token_index.url}/locked/", _basic("tok", "x"))[0] == 401
+
+
+def test_pip_authenticates_like_pinlock(
+    files_dir: Path, index_factory: Callable[..., IndexServer], tmp_path: Path
+) -> None:
+    """The server accepts a bare token the way pip sends it (user TOKEN, empty password)."""
+    make_wheel(files_dir, "locked", "1.0")
+    index = index_factory(auth="tok")
+    url = index.url.replace("http://", "http://tok@")
+    done = _pip("download", "--no-deps", "-d", str(tmp_path / "d"), "-i", url, "locked==1.0")
+    assert done.returncode == 0, done.stderr
+    assert index.requests and not index.refused
+
+
+def test_files_without_digests(files_dir: Path, index_factory: Callable[..., IndexServer]) -> None:
+    make_wheel(files_dir, "plain", "1.0")
+    index = index_factory(digests=False)
+    _, _, html = _get(f"{index.url}/plain/")
+    assert b"#sha256=" not in html and b"plain-1.0-py3-none-any.whl" in html
+    _, _, body = _get(f"{index.url}/plain/", {"Accept": JSON_TYPE})
+    assert json.loads(body)["files"][0]["hashes"] == {}

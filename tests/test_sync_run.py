@@ -99,3 +99,22 @@ def test_a_dry_run_creates_no_venv(tmp_path: Path) -> None:
     with pytest.raises(EnvironmentProblem, match="does not exist"):
         sync(SyncRequest(venv=tmp_path / "new", dry_run=True))
     assert not (tmp_path / "new").exists()
+
+
+def test_the_target_environments_own_pip_conf_is_pips_site_configuration(
+    files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pip --python VENV reads VENV/pip.conf as its site file; so does sync for VENV.
+    lock = write_lock(tmp_path / "lock.txt", files, "alpha==2.0")
+    python = make_venv(tmp_path / "venv")
+    (tmp_path / "venv" / "pip.conf").write_text(
+        f"[global]\nno-index = true\nfind-links = {files}\n", encoding="utf-8"
+    )
+    monkeypatch.delenv("PIP_CONFIG_FILE")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+
+    report = sync(SyncRequest(locks=(lock,), python=python, cache_dir=tmp_path / "cache"))
+
+    assert report.applied is not None and report.applied.installed == ("alpha",)
+    assert freeze(python) == ["alpha==2.0"]

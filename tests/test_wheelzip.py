@@ -12,14 +12,14 @@ import pytest
 from pinlock.compile.wheelzip import read_metadata
 from pinlock.errors import MetadataError
 from pinlock.index.config import IndexSettings
-from pinlock.index.http import HttpClient
+from pinlock.index.http import HttpSession
 from tests.support.artifacts import make_wheel
 from tests.support.index_server import IndexServer
 
 
 @pytest.fixture
-def client() -> Iterator[HttpClient]:
-    http = HttpClient(IndexSettings(retries=0))
+def client() -> Iterator[HttpSession]:
+    http = HttpSession(IndexSettings(retries=0))
     yield http
     http.close()
 
@@ -38,7 +38,7 @@ def _raw_zip(path: Path, members: list[tuple[str, bytes]]) -> Path:
 
 
 def test_small_wheel_costs_one_request(
-    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpClient
+    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpSession
 ) -> None:
     wheel = make_wheel(files_dir, "small", "1.0", requires_dist=["idna"])
     index = index_factory()
@@ -47,7 +47,7 @@ def test_small_wheel_costs_one_request(
 
 
 def test_large_wheel_is_not_downloaded(
-    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpClient
+    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpSession
 ) -> None:
     wheel = make_wheel(files_dir, "huge", "1.0+cu128", padding=8_000_000)
     index = index_factory()
@@ -57,7 +57,7 @@ def test_large_wheel_is_not_downloaded(
 
 
 def test_metadata_far_from_the_end_is_fetched_on_demand(
-    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpClient
+    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpSession
 ) -> None:
     metadata = b"Metadata-Version: 2.1\nName: early\nVersion: 1.0\n\n"
     padding = random.Random(1).randbytes(2_000_000)
@@ -76,7 +76,7 @@ def test_metadata_far_from_the_end_is_fetched_on_demand(
 
 
 def test_central_directory_larger_than_the_first_read(
-    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpClient
+    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpSession
 ) -> None:
     metadata = b"Metadata-Version: 2.1\nName: many\nVersion: 1.0\n\n"
     members = [(f"many/{'deep/' * 8}module_{i:05d}.py", b"") for i in range(3000)]
@@ -88,14 +88,14 @@ def test_central_directory_larger_than_the_first_read(
 
 
 def test_server_without_ranges_gives_none(
-    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpClient
+    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpSession
 ) -> None:
     wheel = make_wheel(files_dir, "norange", "1.0")
     index = index_factory(ranges=False)
     assert read_metadata(client, index.file_url(wheel.name)) is None
 
 
-def test_file_urls_work_too(tmp_path: Path, client: HttpClient) -> None:
+def test_file_urls_work_too(tmp_path: Path, client: HttpSession) -> None:
     wheel = make_wheel(tmp_path, "onfile", "1.0", padding=200_000)
     assert read_metadata(client, wheel.as_uri()) == _metadata_of(wheel)
 
@@ -114,7 +114,7 @@ def test_file_urls_work_too(tmp_path: Path, client: HttpClient) -> None:
 def test_wheels_without_exactly_one_metadata(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],
-    client: HttpClient,
+    client: HttpSession,
     members: list[tuple[str, bytes]],
     reason: str,
 ) -> None:
@@ -125,7 +125,7 @@ def test_wheels_without_exactly_one_metadata(
 
 
 def test_not_a_zip(
-    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpClient
+    files_dir: Path, index_factory: Callable[..., IndexServer], client: HttpSession
 ) -> None:
     (files_dir / "fake-1.0-py3-none-any.whl").write_bytes(b"this is not a zip file" * 100)
     index = index_factory()
@@ -134,7 +134,7 @@ def test_not_a_zip(
 
 
 @pytest.mark.network
-def test_real_pypi_wheel(client: HttpClient) -> None:
+def test_real_pypi_wheel(client: HttpSession) -> None:
     from packaging.utils import canonicalize_name
 
     from pinlock.index.pages import parse_html

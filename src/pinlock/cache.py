@@ -1,5 +1,8 @@
 """An on-disk cache of immutable things (metadata of a pinned file, digests of a URL's bytes).
 
+Distribution files themselves live in the artifact store under ``<root>/files``
+(``pinlock.store``), built on this cache.
+
 Entries never change once written, so readers need no locks: a writer fills a temporary file in
 the entry's folder and renames it into place, and two processes writing the same entry both
 write the same bytes.

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from pinlock.urls import redact_text, redact_url
+
 __all__ = [
     "BuildError",
     "ConfigError",
@@ -67,14 +69,14 @@ class ConfigError(PinlockError):
 
 
 class NetworkError(PinlockError):
-    """A URL that could not be fetched after all retries."""
+    """A URL that could not be fetched after all retries; credentials in it are masked."""
 
     exit_code = 4
 
     def __init__(self, url: str, attempts: int, reason: str) -> None:
-        self.url = url
+        self.url = redact_url(url)
         self.attempts = attempts
-        self.reason = reason
+        self.reason = redact_text(reason)
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -183,7 +185,8 @@ class PipFailed(PinlockError):
 
     def __str__(self) -> str:
         tail = "\n".join(self.output.strip().splitlines()[-25:])
-        return f"pip {' '.join(self.args_run)} exited with {self.returncode}\n{tail}"
+        # Index options carry the URLs they were given, credentials and all.
+        return redact_text(f"pip {' '.join(self.args_run)} exited with {self.returncode}\n{tail}")
 
 
 class SyncFailed(PinlockError):

@@ -7,6 +7,8 @@ can prove that a large wheel was read by ranges rather than downloaded.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import email.parser
 import hashlib
@@ -128,7 +130,9 @@ class IndexServer:
     ``html``/``json`` choose which page formats are offered (JSON only to clients that prefer
     it); ``metadata_files`` serves PEP 658 ``<wheel>.metadata`` files and advertises them;
     ``ranges=False`` makes file requests ignore ``Range``; ``yanked`` maps file names to a
-    yank reason.
+    yank reason; ``digests=False`` lists files without their sha256. ``auth`` makes every
+    request need HTTP basic credentials: ``(user, password)``, or a bare token (sent as the user
+    with an empty password, as pip sends ``https://TOKEN@host``); others get 401.
     """
 
     def __init__(
@@ -140,8 +144,12 @@ class IndexServer:
         metadata_files: bool = False,
         ranges: bool = True,
         yanked: Mapping[str, str] | None = None,
+        digests: bool = True,
+        auth: tuple[str, str] | str | None = None,
     ) -> None:
         self.files_dir = Path(files_dir)
+        self.digests = digests
+        self.auth = (auth, "") if isinstance(auth, str) else auth
         self.html = html
         self.json = json
         self.metadata_files = metadata_files
@@ -149,6 +157,7 @@ class IndexServer:
         self.yanked = dict(yanked or {})
         self._lock = threading.Lock()
         self._requests: list[LoggedRequest] = []
+        self._refused: list[LoggedRequest] = []
         self._sent: dict[str, int] = {}
         self._info_cache: dict[tuple[str, int, int], _FileInfo] = {}
         self._connections: set[socket.socket] = set()
@@ -217,6 +226,12 @@ class IndexServer:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def refused(self) -> list[LoggedRequest]:
+        """Requests answered 401 for want of the credentials ``auth`` asks for."""
+        with self._lock:
+            return list(self._refused)
+
     def requests_for(self, filename: str) -> list[LoggedRequest]:
         """Requests of ``/files/<filename>`` exactly (not its ``.metadata``)."""
         wanted = f"/files/{filename}"
@@ -230,11 +245,14 @@ class IndexServer:
     def clear_log(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._refused.clear()
             self._sent.clear()
 
-    def _log(self, entry: LoggedRequest) -> None:
+    def _log(self, entry: LoggedRequest, *, authorized: bool = True) -> None:
         with self._lock:
             self._requests.append(entry)
+            if not authorized:
+                self._refused.append(entry)
 
     def _count_sent(self, filename: str, size: int) -> None:
         with self._lock:
@@ -309,7 +327,8 @@ class IndexServer:
     def project_html(self, project: str, infos: list[_FileInfo]) -> str:
         anchors = []
         for info in infos:
-            attributes = [f'href="{self.file_url(info.filename)}#sha256={info.sha256}"']
+            fragment = f"#sha256={info.sha256}" if self.digests else ""
+            attributes = [f'href="{self.file_url(info.filename)}{fragment}"']
             if info.requires_python is not None:
                 attributes.append(
                     f'data-requires-python="{html_escape.escape(info.requires_python)}"'
@@ -337,7 +356,7 @@ class IndexServer:
             entry: dict[str, Any] = {
                 "filename": info.filename,
                 "url": self.file_url(info.filename),
-                "hashes": {"sha256": info.sha256},
+                "hashes": {"sha256": info.sha256} if self.digests else {},
                 "requires-python": info.requires_python,
                 "yanked": self.yanked.get(info.filename, False) or (info.filename in self.yanked),
                 "core-metadata": metadata,
@@ -399,7 +418,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, *, send_body: bool) -> None:
         path = unquote(urlsplit(self.path).path)
-        self.index._log(LoggedRequest(self.command, path, self.headers.get("Range")))
+        authorized = self._authorized()
+        entry = LoggedRequest(self.command, path, self.headers.get("Range"))
+        self.index._log(entry, authorized=authorized)
+        if not authorized:
+            self.send_response(HTTPStatus.UNAUTHORIZED)
+            self.send_header("WWW-Authenticate", 'Basic realm="test index"')
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "13")
+            self.end_headers()
+            if send_body:
+                self.wfile.write(b"unauthorized\n")
+            return
         parts = [part for part in path.split("/") if part]
         if parts[:1] == ["simple"] and len(parts) == 1:
             self._serve_page(None, send_body=send_body)
@@ -415,6 +445,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._serve_file(parts[1], send_body=send_body)
         else:
             self._send_simple(HTTPStatus.NOT_FOUND, b"not found\n", send_body=send_body)
+
+    def _authorized(self) -> bool:
+        if self.index.auth is None:
+            return True
+        scheme, _, encoded = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            given = base64.b64decode(encoded.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        user, _, password = given.partition(":")
+        return (user, password) == self.index.auth
 
     def _choose_format(self) -> str | None:
         ranges = _accepts(self.headers.get("Accept"))

@@ -63,13 +63,16 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
     from pinlock.compile import CompileRequest, compile_locks
     from pinlock.errors import ConfigError
     from pinlock.flavour import DEFAULT_FLAVOUR_BASE_URL, parse_flavour
-    from pinlock.target import Target
+    from pinlock.target import Target, probe_python
 
     inputs = list(values["inputs"]) or [Path("requirements.in")]
     style = values["annotation_style"]
     if style not in ("split", "line"):
         raise ConfigError("--annotation-style", style, "expected 'split' or 'line'")
-    targets = [Target.from_python(p) for p in values["python"]]
+    probed = [probe_python(p) for p in values["python"]]
+    targets = [target for target, _facts in probed]
+    # pip's site configuration is that of the environment the lock is for, when there is one.
+    site_prefix = probed[0][1].prefix if len(probed) == 1 else None
     versions = values["python_version"] or (None,)
     platforms = values["platform"] or (None,)
     if values["python_version"] or values["platform"]:
@@ -110,6 +113,7 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
         no_binary=frozenset(_split_commas(values["no_binary"])),
         index_overrides=overrides,
         cache_dir=values["cache_dir"],
+        pip_site_prefix=site_prefix,
         dry_run=values["dry_run"],
         command=os.environ.get("CUSTOM_COMPILE_COMMAND") or _command_line(values, inputs),
         name_template=values["output_template"],

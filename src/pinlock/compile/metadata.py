@@ -1,16 +1,17 @@
 """Core metadata of distributions, read the cheapest way each file allows.
 
 For a wheel: the PEP 658 ``.metadata`` file when the index offers one, else HTTP range reads of
-the wheel's zip directory, else a full download kept in the cache. For an sdist: its PKG-INFO
-when trustworthy, else its build backend (see ``pinlock.compile.sdist``). Results are remembered in
+the wheel's zip directory, else a full download kept in the artifact store (``pinlock.store``).
+For an sdist: its PKG-INFO when trustworthy, else its build backend (see
+``pinlock.compile.sdist``). Results are remembered in
 memory and, keyed by the file's sha256 (or its URL when the index gives no digest), on disk.
 """
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,26 +20,34 @@ from pinlock.coremetadata import CoreMetadata, parse_metadata
 from pinlock.digests import check_all_digests
 from pinlock.errors import MetadataError
 from pinlock.pyproject import static_project_metadata
+from pinlock.store import ArtifactStore
 from pinlock.urls import local_path
 
 if TYPE_CHECKING:
     from pinlock.cache import Cache
-    from pinlock.index.http import HttpClient
+    from pinlock.index.http import HttpSession
     from pinlock.index.models import DistFile
 
 __all__ = ["MetadataFetcher"]
 
 _BUILT_BUCKET = "metadata-built"
 _METADATA_BUCKET = "metadata"
-_FILES_BUCKET = "files"
 
 
 class MetadataFetcher:
     """Core metadata of index files and local projects; safe to share between threads."""
 
-    def __init__(self, client: HttpClient, cache: Cache, *, build_isolation: bool = True) -> None:
+    def __init__(
+        self,
+        client: HttpSession,
+        cache: Cache,
+        *,
+        build_isolation: bool = True,
+        store: ArtifactStore | None = None,
+    ) -> None:
         self._client = client
         self._cache = cache
+        self._store = ArtifactStore(cache) if store is None else store
         self._build_isolation = build_isolation
         self._memo: dict[str, CoreMetadata] = {}
         self._built: set[str] = set()
@@ -140,22 +149,13 @@ class MetadataFetcher:
         return response.body
 
     def _download(self, dist: DistFile) -> Path:
-        """The whole file, kept in the cache under its sha256."""
-        known = dist.sha256
-        if known is not None:
-            cached = self._cache.path(_FILES_BUCKET, known)
-            if cached.is_file():
-                return cached
-        staging = self._cache.root / _FILES_BUCKET
-        staging.mkdir(parents=True, exist_ok=True)
+        """The whole file, from (or into) the artifact store."""
         expected = [f"{algorithm}:{digest}" for algorithm, digest in dist.hashes.items()]
-        with tempfile.TemporaryDirectory(prefix=".download-", dir=staging) as tmp:
-            partial = Path(tmp) / dist.filename
-            digest = self._client.download(dist.url, partial, expected=expected)
-            target = self._cache.path(_FILES_BUCKET, digest.partition(":")[2])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial.replace(target)
-        return target
+        path, _digest = self._store.fetch(dist.url, dist.filename, self._save, expected=expected)
+        return path
+
+    def _save(self, url: str, dest: Path, expected: Sequence[str]) -> str:
+        return self._client.download(url, dest, expected=expected)
 
     def _checked(self, metadata: CoreMetadata, dist: DistFile) -> CoreMetadata:
         if metadata.name != dist.name or metadata.version != dist.version:

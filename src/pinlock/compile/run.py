@@ -1,87 +1,34 @@
 """One compile run: input files x targets x flavours -> one lock each.
 
 Inputs are compiled in dependency order (a file that includes ``-c main.txt`` or ``-r main.in``
-comes after ``main.in``, and keeps the versions ``main`` pinned). Index pages and metadata are
-fetched once per run and shared by every cell of the matrix.
+comes after ``main.in``, and keeps the versions ``main`` pinned). The run's shared state (HTTP
+session, finders, metadata) is ``pinlock.compile.session``; one cell of the matrix is
+``pinlock.compile.cell``; this module orders the inputs, names and writes the locks, and layers
+inputs on the locks of those they include.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-from packaging.requirements import InvalidRequirement
-from packaging.requirements import Requirement as PackagingRequirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import Version
+from packaging.utils import NormalizedName
 
 from pinlock.atomic import write_atomic
 from pinlock.cache import Cache
-from pinlock.compile.metadata import MetadataFetcher
-from pinlock.compile.resolve import Constraint, Resolution, ResolvedPackage, ResolveOptions, resolve
+from pinlock.compile.cell import compile_one
+from pinlock.compile.request import CompileRequest, CompileResult
+from pinlock.compile.resolve import Constraint, Resolution
+from pinlock.compile.session import CompileSession
 from pinlock.errors import ConfigError, LockConflict, PinlockError, ReqFileError
 from pinlock.flavour import Flavour
-from pinlock.index.config import IndexSettings, load_pip_settings
-from pinlock.index.finder import PackageFinder
-from pinlock.index.http import HttpClient
-from pinlock.index.models import DistFile
-from pinlock.index.options import IndexOptions
-from pinlock.lock.model import Lock, LockedPackage
-from pinlock.lock.txt import LockHeader, read_lock, render_lock
+from pinlock.index.config import load_pip_settings
 from pinlock.reqfile import ParsedRequirements, parse_file
 from pinlock.target import Target
 
 __all__ = ["CompileRequest", "CompileResult", "compile_locks", "lock_path"]
-
-AnnotationStyle = Literal["split", "line"]
-
-# Cache bucket of project names each input needed last time (see _Run._remembered_names).
-_HINTS_BUCKET = "resolution-hints"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CompileRequest:
-    """Everything one ``pinlock compile`` run is asked to do.
-
-    ``output`` is a path, ``"-"`` for standard output, or None for the default name next to each
-    input. ``index_overrides`` are command-line index options (pip's option names).
-    """
-
-    inputs: tuple[Path, ...]
-    output: str | None = None
-    targets: tuple[Target, ...] = ()
-    flavours: tuple[Flavour, ...] = ()
-    upgrade: bool = False
-    upgrade_packages: tuple[str, ...] = ()
-    generate_hashes: bool = True
-    annotation_style: AnnotationStyle = "split"
-    pre: bool = False
-    only_binary: frozenset[str] = frozenset()
-    no_binary: frozenset[str] = frozenset()
-    index_overrides: Mapping[str, str | bool | Sequence[str]] = field(default_factory=dict)
-    cache_dir: Path | None = None
-    dry_run: bool = False
-    command: str = "pinlock compile"
-    name_template: str | None = None
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CompileResult:
-    """One lock: where it goes (None for standard output), its text, and whether it changed."""
-
-    input: Path
-    output: Path | None
-    text: str
-    changed: bool
-    target: Target
-    flavour: Flavour | None
-    package_count: int
-    warnings: tuple[str, ...] = ()
 
 
 def compile_locks(
@@ -107,8 +54,16 @@ def compile_locks(
             "several locks are named after their inputs (see --output-template)",
         )
     _check_outputs(request, order, cells, multi_target)
-    base_settings = load_pip_settings(env, overrides=request.index_overrides)
-    run = _Run(request, base_settings)
+    base_settings = load_pip_settings(
+        env, overrides=request.index_overrides, site_prefix=request.pip_site_prefix
+    )
+    session = CompileSession(
+        base_settings,
+        cache=Cache(request.cache_dir),
+        configurations=[base_settings.with_options(p.options) for p in parsed.values()],
+        flavours=request.flavours,
+        environ=env,
+    )
     results: list[CompileResult] = []
     fresh: dict[tuple[str, str], dict[Path, str]] = {
         _cell(target, flavour): dict(missing) for target, flavour in cells
@@ -120,7 +75,9 @@ def compile_locks(
                 cell = _cell(target, flavour)
                 source = parse_file(path, environ=env, contents=fresh[cell])
                 out = _output_for(request, path, target, flavour, multi_target)
-                result, resolution = run.compile_one(
+                result, resolution = compile_one(
+                    session,
+                    request,
                     path=path,
                     source=source,
                     out=out,
@@ -134,7 +91,7 @@ def compile_locks(
                     fresh[cell][out.resolve()] = result.text
                 results.append(result)
     finally:
-        run.close()
+        session.close()
     if not request.dry_run:
         for result in results:
             if result.output is not None and result.changed:
@@ -235,237 +192,6 @@ def _cell(target: Target, flavour: Flavour | None) -> tuple[str, str]:
     return (target.name, flavour.name if flavour else "")
 
 
-class _Run:
-    """Clients shared by every cell of one run: one finder per index configuration."""
-
-    def __init__(self, request: CompileRequest, base: IndexSettings) -> None:
-        self.request = request
-        self.base = base
-        self.cache = Cache(request.cache_dir)
-        self._clients: dict[IndexSettings, HttpClient] = {}
-        self._finders: dict[tuple[IndexSettings, str], PackageFinder] = {}
-        self._metadata: MetadataFetcher | None = None
-        self._hash_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pinlock-hash")
-
-    def client(self, settings: IndexSettings) -> HttpClient:
-        client = self._clients.get(settings)
-        if client is None:
-            client = self._clients[settings] = HttpClient(settings)
-        return client
-
-    def finder(self, settings: IndexSettings, flavour: Flavour | None) -> PackageFinder:
-        key = (settings, flavour.name if flavour else "")
-        finder = self._finders.get(key)
-        if finder is None:
-            owned = dict.fromkeys(flavour.packages, (flavour.index,)) if flavour else None
-            finder = PackageFinder(settings, self.client(settings), package_indexes=owned)
-            self._finders[key] = finder
-        return finder
-
-    def metadata(self) -> MetadataFetcher:
-        if self._metadata is None:
-            self._metadata = MetadataFetcher(self.client(self.base), self.cache)
-        return self._metadata
-
-    def compile_one(
-        self,
-        *,
-        path: Path,
-        source: ParsedRequirements,
-        out: Path | None,
-        target: Target,
-        flavour: Flavour | None,
-        layer: Sequence[Constraint],
-    ) -> tuple[CompileResult, Resolution]:
-        request = self.request
-        settings = self.base.with_options(source.options)
-        finder = self.finder(settings, flavour)
-        existing = _existing_lock(out)
-        hint_key = f"{path.resolve()}|{target.name}|{flavour.name if flavour else ''}"
-        finder.prefetch(self._remembered_names(hint_key))
-        options = ResolveOptions(
-            target=target,
-            pre=request.pre or source.options.pre,
-            prefer=_preferences(existing, request),
-            only_binary=_names(request.only_binary) | _names(source.options.only_binary),
-            no_binary=_names(request.no_binary) | _names(source.options.no_binary),
-            flavour=flavour,
-        )
-        constraints = [*_file_constraints(source, target), *layer, *_upgrade_limits(request)]
-        resolution = resolve(
-            source.requirements,
-            files=finder,
-            metadata=self.metadata(),
-            options=options,
-            constraints=constraints,
-        )
-        self.cache.put(_HINTS_BUCKET, hint_key, "\n".join(resolution.by_name()).encode())
-        packages = self._lock_packages(resolution, finder, target)
-        warnings = tuple(
-            f"{p.name} {p.version}: metadata was built from its sdist on this machine; its "
-            f"dependencies may differ on {target.description}"
-            for p in resolution.packages
-            if target.name != "host" and p.files and self.metadata().was_built(p.files[0])
-        )
-        lock = Lock(
-            packages=packages,
-            options=_lock_options(
-                source.options,
-                request,
-                flavour,
-                only_binary=options.only_binary,
-                no_binary=options.no_binary,
-            ),
-            path=str(out) if out else None,
-        )
-        header = LockHeader(
-            command=request.command,
-            python_version=target.python_version,
-            target=None if target.name == "host" else target.description,
-            flavour=flavour.name if flavour else None,
-        )
-        text = render_lock(
-            lock,
-            header,
-            annotation_style=request.annotation_style,
-            emit_hashes=request.generate_hashes,
-        )
-        previous = out.read_text(encoding="utf-8") if out and out.is_file() else None
-        result = CompileResult(
-            input=path,
-            output=out,
-            text=text,
-            changed=previous != text,
-            target=target,
-            flavour=flavour,
-            package_count=len(packages),
-            warnings=warnings,
-        )
-        return result, resolution
-
-    def _remembered_names(self, key: str) -> list[NormalizedName]:
-        """Projects the last resolution of this input needed: their pages are asked for at once
-        instead of level by level as the tree is discovered. Only timing depends on this."""
-        data = self.cache.get(_HINTS_BUCKET, key)
-        if data is None:
-            return []
-        return [canonicalize_name(name) for name in data.decode("utf-8", "replace").split()]
-
-    def _lock_packages(
-        self, resolution: Resolution, finder: PackageFinder, target: Target
-    ) -> tuple[LockedPackage, ...]:
-        hashed: list[tuple[int, DistFile]] = []
-        per_package: list[list[DistFile]] = []
-        for package in resolution.packages:
-            files = (
-                _hash_files(package, finder, target)
-                if self.request.generate_hashes and not package.editable
-                else []
-            )
-            per_package.append(files)
-            hashed.extend((len(per_package) - 1, f) for f in files)
-        digests = list(self._hash_pool.map(lambda item: finder.sha256(item[1]), hashed))
-        hashes: list[set[str]] = [set() for _ in per_package]
-        for (index, _dist), digest in zip(hashed, digests, strict=True):
-            hashes[index].add(f"sha256:{digest}")
-        return tuple(
-            LockedPackage(
-                name=package.name,
-                display_name=package.name,  # pip-compile writes canonical names
-                version=package.version,
-                url=package.link,
-                editable=package.editable,
-                hashes=tuple(sorted(hashes[i])),
-                via=package.via,
-            )
-            for i, package in enumerate(resolution.packages)
-        )
-
-    def close(self) -> None:
-        self._hash_pool.shutdown(wait=True)
-        for finder in self._finders.values():
-            finder.close()
-        for client in self._clients.values():
-            client.close()
-
-
-def _hash_files(package: ResolvedPackage, finder: PackageFinder, target: Target) -> list[DistFile]:
-    """The files whose hashes a lock lists for one pin.
-
-    A target with a platform lists only what can install there (its usable files); a target left
-    open lists every file of the version, so the lock installs anywhere.
-    """
-    if not target.platform_open or package.link is not None:
-        return list(package.files)
-    return [d for d in finder.find(package.name) if d.version == package.version]
-
-
-def _existing_lock(out: Path | None) -> Lock | None:
-    if out is None or not out.is_file():
-        return None
-    try:
-        return read_lock(out)
-    except PinlockError:
-        # An unreadable old lock only loses its preferences; the new one replaces it.
-        return None
-
-
-def _preferences(existing: Lock | None, request: CompileRequest) -> dict[NormalizedName, Version]:
-    if existing is None or request.upgrade:
-        return {}
-    upgrading = {_upgrade_name(spec) for spec in request.upgrade_packages}
-    return {
-        p.name: p.version
-        for p in existing.packages
-        if p.version is not None and p.name not in upgrading
-    }
-
-
-def _upgrade_requirement(spec: str) -> PackagingRequirement:
-    try:
-        req = PackagingRequirement(spec)
-    except InvalidRequirement as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
-        raise ConfigError(
-            "--upgrade-package", spec, f"expected NAME or NAME==VERSION ({reason})"
-        ) from None
-    if req.url or req.marker is not None:
-        raise ConfigError("--upgrade-package", spec, "expected NAME or NAME==VERSION")
-    return req
-
-
-def _upgrade_name(spec: str) -> NormalizedName:
-    return canonicalize_name(_upgrade_requirement(spec).name)
-
-
-def _upgrade_limits(request: CompileRequest) -> list[Constraint]:
-    """``-P name==1.2`` both frees ``name`` from its old pin and limits it to the given range."""
-    limits = []
-    for spec in request.upgrade_packages:
-        req = _upgrade_requirement(spec)
-        if str(req.specifier):
-            limits.append(
-                Constraint(
-                    name=canonicalize_name(req.name),
-                    specifier=req.specifier,
-                    label=f"--upgrade-package {spec}",
-                )
-            )
-    return limits
-
-
-def _file_constraints(source: ParsedRequirements, target: Target) -> list[Constraint]:
-    limits = []
-    for line in source.constraints:
-        req = line.requirement
-        if req is None or not target.evaluate(req.marker, req.extras):
-            continue
-        limits.append(
-            Constraint(name=canonicalize_name(req.name), specifier=req.specifier, label=line.via)
-        )
-    return limits
-
-
 def _layer_constraints(
     source: ParsedRequirements,
     cell: tuple[str, str],
@@ -546,56 +272,3 @@ def _dependency_order(
 
 def _same_file(path: Path) -> Path:
     return path.resolve()
-
-
-def _names(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(v if v.startswith(":") else canonicalize_name(v) for v in values)
-
-
-def _lock_options(
-    options: IndexOptions,
-    request: CompileRequest,
-    flavour: Flavour | None,
-    *,
-    only_binary: frozenset[str] = frozenset(),
-    no_binary: frozenset[str] = frozenset(),
-) -> IndexOptions:
-    """Index lines a lock carries: those of its inputs and command line, and its flavour's index.
-
-    pip configuration is not copied into locks: pip reads it again wherever the lock installs.
-    Format controls are kept (as pip-compile does): they change which files plain pip installs.
-    """
-    overrides = request.index_overrides
-    # pip lets a requirement file's --index-url replace the command line's, and resolution
-    # followed pip: the lock must name the index its pins came from.
-    index_url = options.index_url or _as_str(overrides.get("index-url"))
-    extra = [*options.extra_index_urls, *_as_list(overrides.get("extra-index-url"))]
-    find_links = [*options.find_links, *_as_list(overrides.get("find-links"))]
-    if flavour is not None:
-        if "://" in flavour.index and not flavour.index.startswith("file:"):
-            extra.append(flavour.index)
-        else:
-            find_links.append(flavour.index)
-    return IndexOptions(
-        index_url=index_url,
-        extra_index_urls=tuple(dict.fromkeys(extra)),
-        find_links=tuple(dict.fromkeys(find_links)),
-        no_index=options.no_index or bool(overrides.get("no-index")),
-        trusted_hosts=tuple(
-            dict.fromkeys([*options.trusted_hosts, *_as_list(overrides.get("trusted-host"))])
-        ),
-        only_binary=only_binary,
-        no_binary=no_binary,
-    )
-
-
-def _as_str(value: str | bool | Sequence[str] | None) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _as_list(value: str | bool | Sequence[str] | None) -> list[str]:
-    if value is None or isinstance(value, bool):
-        return []
-    if isinstance(value, str):
-        return value.split()
-    return list(value)

@@ -18,7 +18,7 @@ from pinlock.errors import MetadataError
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-    from pinlock.index.http import HttpClient, RangeResponse
+    from pinlock.index.http import HttpSession, RangeResponse
 
 __all__ = ["find_metadata_member", "read_metadata"]
 
@@ -30,7 +30,7 @@ class _RangesUnsupported(Exception):
     """The server answered a range request with the whole file (or not at all)."""
 
 
-def read_metadata(client: HttpClient, url: str) -> bytes | None:
+def read_metadata(client: HttpSession, url: str) -> bytes | None:
     """The bytes of the wheel's top-level ``*.dist-info/METADATA``, read by byte ranges.
 
     Returns None when the server does not honour range requests; raises MetadataError when
@@ -67,7 +67,7 @@ def find_metadata_member(names: list[str], what: str) -> str:
 class _RangeFile(io.RawIOBase):
     """A seekable, read-only view of a remote file; fetched byte ranges are kept and reused."""
 
-    def __init__(self, client: HttpClient, url: str, first: RangeResponse) -> None:
+    def __init__(self, client: HttpSession, url: str, first: RangeResponse) -> None:
         super().__init__()
         self._client = client
         self._url = url

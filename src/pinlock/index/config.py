@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import configparser
 import os
-import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pinlock.errors import ConfigError
+from pinlock.index.configfiles import pip_config_files
+from pinlock.index.credentials import is_masked
 from pinlock.index.options import DEFAULT_INDEX_URL, IndexOptions
+from pinlock.urls import strip_userinfo
 
 __all__ = ["IndexSettings", "load_pip_settings"]
 
-_CONFIG_BASENAME = "pip.conf"
-# pip always adds /etc after the XDG system folders on Unix.
-_SYSTEM_CONFIG_DIR = "/etc"
 _ENV_SECTION = ":env:"
 # Environment names pip never treats as options.
 _ENV_NAMES_IGNORED = frozenset({"version", "help"})
@@ -74,16 +73,19 @@ class IndexSettings:
 
         A file's ``--index-url`` replaces every index known so far, extra ones included (pip
         resets its index list to that URL); the file's ``--extra-index-url`` values then add.
+        A URL whose credentials a lock masked (``user:****@``) takes them back from the same
+        URL in these settings (the command line, pip configuration), so they still apply.
         """
+        unmask = _unmasker((self.index_url, *self.extra_index_urls, *self.find_links))
         if options.index_url is None:
             index_url, extra_index_urls = self.index_url, self.extra_index_urls
         else:
-            index_url, extra_index_urls = options.index_url, ()
+            index_url, extra_index_urls = unmask(options.index_url), ()
         return replace(
             self,
             index_url=index_url,
-            extra_index_urls=_dedup((*extra_index_urls, *options.extra_index_urls)),
-            find_links=_dedup((*self.find_links, *options.find_links)),
+            extra_index_urls=_dedup((*extra_index_urls, *map(unmask, options.extra_index_urls))),
+            find_links=_dedup((*self.find_links, *map(unmask, options.find_links))),
             no_index=self.no_index or options.no_index,
             trusted_hosts=_dedup((*self.trusted_hosts, *options.trusted_hosts)),
         )
@@ -100,8 +102,12 @@ def load_pip_settings(
     *,
     overrides: Mapping[str, str | bool | Sequence[str]] | None = None,
     command: str = "install",
+    site_prefix: Path | str | None = None,
 ) -> IndexSettings:
     """The index settings pip would use for ``pip <command>`` in this environment.
+
+    ``site_prefix`` is ``sys.prefix`` of the environment pip works on (whose ``pip.conf`` is the
+    site configuration): the target venv, not necessarily the interpreter running pinlock.
 
     ``overrides`` play the part of pip's command-line options (keys spelled like pip's long
     options, ``-`` or ``_``): single values replace the configured ones, while list options
@@ -109,7 +115,7 @@ def load_pip_settings(
     """
     env = os.environ if environ is None else environ
     fields: dict[str, object] = {}
-    for key, value in _ordered_items(env, command):
+    for key, value in _ordered_items(env, command, site_prefix):
         field = _KEY_TO_FIELD.get(key)
         if field is not None:
             fields[field] = _convert(field, key, value)
@@ -122,37 +128,13 @@ def load_pip_settings(
     return IndexSettings(**fields)  # type: ignore[arg-type]
 
 
-def _config_file_paths(env: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(kind, path) of every configuration file pip considers, weakest first."""
-    home = Path(env.get("HOME") or Path.home())
-    config_file = env.get("PIP_CONFIG_FILE")
-    xdg_dirs = _absolute_folders(env.get("XDG_CONFIG_DIRS", "")) or ["/etc/xdg"]
-    paths = [("global", str(Path(folder, "pip", _CONFIG_BASENAME))) for folder in xdg_dirs]
-    paths.append(("global", str(Path(_SYSTEM_CONFIG_DIR, _CONFIG_BASENAME))))
-    # A PIP_CONFIG_FILE that exists replaces the per-user files.
-    if not (config_file and Path(config_file).exists()):
-        xdg_home = env.get("XDG_CONFIG_HOME", "").strip()
-        # As pip's platformdirs reads it: a relative XDG_CONFIG_HOME counts as unset.
-        config_home = Path(xdg_home) if xdg_home.startswith("/") else home / ".config"
-        paths.append(("user", str(home / ".pip" / _CONFIG_BASENAME)))
-        paths.append(("user", str(config_home / "pip" / _CONFIG_BASENAME)))
-    paths.append(("site", str(Path(sys.prefix, _CONFIG_BASENAME))))
-    if config_file is not None:
-        paths.append(("env", config_file))
-    return paths
-
-
-def _absolute_folders(value: str) -> list[str]:
-    """The folders of an XDG list as pip's platformdirs reads them: stripped, absolute only."""
-    stripped = (folder.strip() for folder in value.split(os.pathsep))
-    return [folder for folder in stripped if folder.startswith("/")]
-
-
-def _ordered_items(env: Mapping[str, str], command: str) -> Iterable[tuple[str, _Value]]:
+def _ordered_items(
+    env: Mapping[str, str], command: str, site_prefix: Path | str | None
+) -> Iterable[tuple[str, _Value]]:
     """Configuration items in the order pip applies them: later ones win."""
     per_source: dict[str, dict[str, _Value]] = {}
     if env.get("PIP_CONFIG_FILE") != os.devnull:
-        for _kind, path in _config_file_paths(env):
+        for _kind, path in pip_config_files(env, site_prefix=site_prefix):
             per_source.setdefault(path, {}).update(_read_config_file(path))
     per_source[_ENV_SECTION] = {
         f"{_ENV_SECTION}.{_normalize_key(name[4:])}": _Value(text=value, origin=name)
@@ -247,6 +229,23 @@ def _to_number(kind: type[float] | type[int], text: str, origin: str, key: str) 
     except ValueError:
         noun = "an integer" if kind is int else "a number"
         raise ConfigError(origin, key, f"{text!r} is not {noun}") from None
+
+
+def _unmasker(known: Iterable[str]) -> Callable[[str], str]:
+    """A function giving a masked URL the credentials of the same URL among ``known``."""
+    with_credentials: dict[str, str] = {}
+    for url in known:
+        plain, user, password = strip_userinfo(url)
+        if user is not None and not is_masked(user, password):
+            with_credentials.setdefault(plain, url)
+
+    def unmask(url: str) -> str:
+        plain, user, password = strip_userinfo(url)
+        if is_masked(user, password):
+            return with_credentials.get(plain, url)
+        return url
+
+    return unmask
 
 
 def _dedup(items: Iterable[str]) -> tuple[str, ...]:

@@ -12,17 +12,17 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Generic, TypeVar
-from urllib.parse import urlsplit
 
 from packaging.utils import NormalizedName
 
 from pinlock.digests import file_digest
 from pinlock.errors import NetworkError
 from pinlock.index.config import IndexSettings
-from pinlock.index.http import HttpClient
+from pinlock.index.http import HttpSession, status_error
 from pinlock.index.models import DistFile, parse_dist_filename
 from pinlock.index.pages import parse_html, parse_json
-from pinlock.urls import local_path
+from pinlock.store import ArtifactStore
+from pinlock.urls import local_path, url_filename
 
 __all__ = ["PackageFinder"]
 
@@ -76,13 +76,15 @@ class PackageFinder:
     def __init__(
         self,
         settings: IndexSettings,
-        client: HttpClient,
+        client: HttpSession,
         *,
         package_indexes: Mapping[NormalizedName, Sequence[str]] | None = None,
         max_workers: int = 16,
+        store: ArtifactStore | None = None,
     ) -> None:
         self.settings = settings
         self._client = client
+        self._store = store
         self._package_indexes = {
             name: tuple(urls) for name, urls in (package_indexes or {}).items()
         }
@@ -152,7 +154,7 @@ class PackageFinder:
         if response.status == 404:
             return ()
         if response.status != 200:
-            raise NetworkError(page_url, 1, f"HTTP {response.status}")
+            raise status_error(page_url, response.status, authenticated=response.authenticated)
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type not in _JSON_TYPES:
             return parse_html(response.body, page_url=response.url, source=index_url, project=name)
@@ -172,7 +174,7 @@ class PackageFinder:
             if response.status == 404:
                 return ()
             if response.status != 200:
-                raise NetworkError(link, 1, f"HTTP {response.status}")
+                raise status_error(link, response.status, authenticated=response.authenticated)
             return tuple(
                 parse_html(response.body, page_url=response.url, source=link, project=None)
             )
@@ -192,12 +194,21 @@ class PackageFinder:
         path = local_path(dist.url)
         if path is not None:
             return file_digest(path).removeprefix("sha256:")
+        # The index's other digests (sha512, md5) vouch for the bytes we pin.
+        expected = [f"{algorithm}:{digest}" for algorithm, digest in dist.hashes.items()]
+        if self._store is not None:
+            # Kept: the metadata reader may need the same file, and sync will install it.
+            _path, digest = self._store.fetch(
+                dist.url, dist.filename, self._save, expected=expected
+            )
+            return digest.removeprefix("sha256:")
         with tempfile.TemporaryDirectory(prefix="pinlock-hash-") as scratch:
-            filename = urlsplit(dist.url).path.rsplit("/", 1)[-1] or "download"
-            # The index's other digests (sha512, md5) vouch for the bytes we pin.
-            expected = [f"{algorithm}:{digest}" for algorithm, digest in dist.hashes.items()]
-            result = self._client.download(dist.url, Path(scratch) / filename, expected=expected)
+            filename = url_filename(dist.url) or "download"
+            result = self._save(dist.url, Path(scratch) / filename, expected)
         return result.removeprefix("sha256:")
+
+    def _save(self, url: str, dest: Path, expected: Sequence[str]) -> str:
+        return self._client.download(url, dest, expected=expected)
 
 
 def _local_index_files(folder: Path, source: str, name: NormalizedName) -> Iterable[DistFile]:

@@ -1,19 +1,17 @@
 """HTTP(S) and ``file://`` transport with pip's rules for retries, certificates and credentials.
 
-One ``HttpClient`` is shared by every thread of a run: urllib3 pools keep connections per host.
-Connection errors, timeouts, 429 and 5xx answers are retried with exponential backoff; other
-answers, 404 included, go back to the caller.
+One ``HttpSession`` serves a whole run (compile's every input, target and flavour; sync's every
+file) and every thread of it: urllib3 pools keep connections per host, and one credential store
+(``pinlock.index.credentials``) and one set of trusted hosts hold what every index configuration
+of the run brought (``include``), so pages, metadata, range reads and downloads of a private
+index all authenticate alike. Connection errors, timeouts, 429 and 5xx answers are retried with
+exponential backoff; other answers, 404 included, go back to the caller.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import ipaddress
-import netrc
 import os
 import re
-import ssl
 import tempfile
 import threading
 import time
@@ -22,22 +20,22 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError, InsecureRequestWarning, MaxRetryError, SSLError
-from urllib3.util.ssl_ import create_urllib3_context
 
 from pinlock import __version__ as _pinlock_version
 from pinlock.digests import Hasher
 from pinlock.errors import ConfigError, NetworkError
 from pinlock.index.config import IndexSettings
+from pinlock.index.connections import is_loopback, make_pool, tls_context
+from pinlock.index.credentials import Credentials
 from pinlock.urls import file_url_to_path, is_file_url, redact_url
 
-__all__ = ["HttpClient", "HttpResponse", "RangeResponse"]
+__all__ = ["HttpResponse", "HttpSession", "RangeResponse", "status_error"]
 
 _T = TypeVar("_T")
-_POOL_SIZE = 16
 _CHUNK = 1 << 16
 _MAX_REDIRECTS = 10
 _BACKOFF_SECONDS = 0.25
@@ -48,12 +46,14 @@ _BYTE_RANGE = re.compile(r"(\d*)-(\d*)")
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
-    """A complete answer; ``headers`` have lower-case names; ``url`` is after redirects."""
+    """A complete answer; ``headers`` have lower-case names; ``url`` is after redirects;
+    ``authenticated`` whether the request that got it carried credentials."""
 
     url: str
     status: int
     headers: Mapping[str, str]
     body: bytes
+    authenticated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +71,41 @@ class _RetryableStatus(Exception):
         self.retry_after = retry_after
 
 
-class HttpClient:
-    """Fetches pages, byte ranges and files; thread-safe."""
+def status_error(url: str, status: int, reason: str = "", *, authenticated: bool) -> NetworkError:
+    """The error for an answer that is not what was asked; a 401 or 403 says whether credentials
+    were sent, and for which host (never what they were)."""
+    text = f"HTTP {status} {reason}".strip()
+    if status in (401, 403):
+        host = urlsplit(url).netloc.rpartition("@")[2]
+        if authenticated:
+            text += f": the credentials sent to {host} were refused"
+        else:
+            text += (
+                f": no credentials were sent to {host} (give them in the index URL, "
+                "https://user:password@host/..., or in netrc)"
+            )
+    return NetworkError(url, 1, text)
 
-    def __init__(self, settings: IndexSettings, *, user_agent: str | None = None) -> None:
+
+class HttpSession:
+    """Fetches pages, byte ranges and files for a whole run; thread-safe.
+
+    ``settings`` set timeouts, retries and certificates; their index and find-links URLs (and
+    those of every ``include``d configuration) lend their credentials to their hosts, and their
+    trusted hosts are trusted for the whole session, as pip trusts them for its whole run.
+    """
+
+    def __init__(
+        self,
+        settings: IndexSettings,
+        *,
+        user_agent: str | None = None,
+        credentials: Credentials | None = None,
+    ) -> None:
         self.settings = settings
+        self.credentials = Credentials() if credentials is None else credentials
         self._user_agent = user_agent or f"pinlock/{_pinlock_version}"
         self._timeout = urllib3.Timeout(connect=settings.timeout, read=settings.timeout)
-        if settings.trusted_hosts:
-            # Trusted hosts may present any certificate, as pip allows; the warning is moot.
-            urllib3.disable_warnings(InsecureRequestWarning)
         # Like pip (through requests), honour http_proxy / https_proxy / no_proxy.
         self._proxies = {
             scheme: proxy
@@ -89,14 +114,21 @@ class HttpClient:
         }
         self._pools_lock = threading.Lock()
         self._pools: dict[tuple[str | None, bool], urllib3.PoolManager] = {}
-        self._credentials_lock = threading.Lock()
-        self._credentials: dict[str, tuple[str, str]] = {}
-        self._netrc: netrc.netrc | None = None
-        self._netrc_loaded = False
-        for url in (*settings.index_urls, *settings.find_links):
-            self._strip_credentials(url)
+        self._trusted_hosts: frozenset[str] = frozenset()
+        self.include(settings)
 
     # -- public API ----------------------------------------------------------------------
+
+    def include(self, settings: IndexSettings, *, urls: Sequence[str] = ()) -> HttpSession:
+        """Take in another index configuration of the run (a requirement file's, a flavour's):
+        the credentials of its URLs and of ``urls``, and its trusted hosts."""
+        self.credentials.learn_all((*settings.index_urls, *settings.find_links, *urls))
+        if settings.trusted_hosts:
+            with self._pools_lock:
+                self._trusted_hosts |= frozenset(settings.trusted_hosts)
+            # Trusted hosts may present any certificate, as pip allows; the warning is moot.
+            urllib3.disable_warnings(InsecureRequestWarning)
+        return self
 
     def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
         if is_file_url(url):
@@ -105,12 +137,15 @@ class HttpClient:
         request_headers.setdefault("Accept-Encoding", "gzip, deflate")
 
         def attempt() -> HttpResponse:
-            final_url, response = self._request(request_url, request_headers, stream=False)
+            final_url, response, authenticated = self._request(
+                request_url, request_headers, stream=False
+            )
             return HttpResponse(
                 url=final_url,
                 status=response.status,
                 headers={k.lower(): v for k, v in response.headers.items()},
                 body=response.data,
+                authenticated=authenticated,
             )
 
         return self._with_retries(redact_url(url), attempt)
@@ -126,7 +161,9 @@ class HttpClient:
         request_headers["Accept-Encoding"] = "identity"
 
         def attempt() -> RangeResponse | None:
-            _final, response = self._request(request_url, request_headers, stream=True)
+            _final, response, authenticated = self._request(
+                request_url, request_headers, stream=True
+            )
             try:
                 if response.status == 206:
                     match = _CONTENT_RANGE.fullmatch(response.headers.get("Content-Range", ""))
@@ -141,8 +178,8 @@ class HttpClient:
                 if response.status in (200, 416):
                     # The server sent (or would send) the whole file: the caller downloads instead.
                     return None
-                raise NetworkError(
-                    redact_url(url), 1, f"HTTP {response.status} {response.reason or ''}"
+                raise status_error(
+                    url, response.status, response.reason or "", authenticated=authenticated
                 )
             finally:
                 if response.status == 206:
@@ -171,16 +208,22 @@ class HttpClient:
         request_headers["Accept-Encoding"] = "identity"
 
         def attempt() -> str:
-            _final, response = self._request(request_url, request_headers, stream=True)
+            _final, response, authenticated = self._request(
+                request_url, request_headers, stream=True
+            )
             try:
                 if response.status != 200:
-                    raise NetworkError(
-                        redact_url(url), 1, f"HTTP {response.status} {response.reason or ''}"
+                    raise status_error(
+                        url, response.status, response.reason or "", authenticated=authenticated
                     )
                 chunks = response.stream(_CHUNK, decode_content=False)
                 return _save(url, chunks, dest, expected)
             finally:
-                response.release_conn()
+                if response.status == 200:
+                    response.release_conn()
+                else:
+                    # An error body left unread would be taken for the next answer: drop it.
+                    response.close()
 
         return self._with_retries(redact_url(url), attempt)
 
@@ -194,60 +237,35 @@ class HttpClient:
     # -- internals -----------------------------------------------------------------------
 
     def _prepare(self, url: str, headers: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
-        plain_url, netloc = self._strip_credentials(url)
+        """The URL without userinfo, and the headers for it (credentials of its host included)."""
+        plain_url = self.credentials.learn(url)
         parts = urlsplit(plain_url)
         if parts.scheme not in ("http", "https"):
-            raise ConfigError(url, "url", f"unsupported URL scheme {parts.scheme!r}")
-        if parts.scheme == "http" and not self._is_trusted(parts) and not _is_loopback(parts):
+            raise ConfigError(redact_url(url), "url", f"unsupported URL scheme {parts.scheme!r}")
+        if parts.scheme == "http" and not self._is_trusted(parts) and not is_loopback(parts):
             raise ConfigError(
-                url,
+                redact_url(url),
                 "trusted-host",
                 f"{parts.hostname} is neither secure (https) nor trusted; "
                 "use https or mark it with --trusted-host",
             )
         request_headers = {"User-Agent": self._user_agent}
-        credentials = self._credentials_for(netloc, parts.hostname or "")
-        if credentials is not None:
-            token = base64.b64encode(f"{credentials[0]}:{credentials[1]}".encode()).decode()
-            request_headers["Authorization"] = f"Basic {token}"
+        authorization = self.credentials.authorization(plain_url)
+        if authorization is not None:
+            request_headers["Authorization"] = authorization
         request_headers.update(headers or {})
         return plain_url, request_headers
 
-    def _strip_credentials(self, url: str) -> tuple[str, str]:
-        """The URL without userinfo, and its host[:port]; remembers credentials it carried."""
-        parts = urlsplit(url)
-        userinfo, at, hostport = parts.netloc.rpartition("@")
-        if not at:
-            return url, parts.netloc
-        user, _, password = userinfo.partition(":")
-        with self._credentials_lock:
-            self._credentials[hostport] = (unquote(user), unquote(password))
-        return urlunsplit(parts._replace(netloc=hostport)), hostport
-
-    def _credentials_for(self, netloc: str, hostname: str) -> tuple[str, str] | None:
-        with self._credentials_lock:
-            known = self._credentials.get(netloc)
-            if known is not None:
-                return known
-            if not self._netrc_loaded:
-                self._netrc_loaded = True
-                with contextlib.suppress(OSError, netrc.NetrcParseError):
-                    self._netrc = netrc.netrc()
-            entry = self._netrc.authenticators(hostname) if self._netrc else None
-        if entry is None:
-            return None
-        login, _account, password = entry
-        return (login, password or "")
-
     def _is_trusted(self, parts: Any) -> bool:
-        trusted = self.settings.trusted_hosts
+        trusted = self._trusted_hosts
         host = parts.hostname or ""
         return host in trusted or f"{host}:{parts.port}" in trusted
 
     def _request(
         self, url: str, headers: Mapping[str, str], *, stream: bool
-    ) -> tuple[str, urllib3.BaseHTTPResponse]:
-        """The answer to GET ``url`` after redirects, and the URL that gave it."""
+    ) -> tuple[str, urllib3.BaseHTTPResponse, bool]:
+        """The answer to GET ``url`` after redirects, the URL that gave it, and whether the
+        request that got it carried credentials."""
         current, current_headers = url, dict(headers)
         for _ in range(_MAX_REDIRECTS + 1):
             pool = self._pool_for(urlsplit(current))
@@ -269,7 +287,7 @@ class HttpClient:
             if response.status == 429 or response.status >= 500:
                 raise _RetryableStatus(response.status, response.reason or "", retry_after)
             if not location:
-                return current, response
+                return current, response, "Authorization" in current_headers
             # Each hop is checked and authenticated for its own host, like a first request.
             target = urljoin(current, location)
             extra = {k: v for k, v in headers.items() if k.lower() != "authorization"}
@@ -285,8 +303,8 @@ class HttpClient:
         with self._pools_lock:
             pool = self._pools.get(key)
             if pool is None:
-                context = _tls_context(self.settings, trusted=trusted)
-                pool = _make_pool(proxy, context)
+                context = tls_context(self.settings, trusted=trusted)
+                pool = make_pool(proxy, context)
                 self._pools[key] = pool
         return pool
 
@@ -314,49 +332,6 @@ class HttpClient:
             time.sleep(min(wait, _MAX_BACKOFF_SECONDS) if wait is not None else backoff)
 
 
-def _tls_context(settings: IndexSettings, *, trusted: bool) -> ssl.SSLContext:
-    """One TLS context for every connection of a pool.
-
-    Left to itself urllib3 builds a context per connection and loads the CA bundle into it
-    each time: a tenth of a second of CPU, under the GIL, for every connection opened.
-    """
-    try:
-        context = create_urllib3_context()
-        if trusted:
-            # Trusted hosts may present any certificate, as pip allows.
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        elif settings.cert:
-            if Path(settings.cert).is_dir():
-                context.load_verify_locations(capath=settings.cert)
-            else:
-                context.load_verify_locations(cafile=settings.cert)
-        else:
-            context.load_default_certs()
-        if settings.client_cert:
-            # pip's --client-cert is one PEM file holding both the key and the certificate.
-            context.load_cert_chain(settings.client_cert)
-    except OSError as error:  # ssl.SSLError included
-        raise SSLError(f"cannot set up TLS: {error}") from error
-    return context
-
-
-def _make_pool(proxy: str | None, context: ssl.SSLContext) -> urllib3.PoolManager:
-    options: dict[str, Any] = {
-        "num_pools": 32,
-        "maxsize": _POOL_SIZE,
-        "block": False,
-        "ssl_context": context,
-    }
-    if proxy is None:
-        return urllib3.PoolManager(**options)
-    parsed = urllib3.util.parse_url(proxy)
-    if parsed.auth:
-        options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=unquote(parsed.auth))
-        proxy = parsed._replace(auth=None).url
-    return urllib3.ProxyManager(proxy, **options)
-
-
 def _retry_after(value: str | None) -> float | None:
     if value is None:
         return None
@@ -370,16 +345,6 @@ def _describe(error: BaseException) -> str:
     text = str(error) or type(error).__name__
     # urllib3 prefixes some messages with the repr of its connection object: noise to a user.
     return re.sub(r"^<[^>]*object at 0x[0-9a-f]+>: ", "", text)
-
-
-def _is_loopback(parts: Any) -> bool:
-    host = parts.hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _file_get(url: str) -> HttpResponse:

@@ -1,14 +1,13 @@
 """Getting the exact files a lock names onto this machine, verified, before anything changes.
 
 For each package the file is the one whose sha256 the lock lists: a wheel the target accepts
-(best tag first), else the sdist. Files land in a folder keyed by their sha256, so a later sync
-finds them without the network.
+(best tag first), else the sdist. Files come from, and land in, the machine's artifact store
+(``pinlock.store``), keyed by their sha256: what compile or an earlier sync downloaded is taken
+from there, checked, without the network.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,14 +17,16 @@ from typing import TYPE_CHECKING, Protocol
 from packaging.tags import Tag
 
 from pinlock.cache import Cache
-from pinlock.digests import file_digest
+from pinlock.digests import file_digest, group_digests
 from pinlock.errors import HashMismatch, NoMatchingDistribution
 from pinlock.index.models import DistFile, FileKind, parse_dist_filename
 from pinlock.lock.model import LockedPackage
-from pinlock.urls import file_url_to_path, is_file_url, url_filename
+from pinlock.store import ArtifactStore
+from pinlock.urls import file_url_to_path, is_file_url, redact_url, url_filename
 
 if TYPE_CHECKING:
     from pinlock.index.config import IndexSettings
+    from pinlock.index.http import HttpSession
 
 __all__ = [
     "FetchedFile",
@@ -50,25 +51,29 @@ class FileSource(Protocol):
 class IndexFileSource:
     """A ``FileSource`` over pinlock's index layer (pip configuration plus the lock's options).
 
-    A context manager: leaving it closes the connection pools and the finder's threads.
+    Built on ``session`` when given (which learns ``settings``' credentials and trusted hosts,
+    and stays open), else on a session of its own. A context manager: leaving it closes the
+    finder's threads, and the session if it is its own.
     """
 
-    def __init__(self, settings: IndexSettings) -> None:
+    def __init__(self, settings: IndexSettings, *, session: HttpSession | None = None) -> None:
         from pinlock.index.finder import PackageFinder
-        from pinlock.index.http import HttpClient
+        from pinlock.index.http import HttpSession
 
-        self._client = HttpClient(settings)
-        self._finder = PackageFinder(settings, self._client)
+        self._owns_session = session is None
+        self._session = HttpSession(settings) if session is None else session.include(settings)
+        self._finder = PackageFinder(settings, self._session)
 
     def files(self, package: LockedPackage) -> Sequence[DistFile]:
         return self._finder.find(package.name)
 
     def download(self, url: str, dest: Path, expected: Sequence[str]) -> str:
-        return self._client.download(url, dest, expected=tuple(expected))
+        return self._session.download(url, dest, expected=tuple(expected))
 
     def close(self) -> None:
         self._finder.close()
-        self._client.close()
+        if self._owns_session:
+            self._session.close()
 
     def __enter__(self) -> IndexFileSource:
         return self
@@ -100,9 +105,10 @@ def fetch_files(
     if not packages:
         return ()
     ranks = {tag: i for i, tag in reversed(list(enumerate(tags)))}
+    store = ArtifactStore(cache)
     with ThreadPoolExecutor(max_workers=min(workers, len(packages))) as pool:
         futures = [
-            pool.submit(_fetch_one, package, source, cache, ranks, target) for package in packages
+            pool.submit(_fetch_one, package, source, store, ranks, target) for package in packages
         ]
         return tuple(future.result() for future in futures)
 
@@ -110,12 +116,12 @@ def fetch_files(
 def _fetch_one(
     package: LockedPackage,
     source: FileSource,
-    cache: Cache,
+    store: ArtifactStore,
     ranks: dict[Tag, int],
     target: str,
 ) -> FetchedFile:
     if package.url is not None:
-        return _fetch_url(package, package.url, source, cache)
+        return _fetch_url(package, package.url, source, store)
     candidates = _candidates(package, source.files(package), ranks)
     if not candidates:
         wanted = ", ".join(package.hashes) or "any hash"
@@ -128,7 +134,7 @@ def _fetch_one(
     last_error: HashMismatch | None = None
     for candidate in candidates:
         try:
-            return _fetch_dist(package, candidate, source, cache)
+            return _fetch_dist(package, candidate, source, store)
         except HashMismatch as exc:
             last_error = exc
     assert last_error is not None
@@ -158,18 +164,18 @@ def _candidates(
 
 
 def _fetch_dist(
-    package: LockedPackage, dist: DistFile, source: FileSource, cache: Cache
+    package: LockedPackage, dist: DistFile, source: FileSource, store: ArtifactStore
 ) -> FetchedFile:
-    known = f"sha256:{dist.sha256}" if dist.sha256 else None
-    if known is not None:
-        cached = cache.path("sync-files", known.partition(":")[2]) / dist.filename
-        if cached.is_file() and file_digest(cached) == known:
-            return FetchedFile(package=package, path=cached, sha256=known, kind=dist.kind)
-    path, digest = _download(source, dist.url, dist.filename, package.hashes, cache)
+    # A lock without hashes still holds the file to the digest its index states.
+    index_digest = [f"sha256:{dist.sha256}"] if dist.sha256 else []
+    expected = package.hashes or index_digest
+    path, digest = _stored(store, source, dist.url, dist.filename, expected)
     return FetchedFile(package=package, path=path, sha256=digest, kind=dist.kind)
 
 
-def _fetch_url(package: LockedPackage, url: str, source: FileSource, cache: Cache) -> FetchedFile:
+def _fetch_url(
+    package: LockedPackage, url: str, source: FileSource, store: ArtifactStore
+) -> FetchedFile:
     filename = url_filename(url)
     parsed = parse_dist_filename(filename)
     kind = parsed[2] if parsed else FileKind.SDIST
@@ -179,25 +185,16 @@ def _fetch_url(package: LockedPackage, url: str, source: FileSource, cache: Cach
         if package.hashes and digest not in package.hashes:
             raise HashMismatch(url, package.hashes, digest)
         return FetchedFile(package=package, path=local, sha256=digest, kind=kind)
-    path, digest = _download(source, url, filename, package.hashes, cache)
+    path, digest = _stored(store, source, url, filename, package.hashes)
     return FetchedFile(package=package, path=path, sha256=digest, kind=kind)
 
 
-def _download(
-    source: FileSource, url: str, filename: str, expected: Sequence[str], cache: Cache
+def _stored(
+    store: ArtifactStore, source: FileSource, url: str, filename: str, expected: Sequence[str]
 ) -> tuple[Path, str]:
-    downloads = cache.root / "sync-files"
-    downloads.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".download-", dir=downloads))
-    try:
-        temporary = staging / filename
-        digest = source.download(url, temporary, expected)
-        if expected and digest not in expected:
-            raise HashMismatch(url, expected, digest)
-        final_dir = cache.path("sync-files", digest.partition(":")[2])
-        final_dir.mkdir(parents=True, exist_ok=True)
-        final = final_dir / filename
-        temporary.replace(final)
-        return final, digest
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    path, digest = store.fetch(url, filename, source.download, expected=expected)
+    # Sources check what they download; a source that does not still cannot slip a file by.
+    wanted = group_digests(expected).get("sha256")
+    if wanted and digest.partition(":")[2] not in wanted:
+        raise HashMismatch(redact_url(url), expected, digest)
+    return path, digest

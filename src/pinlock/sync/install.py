@@ -9,15 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pinlock.cache import Cache
-from pinlock.digests import file_digest, record_digest
+from pinlock.digests import record_digest
 from pinlock.errors import EnvironmentProblem
 from pinlock.index.models import FileKind
 from pinlock.lock.model import LockedPackage
+from pinlock.store import ArtifactStore
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
 from pinlock.sync.fetch import FetchedFile
 from pinlock.sync.piprun import run_pip
@@ -48,13 +48,15 @@ def _build_sdists(
     """Every fetched file as an installable wheel: ``(fetched, wheel, "sha256:..")``."""
     wheels: list[tuple[FetchedFile, Path, str]] = []
     tag = env.soabi or "py{}{}".format(*env.python_version[:2])
+    store = ArtifactStore(cache)
     for item in fetched:
         if item.kind is FileKind.WHEEL:
             wheels.append((item, item.path, item.sha256))
             continue
-        built_dir = cache.path("built", f"{item.sha256}-{tag}")
-        existing = sorted(built_dir.glob("*.whl")) if built_dir.is_dir() else []
-        if not existing:
+        # The wheel built from this sdist for this interpreter, kept in the artifact store.
+        key = f"built:{item.sha256}-{tag}"
+        built = store.recall(key)
+        if built is None:
             out = work / "build" / item.package.name
             out.mkdir(parents=True)
             run_pip(
@@ -65,10 +67,9 @@ def _build_sdists(
             made = sorted(out.glob("*.whl"))
             if len(made) != 1:
                 raise EnvironmentProblem(f"building {item.path.name} gave no single wheel")
-            built_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(made[0], built_dir / made[0].name)
-            existing = [built_dir / made[0].name]
-        wheels.append((item, existing[0], file_digest(existing[0])))
+            built = store.add_file(made[0])
+            store.remember(key, built[1], made[0].name)
+        wheels.append((item, *built))
     return wheels
 
 

@@ -111,12 +111,16 @@ def sync(
     return replace(report, applied=applied)
 
 
-def index_settings(locks: Sequence[Lock], overrides: IndexOverrides) -> IndexSettings:
-    """Where sync fetches from, as pip decides for ``pip install -i X -r lock.txt``: the command
-    line is the top layer of pip configuration, and the locks' own index lines apply over it."""
+def index_settings(
+    locks: Sequence[Lock], overrides: IndexOverrides, *, site_prefix: Path | None = None
+) -> IndexSettings:
+    """Where sync fetches from, as pip decides for ``pip --python TARGET install -i X -r lock``:
+    the target's own ``pip.conf`` is pip's site configuration, the command line is the top layer,
+    and the locks' own index lines apply over it."""
     from pinlock.index.config import load_pip_settings
 
-    return load_pip_settings(overrides=overrides).with_options(merge_options(locks))
+    settings = load_pip_settings(overrides=overrides, site_prefix=site_prefix)
+    return settings.with_options(merge_options(locks))
 
 
 def _apply(plan: Plan, env: Environment, locks: list[Lock], request: SyncRequest) -> ApplyResult:
@@ -125,7 +129,7 @@ def _apply(plan: Plan, env: Environment, locks: list[Lock], request: SyncRequest
     from pinlock.sync.apply import apply_plan
     from pinlock.sync.fetch import IndexFileSource
 
-    settings = index_settings(locks, request.index_overrides)
+    settings = index_settings(locks, request.index_overrides, site_prefix=env.prefix)
     with IndexFileSource(settings) as source:
         return apply_plan(
             plan,

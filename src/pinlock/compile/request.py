@@ -1,0 +1,58 @@
+"""What a compile run is asked (``CompileRequest``) and what it gives back (``CompileResult``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pinlock.flavour import Flavour
+from pinlock.target import Target
+
+__all__ = ["AnnotationStyle", "CompileRequest", "CompileResult"]
+
+AnnotationStyle = Literal["split", "line"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CompileRequest:
+    """Everything one ``pinlock compile`` run is asked to do.
+
+    ``output`` is a path, ``"-"`` for standard output, or None for the default name next to each
+    input. ``index_overrides`` are command-line index options (pip's option names).
+    ``pip_site_prefix`` is ``sys.prefix`` of the environment whose ``pip.conf`` is pip's site
+    configuration: the ``--python`` target's when there is exactly one; None for pinlock's own.
+    """
+
+    inputs: tuple[Path, ...]
+    output: str | None = None
+    targets: tuple[Target, ...] = ()
+    flavours: tuple[Flavour, ...] = ()
+    upgrade: bool = False
+    upgrade_packages: tuple[str, ...] = ()
+    generate_hashes: bool = True
+    annotation_style: AnnotationStyle = "split"
+    pre: bool = False
+    only_binary: frozenset[str] = frozenset()
+    no_binary: frozenset[str] = frozenset()
+    index_overrides: Mapping[str, str | bool | Sequence[str]] = field(default_factory=dict)
+    cache_dir: Path | None = None
+    dry_run: bool = False
+    command: str = "pinlock compile"
+    name_template: str | None = None
+    pip_site_prefix: Path | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CompileResult:
+    """One lock: where it goes (None for standard output), its text, and whether it changed."""
+
+    input: Path
+    output: Path | None
+    text: str
+    changed: bool
+    target: Target
+    flavour: Flavour | None
+    package_count: int
+    warnings: tuple[str, ...] = ()
