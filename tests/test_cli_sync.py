@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def run(
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> tuple[IndexServer, dict[str, Path]]:
+def served(tmp_path: Path) -> Iterator[tuple[IndexServer, dict[str, Path]]]:
     files = tmp_path / "files"
     wheels = {
         f"{name}-{version}": make_wheel(files, name, version)

@@ -69,8 +69,9 @@ def test_lock_pins_hashes_and_via(
     index = index_factory(**server_options)
     result = _compile(tmp_path, index, "alpha\n")
     assert pinned_versions(result.text) == {"alpha": "2.0", "beta": "1.1"}
-    lock = read_lock(result.output)  # type: ignore[arg-type]
-    by_name = {p.name: p for p in lock.packages}
+    assert result.output is not None
+    lock = read_lock(result.output)
+    by_name = {str(p.name): p for p in lock.packages}
     assert by_name["alpha"].via == (f"-r {tmp_path / 'main.in'}",)
     assert by_name["beta"].via == ("alpha",)
     for package in lock.packages:
@@ -83,7 +84,8 @@ def test_all_files_of_a_version_are_hashed_and_extras_resolve(
 ) -> None:
     result = _compile(tmp_path, simple_index, "alpha[fast]\n")
     assert pinned_versions(result.text) == {"alpha": "2.0", "beta": "1.1", "gamma": "0.5"}
-    lock = {p.name: p for p in read_lock(result.output).packages}  # type: ignore[arg-type]
+    assert result.output is not None
+    lock = {str(p.name): p for p in read_lock(result.output).packages}
     assert len(lock["alpha"].hashes) == 2  # both wheels of alpha 2.0
     assert lock["gamma"].via == ("alpha",)
     assert "legacy" not in result.text  # its marker is false on this target
@@ -127,7 +129,8 @@ def test_constraints_limit_versions_and_annotate(tmp_path: Path, simple_index: I
     (tmp_path / "constraints.txt").write_text("beta<1.1\n")
     result = _compile(tmp_path, simple_index, "-c constraints.txt\nalpha\n")
     assert pinned_versions(result.text) == {"alpha": "1.0", "beta": "1.0"}
-    beta = {p.name: p for p in read_lock(result.output).packages}["beta"]  # type: ignore[arg-type]
+    assert result.output is not None
+    beta = {str(p.name): p for p in read_lock(result.output).packages}["beta"]
     assert f"-c {tmp_path / 'constraints.txt'}" in beta.via
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ PYENV = Path("/root/.pyenv/versions")
 
 
 def _compile(
-    tmp_path: Path, index: IndexServer, content: str, *targets: Target, **options: object
+    tmp_path: Path, index: IndexServer, content: str, *targets: Target, **options: Any
 ) -> list[CompileResult]:
     return compile_text(tmp_path, content, index_url=index.url, targets=targets, **options)
 

@@ -243,7 +243,7 @@ def test_round_trip(style: str, emit_hashes: bool, tmp_path: Path) -> None:
     assert without_origin(read) == lock.packages
     assert read.options == options
     assert read.path == str(path)
-    first = {p.name: p for p in read.packages}["mylib"]  # editables come first
+    first = {str(p.name): p for p in read.packages}["mylib"]  # editables come first
     assert first.origin == Origin(path=str(path), line=14)
     assert render_lock(read, HEADER, annotation_style=style, emit_hashes=emit_hashes) == text  # type: ignore[arg-type]
 

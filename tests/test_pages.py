@@ -18,6 +18,7 @@ from pinlock.index.models import FileKind, parse_dist_filename
 from pinlock.index.pages import _scan_links, parse_html, parse_json
 
 PAGE = "https://idx.example/simple/demo-pkg/"
+DEMO = canonicalize_name("demo-pkg")
 SHA = "a" * 64
 
 HTML = f"""<!DOCTYPE html>
@@ -40,7 +41,12 @@ HTML = f"""<!DOCTYPE html>
 
 
 def test_html_project_page() -> None:
-    files = parse_html(HTML, page_url=PAGE, source="https://idx.example/simple", project="demo-pkg")
+    files = parse_html(
+        HTML,
+        page_url=PAGE,
+        source="https://idx.example/simple",
+        project=canonicalize_name("demo-pkg"),
+    )
     assert [f.filename for f in files] == [
         "demo_pkg-1.0-py3-none-any.whl",
         "demo-pkg-1.0.tar.gz",
@@ -119,7 +125,10 @@ def test_json_project_page() -> None:
         ],
     }
     files = parse_json(
-        json.dumps(document).encode(), page_url=PAGE, source="src", project="demo-pkg"
+        json.dumps(document).encode(),
+        page_url=PAGE,
+        source="src",
+        project=canonicalize_name("demo-pkg"),
     )
     assert [f.filename for f in files] == [
         "demo_pkg-1.0-py3-none-any.whl",

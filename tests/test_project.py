@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from pinlock.pyproject import read_toml
+
+PYPROJECT: Any = read_toml(Path(__file__).resolve().parent.parent / "pyproject.toml")
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_main_in_lists_exactly_the_runtime_dependencies() -> None:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = PYPROJECT["project"]
     declared = {str(Requirement(r)) for r in project["dependencies"]}
     lines = (ROOT / "requirements" / "main.in").read_text().splitlines()
     listed = {str(Requirement(line)) for line in lines if line.strip() and not line.startswith("#")}
@@ -26,9 +25,8 @@ def test_main_in_lists_exactly_the_runtime_dependencies() -> None:
 
 
 def test_locks_exist_for_every_input_and_every_promised_python() -> None:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    config = pyproject["tool"]["pinlock"]
-    promised = SpecifierSet(pyproject["project"]["requires-python"])
+    config = PYPROJECT["tool"]["pinlock"]
+    promised = SpecifierSet(PYPROJECT["project"]["requires-python"])
     versions = config["python-version"]
     # The locked versions are exactly the supported minor versions up to the newest one locked.
     assert all(Version(v) in promised for v in versions)

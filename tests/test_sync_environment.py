@@ -52,7 +52,7 @@ def test_inspection_reads_dist_info(tmp_path: Path) -> None:
     assert env.is_venv
     assert env.python_version[:2] == sys.version_info[:2]
     assert env.marker_environment["python_version"] == "{}.{}".format(*sys.version_info[:2])
-    found = env.by_name()
+    found = {str(name): dist for name, dist in env.by_name().items()}
     thing = found["some-thing"]
     assert (thing.display_name, str(thing.version), thing.installer) == (
         "Some.Thing",
