@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -188,3 +189,28 @@ def test_python_targets_own_pip_conf_is_pips_site_configuration(
 
     assert code == 0, err
     assert "alpha==1.0" in (tmp_path / "main.txt").read_text()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="no make")
+def test_an_up_to_date_compile_touches_the_lock_so_make_rules_settle(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    (tmp_path / "main.in").write_text("beta\n")
+    command = f"{sys.executable} -m pinlock compile -i {index.url} --cache-dir cache main.in"
+    (tmp_path / "Makefile").write_text(f"main.txt: main.in\n\t{command}\n")
+    environ = {**os.environ, "PYTHONPATH": str(Path(pinlock.__file__).parents[1])}
+
+    def make(*args: str) -> int:
+        done = subprocess.run(["make", *args], cwd=tmp_path, env=environ, capture_output=True)
+        return done.returncode
+
+    assert make() == 0
+    before = (tmp_path / "main.txt").read_bytes()
+    # The input changes in time but not in what it asks for: the lock's bytes stay as they were.
+    made = (tmp_path / "main.txt").stat().st_mtime
+    os.utime(tmp_path / "main.txt", (made - 100, made - 100))
+    os.utime(tmp_path / "main.in", (made - 50, made - 50))
+    assert make("-q") == 1
+    assert make() == 0
+    assert (tmp_path / "main.txt").read_bytes() == before
+    assert make("-q") == 0

@@ -94,14 +94,23 @@ def compile_locks(
         session.close()
     if not request.dry_run:
         for result in results:
-            if result.output is not None and result.changed:
-                try:
-                    write_atomic(result.output, result.text)
-                except OSError as error:
-                    raise PinlockError(
-                        f"cannot write the lock {result.output}: {error.strerror or error}"
-                    ) from None
+            if result.output is not None:
+                _write_lock(result)
     return results
+
+
+def _write_lock(result: CompileResult) -> None:
+    """Write a changed lock; touch an unchanged one, so a Make rule that made it settles."""
+    assert result.output is not None
+    try:
+        if result.changed:
+            write_atomic(result.output, result.text)
+        else:
+            os.utime(result.output)
+    except OSError as error:
+        raise PinlockError(
+            f"cannot write the lock {result.output}: {error.strerror or error}"
+        ) from None
 
 
 def lock_path(
