@@ -291,9 +291,9 @@ def test_format_controls_accumulate_in_pips_order(layout: dict[str, Path]) -> No
     _write(layout["xdg_global"], "[install]\nno-binary = Foo_Bar\n")
     _write(layout["user"], "[global]\nonly-binary = :all:\n")
     pip = load_pip_configuration(_env(layout))
-    assert (pip.only_binary, pip.no_binary) == ({":all:"}, {"foo-bar"})
+    assert (pip.only_binary, pip.no_binary) == (frozenset({":all:"}), frozenset({"foo-bar"}))
     pip = load_pip_configuration(_env(layout, PIP_ONLY_BINARY=":none:,baz"))
-    assert (pip.only_binary, pip.no_binary) == ({"baz"}, {"foo-bar"})
+    assert (pip.only_binary, pip.no_binary) == (frozenset({"baz"}), frozenset({"foo-bar"}))
     with pytest.raises(ConfigError, match="PIP_NO_BINARY: no-binary"):
         load_pip_configuration(_env(layout, PIP_NO_BINARY="-x"))
 

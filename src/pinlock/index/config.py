@@ -250,6 +250,8 @@ def load_pip_configuration(
             name = INDEX_FIELDS.get(option.name) or POLICY_FIELDS[option.name]
             fields[name] = _convert(name, item)
     for key, given in (overrides or {}).items():
+        if given is None or (not isinstance(given, str | bool) and not given):
+            continue  # an option not given (no value, or an empty list)
         name = normalize_key(key)
         option = find_pip_key(name)
         index_field = INDEX_FIELDS.get(option.name) if option is not None else None
@@ -293,9 +295,15 @@ _POLICY_NAMES = frozenset(POLICY_FIELDS.values())
 
 def _settings(read: Sequence[tuple[ConfigItem, PipKey | None]]) -> tuple[PipSetting, ...]:
     """Every value read, marking those a later value of the same option replaced."""
-    last: dict[str, int] = {}
-    for position, (item, option) in enumerate(read):
-        last[option.name if option else item.key] = position
+
+    def slot(item: ConfigItem, option: PipKey | None) -> str:
+        if option is None:
+            return item.key
+        # A list given on the command line adds to the configured one, as pip's does.
+        adds = option.kind == "list" and item.origin == _COMMAND_LINE
+        return f"{option.name} (added)" if adds else option.name
+
+    last = {slot(item, option): position for position, (item, option) in enumerate(read)}
     return tuple(
         PipSetting(
             key=item.key,
@@ -304,7 +312,7 @@ def _settings(read: Sequence[tuple[ConfigItem, PipKey | None]]) -> tuple[PipSett
             option=option,
             # Each --only-binary/--no-binary value updates pip's running state: all count.
             in_force=(option is not None and option.name in FORMAT_KEYS)
-            or last[option.name if option else item.key] == position,
+            or last[slot(item, option)] == position,
         )
         for position, (item, option) in enumerate(read)
     )
