@@ -61,7 +61,7 @@ def test_constraint_files_pinlock_cannot_read_as_pip_does_are_refused(
     tmp_path: Path, index: IndexServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PIP_CONSTRAINT", "missing.txt")
-    with pytest.raises(ConfigError, match="PIP_CONSTRAINT: constraint: missing.txt: no such"):
+    with pytest.raises(ConfigError, match=r"PIP_CONSTRAINT: constraint: missing\.txt: no such"):
         _compile(tmp_path, index, "alpha\n")
     monkeypatch.setenv("PIP_CONSTRAINT", "https://example.invalid/c.txt")
     with pytest.raises(ConfigError, match="remote constraint files are not supported"):
