@@ -486,3 +486,30 @@ def test_sync_config_file_replaces_pyproject(
     code, _, err = run(["--config", str(tmp_path / "missing.toml")], capsys)
     assert code == 2
     assert "missing.toml" in err and "file not found" in err
+
+
+def test_verbose_shows_pip_settings_for_the_target_environment(
+    served: tuple[IndexServer, dict[str, Path]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, wheels = served
+    lock = write_lock(tmp_path / "lock.txt", server, {"beta==1.0": wheels["beta-1.0"]})
+    python = make_venv(tmp_path / "venv")
+    # Files on: an empty HOME and XDG folders (pip reads /etc/pip.conf all the same).
+    monkeypatch.delenv("PIP_CONFIG_FILE")
+    for name in ("HOME", "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "https://ci:t0ken@private.example/simple")
+    monkeypatch.setenv("PIP_RETRIES", "2")
+    (tmp_path / "venv" / "pip.conf").write_text("[install]\nno-color = yes\n")
+    code, out, err = run([str(lock), "--python", str(python), "--dry-run", "-v"], capsys)
+    assert code == 0
+    assert "t0ken" not in out + err
+    assert "pip configuration (as `pip install` reads it here):" in err
+    assert f"file (site): {tmp_path / 'venv' / 'pip.conf'}" in err
+    assert "extra-index-url = https://ci:****@private.example/simple  (PIP_EXTRA_INDEX_URL)" in err
+    assert "retries = 2  (PIP_RETRIES): applied" in err
+    code, out, err = run([str(lock), "--python", str(python), "--dry-run"], capsys)
+    assert "pip configuration" not in err

@@ -8,7 +8,7 @@ import pytest
 
 from pinlock.errors import ConfigError
 from pinlock.index import configfiles
-from pinlock.index.config import IndexSettings, load_pip_settings
+from pinlock.index.config import IndexSettings, load_pip_configuration, load_pip_settings
 from pinlock.index.options import DEFAULT_INDEX_URL, IndexOptions
 
 
@@ -263,3 +263,96 @@ def test_masked_credentials_of_a_lock_are_taken_from_the_same_url_given_before()
         "https://TOKEN@extra.example/simple",
         "https://****@new.example/",
     )
+
+
+def test_policy_keys_are_read_with_their_origins(layout: dict[str, Path]) -> None:
+    _write(
+        layout["xdg_global"],
+        "[global]\nconstraint = /c1.txt\npre = yes\n[install]\nprefer-binary = on\n",
+    )
+    _write(layout["user"], "[global]\nrequire-hashes = true\n")
+    pip = load_pip_configuration(_env(layout, PIP_CONSTRAINT="/c2.txt  /c3.txt", PIP_PRE="no"))
+    assert pip.constraints == ("/c2.txt", "/c3.txt")
+    assert pip.origin("constraint") == "PIP_CONSTRAINT"
+    assert pip.pre is False
+    assert pip.prefer_binary is True
+    assert pip.origin("prefer-binary") == f"{layout['xdg_global']} [install]"
+    assert pip.require_hashes is True
+    assert pip.origin("require-hashes") == f"{layout['user']} [global]"
+    replaced = [s for s in pip.settings if not s.in_force]
+    assert [(s.key, s.origin) for s in replaced] == [
+        ("constraint", f"{layout['xdg_global']} [global]"),
+        ("pre", f"{layout['xdg_global']} [global]"),
+    ]
+
+
+def test_format_controls_accumulate_in_pips_order(layout: dict[str, Path]) -> None:
+    # [global] of every file, then [install], then the variables: each value updates the state.
+    _write(layout["xdg_global"], "[install]\nno-binary = Foo_Bar\n")
+    _write(layout["user"], "[global]\nonly-binary = :all:\n")
+    pip = load_pip_configuration(_env(layout))
+    assert (pip.only_binary, pip.no_binary) == (frozenset({":all:"}), frozenset({"foo-bar"}))
+    pip = load_pip_configuration(_env(layout, PIP_ONLY_BINARY=":none:,baz"))
+    assert (pip.only_binary, pip.no_binary) == (frozenset({"baz"}), frozenset({"foo-bar"}))
+    with pytest.raises(ConfigError, match="PIP_NO_BINARY: no-binary"):
+        load_pip_configuration(_env(layout, PIP_NO_BINARY="-x"))
+
+
+def test_refused_keys_name_key_and_origin_and_harmless_values_pass(
+    layout: dict[str, Path],
+) -> None:
+    path = _write(layout["etc"], "[install]\nrequirement = extra.txt\nonly-deps = no\n")
+    pip = load_pip_configuration(_env(layout))  # describing never raises for a refusal
+    assert any("refused: adds requirements" in line for line in pip.describe())
+    with pytest.raises(ConfigError) as caught:
+        pip.check()
+    assert (caught.value.source, caught.value.key) == (f"{path} [install]", "requirement")
+    assert caught.value.exit_code == 2
+    # An empty variable does not unset the file's value (pip drops empty values).
+    with pytest.raises(ConfigError, match="requirement"):
+        load_pip_settings(_env(layout, PIP_REQUIREMENT=""))
+    path.write_text("[install]\nonly-deps = no\n")
+    with pytest.raises(ConfigError, match="PIP_KEYRING_PROVIDER: keyring-provider"):
+        load_pip_settings(_env(layout, PIP_KEYRING_PROVIDER="import"))
+    # A refused key overridden by a harmless value is no refusal.
+    _write(layout["etc"], "[global]\nonly-deps = yes\nkeyring-provider = subprocess\n")
+    env = _env(layout, PIP_ONLY_DEPS="0", PIP_KEYRING_PROVIDER="disabled")
+    load_pip_configuration(env).check()
+
+
+def test_every_option_value_is_checked_as_pip_checks_it(layout: dict[str, Path]) -> None:
+    # pip stops on a bad boolean or count of any option, even one pinlock ignores.
+    with pytest.raises(ConfigError, match="PIP_NO_COLOR"):
+        load_pip_configuration(_env(layout, PIP_NO_COLOR="sometimes"))
+    with pytest.raises(ConfigError, match="PIP_VERBOSE"):
+        load_pip_configuration(_env(layout, PIP_VERBOSE="-1"))
+    assert load_pip_configuration(_env(layout, PIP_VERBOSE="3", PIP_QUIET="yes")).settings
+    # Unknown keys are skipped, as pip skips them, and described as such.
+    pip = load_pip_configuration(_env(layout, PIP_COLOUR="red", PIP_IS_CI="1"))
+    described = "\n".join(pip.describe())
+    assert "colour = red  (PIP_COLOUR): ignored: not an option of pip install" in described
+    assert "is-ci = 1  (PIP_IS_CI): ignored: not an option: tells pip it runs in CI" in described
+
+
+def test_describe_names_files_origins_and_masks_credentials(layout: dict[str, Path]) -> None:
+    _write(layout["user"], "[global]\nindex-url = https://alice:s3cret@private/simple\n")
+    env = _env(layout, PIP_PROXY="bob:hunter2@proxy:3128", PIP_DEFAULT_TIMEOUT="60")
+    pip = load_pip_configuration(env, overrides={"extra-index-url": ["https://t0ken@x/simple"]})
+    text = "\n".join(pip.describe())
+    for secret in ("s3cret", "hunter2", "t0ken"):
+        assert secret not in text
+    assert f"file (user): {layout['user']}" in text
+    assert str(layout["legacy_user"]) in text  # considered, absent
+    assert (
+        f"index-url = https://alice:****@private/simple  ({layout['user']} [global]): applied"
+        in text
+    )
+    assert "proxy = bob:****@proxy:3128  (PIP_PROXY): applied" in text
+    assert "default-timeout = 60  (PIP_DEFAULT_TIMEOUT): applied" in text
+    assert "extra-index-url = https://****@x/simple  (command line): applied" in text
+    assert pip.index.proxy == "bob:hunter2@proxy:3128"
+    assert pip.index.timeout == 60.0
+    quiet = load_pip_configuration(_env(layout, PIP_CONFIG_FILE=os.devnull))
+    assert quiet.describe()[1] == f"  no files: PIP_CONFIG_FILE is {os.devnull}"
+    empty = load_pip_configuration(_env(layout, HOME=str(layout["home"] / "elsewhere")))
+    assert empty.describe()[-1] == "  no settings"

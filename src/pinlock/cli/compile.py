@@ -63,6 +63,7 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
     from pinlock.compile import CompileRequest, compile_locks
     from pinlock.errors import ConfigError
     from pinlock.flavour import DEFAULT_FLAVOUR_BASE_URL, parse_flavour
+    from pinlock.index.config import load_pip_configuration
     from pinlock.target import Target, probe_python
 
     inputs = list(values["inputs"]) or [Path("requirements.in")]
@@ -99,6 +100,10 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
         overrides["index-url"] = values["index_url"]
     if values["no_index"]:
         overrides["no-index"] = True
+    pip = load_pip_configuration(overrides=overrides, site_prefix=site_prefix)
+    if values["verbose"]:
+        for line in pip.describe():
+            echo(line, err=True)
     request = CompileRequest(
         inputs=tuple(inputs),
         output=values["output_file"],
@@ -114,6 +119,7 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
         index_overrides=overrides,
         cache_dir=values["cache_dir"],
         pip_site_prefix=site_prefix,
+        pip_configuration=pip,
         dry_run=values["dry_run"],
         command=os.environ.get("CUSTOM_COMPILE_COMMAND") or _command_line(values, inputs),
         name_template=values["output_template"],

@@ -167,6 +167,13 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         help="Lock names, e.g. '{stem}-{target}-{flavour}.txt'.",
     ),
     Option(name="quiet", kind="flag", flags=("-q", "--quiet"), config=False),
+    Option(
+        name="verbose",
+        kind="count",
+        flags=("--verbose", "-v"),
+        help="Print more: the pip configuration in force and where each value came from.",
+        config=False,
+    ),
 )
 
 SYNC_OPTIONS: tuple[Option, ...] = (
@@ -232,7 +239,11 @@ SYNC_OPTIONS: tuple[Option, ...] = (
     ),
     Option(name="quiet", kind="count", flags=("--quiet", "-q"), help="Print less.", config=False),
     Option(
-        name="verbose", kind="count", flags=("--verbose", "-v"), help="Print more.", config=False
+        name="verbose",
+        kind="count",
+        flags=("--verbose", "-v"),
+        help="Print more: every step, and the pip configuration in force.",
+        config=False,
     ),
 )
 

@@ -66,8 +66,20 @@ def _sync(given: Mapping[str, object]) -> int:
         cache_dir=values["cache_dir"],
     )
     talk = verbosity >= 0 and not json_output
+    shown: list[bool] = []
+
+    def show_pip_configuration(report: SyncReport) -> None:
+        """With -v, once: pip's configuration for the environment, as sync reads it."""
+        if verbosity > 0 and not json_output and not shown:
+            from pinlock.index.config import load_pip_configuration
+
+            shown.append(True)
+            pip = load_pip_configuration(overrides=overrides, site_prefix=report.environment.prefix)
+            for line in pip.describe():
+                echo(line, err=True)
 
     def before_changes(report: SyncReport) -> None:
+        show_pip_configuration(report)
         if talk:
             _print_notes(report)
             _print_plan(report.plan, verbosity)
@@ -79,6 +91,7 @@ def _sync(given: Mapping[str, object]) -> int:
         if verbosity >= 0:
             echo(f"synced {report.environment.prefix}: {_counts(report.plan)}")
     elif talk:
+        show_pip_configuration(report)
         _print_notes(report)
         if report.differs:
             _print_plan(report.plan, verbosity)

@@ -15,12 +15,13 @@ from pinlock.compile.resolve import Constraint, Resolution, ResolvedPackage, Res
 from pinlock.compile.session import CompileSession
 from pinlock.errors import ConfigError, PinlockError
 from pinlock.flavour import Flavour
+from pinlock.index.config import PipConfiguration
 from pinlock.index.finder import PackageFinder
 from pinlock.index.models import DistFile
-from pinlock.index.options import IndexOptions
+from pinlock.index.options import IndexOptions, layer_format_control
 from pinlock.lock.model import Lock, LockedPackage
 from pinlock.lock.txt import LockHeader, read_lock, render_lock
-from pinlock.reqfile import ParsedRequirements
+from pinlock.reqfile import ParsedRequirements, ReqLine
 from pinlock.target import Target
 
 __all__ = ["compile_one"]
@@ -44,15 +45,24 @@ def compile_one(
     existing = _existing_lock(out)
     hint_key = f"{path.resolve()}|{target.name}|{flavour.name if flavour else ''}"
     finder.prefetch(session.remembered_names(hint_key))
+    pip = session.pip
+    lock_binary = _format_control(request, source)
+    only_binary, no_binary = _format_control(request, source, over=pip)
     options = ResolveOptions(
         target=target,
-        pre=request.pre or source.options.pre,
+        pre=request.pre or pip.pre or source.options.pre,
         prefer=_preferences(existing, request),
-        only_binary=_names(request.only_binary) | _names(source.options.only_binary),
-        no_binary=_names(request.no_binary) | _names(source.options.no_binary),
+        only_binary=_pip_precedence(only_binary, no_binary),
+        no_binary=_pip_precedence(no_binary, only_binary),
+        prefer_binary=pip.prefer_binary,
         flavour=flavour,
     )
-    constraints = [*_file_constraints(source, target), *layer, *_upgrade_limits(request)]
+    constraints = [
+        *_file_constraints(source.constraints, target),
+        *_file_constraints(session.pip_constraints, target),
+        *layer,
+        *_upgrade_limits(request),
+    ]
     resolution = resolve(
         source.requirements,
         files=finder,
@@ -74,8 +84,8 @@ def compile_one(
             source.options,
             request,
             flavour,
-            only_binary=options.only_binary,
-            no_binary=options.no_binary,
+            only_binary=lock_binary[0],
+            no_binary=lock_binary[1],
         ),
         path=str(out) if out else None,
     )
@@ -205,9 +215,9 @@ def _upgrade_limits(request: CompileRequest) -> list[Constraint]:
     return limits
 
 
-def _file_constraints(source: ParsedRequirements, target: Target) -> list[Constraint]:
+def _file_constraints(lines: Iterable[ReqLine], target: Target) -> list[Constraint]:
     limits = []
-    for line in source.constraints:
+    for line in lines:
         req = line.requirement
         if req is None or not target.evaluate(req.marker, req.extras):
             continue
@@ -215,6 +225,26 @@ def _file_constraints(source: ParsedRequirements, target: Target) -> list[Constr
             Constraint(name=canonicalize_name(req.name), specifier=req.specifier, label=line.via)
         )
     return limits
+
+
+def _format_control(
+    request: CompileRequest, source: ParsedRequirements, *, over: PipConfiguration | None = None
+) -> tuple[frozenset[str], frozenset[str]]:
+    """``(only_binary, no_binary)`` as pip layers them: its configuration (``over``), then the
+    command line, then the input's own options. Locks carry those of the last two only."""
+    base = (over.only_binary, over.no_binary) if over is not None else ((), ())
+    given = layer_format_control(_names(request.only_binary), _names(request.no_binary), over=base)
+    return layer_format_control(
+        _names(source.options.only_binary), _names(source.options.no_binary), over=given
+    )
+
+
+def _pip_precedence(names: frozenset[str], other: frozenset[str]) -> frozenset[str]:
+    """``names`` for the resolver: under ``:all:`` the projects named in the other set are
+    excepted (``-name``), as pip's named choice beats the other option's ``:all:``."""
+    if ":all:" not in names:
+        return names
+    return names | {f"-{name}" for name in other if name != ":all:"}
 
 
 def _names(values: Iterable[str]) -> frozenset[str]:

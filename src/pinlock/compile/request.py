@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from pinlock.flavour import Flavour
+from pinlock.index.config import PipConfiguration
 from pinlock.target import Target
 
 __all__ = ["AnnotationStyle", "CompileRequest", "CompileResult"]
@@ -23,6 +24,9 @@ class CompileRequest:
     input. ``index_overrides`` are command-line index options (pip's option names).
     ``pip_site_prefix`` is ``sys.prefix`` of the environment whose ``pip.conf`` is pip's site
     configuration: the ``--python`` target's when there is exactly one; None for pinlock's own.
+    ``pip_configuration`` is pip's configuration as already loaded (``load_pip_configuration``
+    with the same ``index_overrides`` and site prefix), e.g. by a caller that showed it; None:
+    the run loads it.
     """
 
     inputs: tuple[Path, ...]
@@ -42,6 +46,7 @@ class CompileRequest:
     command: str = "pinlock compile"
     name_template: str | None = None
     pip_site_prefix: Path | None = None
+    pip_configuration: PipConfiguration | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -10,7 +10,9 @@ inputs on the locks of those they include.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
@@ -24,11 +26,22 @@ from pinlock.compile.resolve import Constraint, Resolution
 from pinlock.compile.session import CompileSession
 from pinlock.errors import ConfigError, LockConflict, PinlockError, ReqFileError
 from pinlock.flavour import Flavour
-from pinlock.index.config import load_pip_settings
-from pinlock.reqfile import ParsedRequirements, parse_file
+from pinlock.index.config import PipConfiguration, load_pip_configuration
+from pinlock.index.options import IndexOptions
+from pinlock.reqfile import ParsedRequirements, ReqLine, parse_file
 from pinlock.target import Target
+from pinlock.urls import file_url_to_path, is_file_url
 
-__all__ = ["CompileRequest", "CompileResult", "compile_locks", "lock_path"]
+__all__ = [
+    "CompileRequest",
+    "CompileResult",
+    "compile_locks",
+    "configured_constraints",
+    "lock_path",
+]
+
+# Stands for pip's configuration as the file that includes its constraint files (never read).
+_PIP_CONFIGURATION = Path("(pip configuration)")
 
 
 def compile_locks(
@@ -54,15 +67,20 @@ def compile_locks(
             "several locks are named after their inputs (see --output-template)",
         )
     _check_outputs(request, order, cells, multi_target)
-    base_settings = load_pip_settings(
+    pip = request.pip_configuration or load_pip_configuration(
         env, overrides=request.index_overrides, site_prefix=request.pip_site_prefix
     )
+    pip.check()
+    _check_hashes_wanted(pip, request)
+    base_settings = pip.index
     session = CompileSession(
         base_settings,
         cache=Cache(request.cache_dir),
         configurations=[base_settings.with_options(p.options) for p in parsed.values()],
         flavours=request.flavours,
         environ=env,
+        pip=pip,
+        pip_constraints=configured_constraints(pip, environ=env),
     )
     results: list[CompileResult] = []
     fresh: dict[tuple[str, str], dict[Path, str]] = {
@@ -111,6 +129,46 @@ def _write_lock(result: CompileResult) -> None:
         raise PinlockError(
             f"cannot write the lock {result.output}: {error.strerror or error}"
         ) from None
+
+
+def configured_constraints(
+    pip: PipConfiguration, *, environ: Mapping[str, str] | None = None
+) -> tuple[ReqLine, ...]:
+    """The lines of the constraint files pip's configuration names (``constraint``), labelled
+    ``-c FILE (pip configuration)`` for ``# via``.
+
+    They limit every cell as pip limits every ``pip install`` on this machine; they are not
+    copied into locks, as pip reads them again wherever a lock installs. pip applies the options
+    of such files too (an index, ``--pre``): pinlock refuses a file that has any.
+    """
+    if not pip.constraints:
+        return ()
+    origin = pip.origin("constraint") or "pip configuration"
+    includes = []
+    for name in pip.constraints:
+        if "://" in name and not is_file_url(name):
+            raise ConfigError(
+                origin, "constraint", f"{name}: remote constraint files are not supported"
+            )
+        path = file_url_to_path(name) if is_file_url(name) else Path(name)
+        if not path.is_file():
+            raise ConfigError(origin, "constraint", f"{name}: no such file")
+        includes.append(f"-c {shlex.quote(str(path))}")
+    wrapper = _PIP_CONFIGURATION.resolve()
+    parsed = parse_file(
+        _PIP_CONFIGURATION, environ=environ, contents={wrapper: "\n".join(includes) + "\n"}
+    )
+    if parsed.options != IndexOptions():
+        raise ConfigError(
+            origin,
+            "constraint",
+            f"{' '.join(pip.constraints)}: options in a constraint file named by pip "
+            "configuration (an index, --pre, --only-binary ...) are not applied by pinlock; "
+            "set them in pip configuration instead",
+        )
+    return tuple(
+        replace(line, via=f"{line.via} (pip configuration)") for line in parsed.constraints
+    )
 
 
 def lock_path(
@@ -195,6 +253,16 @@ def _check_outputs(
                     "name the locks apart (--output-template with {target} and {flavour})",
                 )
             taken[where] = what
+
+
+def _check_hashes_wanted(pip: PipConfiguration, request: CompileRequest) -> None:
+    """pip configured with ``require-hashes`` refuses a lock without hashes."""
+    if pip.require_hashes and not request.generate_hashes:
+        raise ConfigError(
+            pip.origin("require-hashes") or "pip configuration",
+            "require-hashes",
+            "pip here requires hashes, so it would refuse a lock written with --no-hashes",
+        )
 
 
 def _cell(target: Target, flavour: Flavour | None) -> tuple[str, str]:

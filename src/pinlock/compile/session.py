@@ -17,10 +17,11 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pinlock.cache import Cache
 from pinlock.compile.metadata import MetadataFetcher
 from pinlock.flavour import Flavour
-from pinlock.index.config import IndexSettings
+from pinlock.index.config import IndexSettings, PipConfiguration
 from pinlock.index.credentials import Credentials
 from pinlock.index.finder import PackageFinder
 from pinlock.index.http import HttpSession
+from pinlock.reqfile import ReqLine
 from pinlock.store import ArtifactStore
 
 __all__ = ["CompileSession"]
@@ -40,8 +41,14 @@ class CompileSession:
         configurations: Iterable[IndexSettings] = (),
         flavours: Sequence[Flavour] = (),
         environ: Mapping[str, str] | None = None,
+        pip: PipConfiguration | None = None,
+        pip_constraints: Sequence[ReqLine] = (),
     ) -> None:
         self.base = base
+        # pip's configuration: its policy (pre-releases, binaries) and constraint files apply
+        # to every cell, as pip applies them to every install on this machine.
+        self.pip = pip or PipConfiguration(index=base)
+        self.pip_constraints = tuple(pip_constraints)
         self.cache = cache
         self.store = ArtifactStore(cache)
         self.http = HttpSession(base, credentials=Credentials(environ))

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -18,7 +21,7 @@ from urllib3.util.ssl_ import create_urllib3_context
 
 from pinlock.index.config import IndexSettings
 
-__all__ = ["is_loopback", "make_pool", "tls_context"]
+__all__ = ["Proxies", "is_loopback", "make_pool", "tls_context"]
 
 _POOL_SIZE = 16
 
@@ -74,3 +77,35 @@ def is_loopback(parts: Any) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Proxies:
+    """Which proxy each request goes through, as pip decides it.
+
+    pip's ``proxy`` setting sends every http and https request through that one proxy and stops
+    pip (requests) reading ``http_proxy``/``https_proxy``/``no_proxy``; ``no-proxy-env`` only
+    stops the reading. Otherwise those variables apply, ``no_proxy`` included.
+    """
+
+    by_scheme: Mapping[str, str] = field(default_factory=dict)
+    from_environment: bool = False
+
+    @classmethod
+    def of(cls, settings: IndexSettings) -> Proxies:
+        if settings.proxy:
+            return cls(by_scheme={"http": settings.proxy, "https": settings.proxy})
+        if settings.no_proxy_env:
+            return cls()
+        found = urllib.request.getproxies_environment()
+        return cls(
+            by_scheme={s: p for s, p in found.items() if s in ("http", "https")},
+            from_environment=True,
+        )
+
+    def for_host(self, scheme: str, host: str) -> str | None:
+        """The proxy URL for a request to ``scheme://host``, None for a direct connection."""
+        proxy = self.by_scheme.get(scheme)
+        if proxy and self.from_environment and urllib.request.proxy_bypass(host):
+            return None
+        return proxy

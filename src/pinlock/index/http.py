@@ -15,7 +15,6 @@ import re
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from pinlock import __version__ as _pinlock_version
 from pinlock.digests import Hasher
 from pinlock.errors import ConfigError, NetworkError
 from pinlock.index.config import IndexSettings
-from pinlock.index.connections import is_loopback, make_pool, tls_context
+from pinlock.index.connections import Proxies, is_loopback, make_pool, tls_context
 from pinlock.index.credentials import Credentials
 from pinlock.urls import file_url_to_path, is_file_url, redact_url
 
@@ -106,12 +105,8 @@ class HttpSession:
         self.credentials = Credentials() if credentials is None else credentials
         self._user_agent = user_agent or f"pinlock/{_pinlock_version}"
         self._timeout = urllib3.Timeout(connect=settings.timeout, read=settings.timeout)
-        # Like pip (through requests), honour http_proxy / https_proxy / no_proxy.
-        self._proxies = {
-            scheme: proxy
-            for scheme, proxy in urllib.request.getproxies_environment().items()
-            if scheme in ("http", "https")
-        }
+        # As pip: its ``proxy`` setting, else http_proxy / https_proxy / no_proxy.
+        self._proxies = Proxies.of(settings)
         self._pools_lock = threading.Lock()
         self._pools: dict[tuple[str | None, bool], urllib3.PoolManager] = {}
         self._trusted_hosts: frozenset[str] = frozenset()
@@ -296,9 +291,7 @@ class HttpSession:
 
     def _pool_for(self, parts: Any) -> urllib3.PoolManager:
         trusted = self._is_trusted(parts)
-        proxy = self._proxies.get(parts.scheme)
-        if proxy and urllib.request.proxy_bypass(parts.hostname or ""):
-            proxy = None
+        proxy = self._proxies.for_host(parts.scheme, parts.hostname or "")
         key = (proxy, trusted)
         with self._pools_lock:
             pool = self._pools.get(key)

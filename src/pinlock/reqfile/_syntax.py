@@ -11,7 +11,7 @@ import re
 import shlex
 from collections.abc import Iterator
 
-from packaging.utils import canonicalize_name
+from pinlock.index.options import update_format_control
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 
@@ -159,23 +159,7 @@ def format_control(value: str, target: set[str], other: set[str], option: str) -
     covers every project, ``:none:`` clears the option."""
     if not value or value.startswith("-"):
         raise LineProblem(f"option {option} requires an argument")
-    names = value.split(",")
-    while ":all:" in names:
-        other.clear()
-        target.clear()
-        target.add(":all:")
-        del names[: names.index(":all:") + 1]
-        if ":none:" not in names:
-            return
-    for name in names:
-        if name == ":none:":
-            target.clear()
-            continue
-        if not name:
-            continue
-        canonical = canonicalize_name(name)
-        other.discard(canonical)
-        target.add(canonical)
+    update_format_control(value, target, other)
 
 
 _PLAIN_WORDS = re.compile(r"[^ \t\r\n]+")

@@ -62,6 +62,8 @@ class ResolveOptions:
 
     ``prefer`` holds versions pinned by the existing lock: tried first while they still fit.
     ``only_binary``/``no_binary`` hold canonical names or ``:all:``.
+    ``prefer_binary`` (pip's ``--prefer-binary``): every version with a usable wheel is tried
+    before any version with only an sdist, newest first within each group.
     """
 
     target: Target
@@ -70,6 +72,7 @@ class ResolveOptions:
     only_binary: frozenset[str] = frozenset()
     no_binary: frozenset[str] = frozenset()
     flavour: Flavour | None = None
+    prefer_binary: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +222,14 @@ class Factory:
         if not allow_pre and finals:
             allowed = finals
         preferred = self.options.prefer.get(name)
-        allowed.sort(key=lambda v: (v != preferred, _ReverseVersion(v)))
+        prefer_binary = self.options.prefer_binary
+        allowed.sort(
+            key=lambda v: (
+                v != preferred,
+                prefer_binary and not any(f.is_wheel for f in table[v]),
+                _ReverseVersion(v),
+            )
+        )
         matches: list[AnyCandidate] = []
         for version in allowed:
             candidate = Candidate(name=name, version=version, extras=extras, files=table[version])
