@@ -20,7 +20,7 @@ from pinlock.errors import NetworkError
 from pinlock.index.config import IndexSettings
 from pinlock.index.http import HttpSession, status_error
 from pinlock.index.models import DistFile, parse_dist_filename
-from pinlock.index.pages import parse_html, parse_json
+from pinlock.index.pages import not_an_index_page, parse_html, parse_json
 from pinlock.store import ArtifactStore
 from pinlock.urls import local_path, url_filename
 
@@ -156,12 +156,22 @@ class PackageFinder:
         if response.status != 200:
             raise status_error(page_url, response.status, authenticated=response.authenticated)
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type not in _JSON_TYPES:
-            return parse_html(response.body, page_url=response.url, source=index_url, project=name)
         try:
-            return parse_json(response.body, page_url=response.url, source=index_url, project=name)
+            if media_type in _JSON_TYPES:
+                files = parse_json(
+                    response.body, page_url=response.url, source=index_url, project=name
+                )
+            else:
+                files = parse_html(
+                    response.body, page_url=response.url, source=index_url, project=name
+                )
         except ValueError as error:  # a truncated or garbled answer, JSON or UTF-8
             raise NetworkError(page_url, 1, f"not a valid JSON project page: {error}") from None
+        if not files:
+            problem = not_an_index_page(response.body, media_type=media_type, project=name)
+            if problem is not None:
+                raise NetworkError(page_url, 1, problem)
+        return files
 
     def _from_find_links(self, link: str, name: NormalizedName) -> Iterable[DistFile]:
         every = self._link_pages.get(link, lambda: self._read_find_links(link))
