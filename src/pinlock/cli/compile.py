@@ -115,6 +115,7 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
         cache_dir=values["cache_dir"],
         pip_site_prefix=site_prefix,
         dry_run=values["dry_run"],
+        offline=values["offline"],
         command=os.environ.get("CUSTOM_COMPILE_COMMAND") or _command_line(values, inputs),
         name_template=values["output_template"],
     )

@@ -122,6 +122,13 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         help="Print the locks instead of writing them.",
         config=False,
     ),
+    Option(
+        name="offline",
+        kind="flag",
+        flags=("--offline",),
+        help="Use only the cache (index pages, metadata, files seen before); name what is missing.",
+        config=False,
+    ),
     *_common(),
     Option(name="trusted_host", kind="strs", flags=("--trusted-host",)),
     Option(name="only_binary", kind="strs", flags=("--only-binary",)),

@@ -23,6 +23,8 @@ class CompileRequest:
     input. ``index_overrides`` are command-line index options (pip's option names).
     ``pip_site_prefix`` is ``sys.prefix`` of the environment whose ``pip.conf`` is pip's site
     configuration: the ``--python`` target's when there is exactly one; None for pinlock's own.
+    ``offline`` runs from the cache alone (index pages, metadata, files) and names what is
+    missing there.
     """
 
     inputs: tuple[Path, ...]
@@ -42,6 +44,7 @@ class CompileRequest:
     command: str = "pinlock compile"
     name_template: str | None = None
     pip_site_prefix: Path | None = None
+    offline: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

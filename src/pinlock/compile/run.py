@@ -63,6 +63,7 @@ def compile_locks(
         configurations=[base_settings.with_options(p.options) for p in parsed.values()],
         flavours=request.flavours,
         environ=env,
+        offline=request.offline,
     )
     results: list[CompileResult] = []
     fresh: dict[tuple[str, str], dict[Path, str]] = {

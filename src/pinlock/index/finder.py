@@ -16,10 +16,11 @@ from typing import Generic, TypeVar
 from packaging.utils import NormalizedName
 
 from pinlock.digests import file_digest
-from pinlock.errors import NetworkError
+from pinlock.errors import NetworkError, OfflineMiss
 from pinlock.index.config import IndexSettings
-from pinlock.index.http import HttpSession, status_error
+from pinlock.index.http import HttpResponse, HttpSession, status_error
 from pinlock.index.models import DistFile, parse_dist_filename
+from pinlock.index.pagecache import PageCache
 from pinlock.index.pages import not_an_index_page, parse_html, parse_json
 from pinlock.store import ArtifactStore
 from pinlock.urls import local_path, url_filename
@@ -71,7 +72,11 @@ class _Memo(Generic[_K, _V]):
 
 
 class PackageFinder:
-    """Files of projects from ``settings`` (and ``package_indexes`` for the projects it names)."""
+    """Files of projects from ``settings`` (and ``package_indexes`` for the projects it names).
+
+    Remote pages are kept in ``pages`` as they are read; when the session is offline they are
+    read from there alone.
+    """
 
     def __init__(
         self,
@@ -81,10 +86,12 @@ class PackageFinder:
         package_indexes: Mapping[NormalizedName, Sequence[str]] | None = None,
         max_workers: int = 16,
         store: ArtifactStore | None = None,
+        pages: PageCache | None = None,
     ) -> None:
         self.settings = settings
         self._client = client
         self._store = store
+        self._pages = pages
         self._package_indexes = {
             name: tuple(urls) for name, urls in (package_indexes or {}).items()
         }
@@ -150,7 +157,7 @@ class PackageFinder:
         if folder is not None:
             return _local_index_files(folder, index_url, name)
         page_url = f"{index_url.rstrip('/')}/{name}/"
-        response = self._client.get(page_url, headers={"Accept": SIMPLE_ACCEPT})
+        response = self._page(page_url, SIMPLE_ACCEPT, what=f"the index page of {name}")
         if response.status == 404:
             return ()
         if response.status != 200:
@@ -180,7 +187,7 @@ class PackageFinder:
     def _read_find_links(self, link: str) -> tuple[DistFile, ...]:
         path = local_path(link)
         if path is None:
-            response = self._client.get(link, headers={"Accept": "text/html"})
+            response = self._page(link, "text/html", what="the find-links page")
             if response.status == 404:
                 return ()
             if response.status != 200:
@@ -197,6 +204,17 @@ class PackageFinder:
             page = path.read_bytes()
             return tuple(parse_html(page, page_url=path.as_uri(), source=link, project=None))
         return ()
+
+    def _page(self, url: str, accept: str, *, what: str) -> HttpResponse:
+        if self._client.offline:
+            cached = self._pages.get(url) if self._pages is not None else None
+            if cached is None:
+                raise OfflineMiss(url, what)
+            return cached
+        response = self._client.get(url, headers={"Accept": accept})
+        if self._pages is not None:
+            self._pages.put(url, response)
+        return response
 
     # -- digests -------------------------------------------------------------------------
 
