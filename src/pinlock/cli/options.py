@@ -130,6 +130,15 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         config=False,
     ),
     *_common(),
+    Option(
+        name="index_strategy",
+        kind="str",
+        flags=("--index-strategy",),
+        help="first-index (default): a project comes only from the first index that has it, "
+        "extra indexes before the default one. unsafe-best-match: every index merged, as pip "
+        "does (a public upload can shadow a private package).",
+        default="first-index",
+    ),
     Option(name="trusted_host", kind="strs", flags=("--trusted-host",)),
     Option(name="only_binary", kind="strs", flags=("--only-binary",)),
     Option(name="no_binary", kind="strs", flags=("--no-binary",)),

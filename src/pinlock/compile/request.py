@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from pinlock.flavour import Flavour
+from pinlock.index.options import IndexStrategy
 from pinlock.target import Target
 
 __all__ = ["AnnotationStyle", "CompileRequest", "CompileResult"]
@@ -23,8 +24,9 @@ class CompileRequest:
     input. ``index_overrides`` are command-line index options (pip's option names).
     ``pip_site_prefix`` is ``sys.prefix`` of the environment whose ``pip.conf`` is pip's site
     configuration: the ``--python`` target's when there is exactly one; None for pinlock's own.
-    ``offline`` runs from the cache alone (index pages, metadata, files) and names what is
-    missing there.
+    ``index_strategy`` says how several indexes answer for one project (``first-index``: the
+    first that has it, extra indexes before the default one). ``offline`` runs from the cache
+    alone (index pages, metadata, files) and names what is missing there.
     """
 
     inputs: tuple[Path, ...]
@@ -45,6 +47,7 @@ class CompileRequest:
     name_template: str | None = None
     pip_site_prefix: Path | None = None
     offline: bool = False
+    index_strategy: IndexStrategy = "first-index"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

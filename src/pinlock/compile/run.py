@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
@@ -54,8 +55,11 @@ def compile_locks(
             "several locks are named after their inputs (see --output-template)",
         )
     _check_outputs(request, order, cells, multi_target)
-    base_settings = load_pip_settings(
-        env, overrides=request.index_overrides, site_prefix=request.pip_site_prefix
+    base_settings = replace(
+        load_pip_settings(
+            env, overrides=request.index_overrides, site_prefix=request.pip_site_prefix
+        ),
+        index_strategy=request.index_strategy,
     )
     session = CompileSession(
         base_settings,

@@ -17,7 +17,7 @@ from pathlib import Path
 from pinlock.errors import ConfigError
 from pinlock.index.configfiles import pip_config_files
 from pinlock.index.credentials import is_masked
-from pinlock.index.options import DEFAULT_INDEX_URL, IndexOptions
+from pinlock.index.options import DEFAULT_INDEX_URL, IndexOptions, IndexStrategy
 from pinlock.urls import strip_userinfo
 
 __all__ = ["IndexSettings", "load_pip_settings"]
@@ -49,7 +49,12 @@ _FALSE = frozenset({"n", "no", "f", "false", "off", "0"})
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class IndexSettings:
-    """Where packages come from and how to reach them."""
+    """Where packages come from and how to reach them.
+
+    ``index_strategy`` says how the indexes answer together for one project (see
+    ``pinlock.index.options``); pip merges them all, and so do settings read from pip's
+    configuration, while compile asks for ``first-index`` unless told otherwise.
+    """
 
     index_url: str = DEFAULT_INDEX_URL
     extra_index_urls: tuple[str, ...] = ()
@@ -60,6 +65,7 @@ class IndexSettings:
     client_cert: str | None = None
     timeout: float = 15.0
     retries: int = 5
+    index_strategy: IndexStrategy = "unsafe-best-match"
 
     @property
     def index_urls(self) -> tuple[str, ...]:
@@ -67,6 +73,14 @@ class IndexSettings:
         if self.no_index:
             return ()
         return _dedup((self.index_url, *self.extra_index_urls))
+
+    @property
+    def search_order(self) -> tuple[str, ...]:
+        """The indexes in the order ``first-index`` asks them: the extra ones as given, then
+        the default one (uv's order: the default index is the fallback)."""
+        if self.no_index:
+            return ()
+        return _dedup((*self.extra_index_urls, self.index_url))
 
     def with_options(self, options: IndexOptions) -> IndexSettings:
         """These settings with a requirement file's options on top, as pip applies them.

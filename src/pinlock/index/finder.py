@@ -140,8 +140,19 @@ class PackageFinder:
             for source in forced:
                 yield from self._from_named_source(source, name)
             return
-        for index_url in self.settings.index_urls:
-            yield from self._from_index(index_url, name)
+        if self.settings.index_strategy == "first-index":
+            for index_url in self.settings.search_order:
+                found = self._from_index(index_url, name)
+                if found is not None:
+                    # The first index that has the project is its only one: a later index
+                    # (the public one last) cannot shadow it with a higher version.
+                    yield from found
+                    break
+        else:
+            for index_url in self.settings.index_urls:
+                yield from self._from_index(index_url, name) or ()
+        # Find-links sources are merged with the index's files under either strategy, as pip
+        # and uv do: they are folders and pages the user named, not indexes that compete.
         for link in self.settings.find_links:
             yield from self._from_find_links(link, name)
 
@@ -150,16 +161,17 @@ class PackageFinder:
         folder = local_path(source)
         if folder is not None and folder.is_dir() and not (folder / name).is_dir():
             return _folder_files(folder, source, name)
-        return self._from_index(source, name)
+        return self._from_index(source, name) or ()
 
-    def _from_index(self, index_url: str, name: NormalizedName) -> Iterable[DistFile]:
+    def _from_index(self, index_url: str, name: NormalizedName) -> Sequence[DistFile] | None:
+        """The files the index lists for ``name``; None when it does not have the project."""
         folder = local_path(index_url)
         if folder is not None:
             return _local_index_files(folder, index_url, name)
         page_url = f"{index_url.rstrip('/')}/{name}/"
         response = self._page(page_url, SIMPLE_ACCEPT, what=f"the index page of {name}")
         if response.status == 404:
-            return ()
+            return None
         if response.status != 200:
             raise status_error(page_url, response.status, authenticated=response.authenticated)
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -239,14 +251,16 @@ class PackageFinder:
         return self._client.download(url, dest, expected=expected)
 
 
-def _local_index_files(folder: Path, source: str, name: NormalizedName) -> Iterable[DistFile]:
+def _local_index_files(
+    folder: Path, source: str, name: NormalizedName
+) -> Sequence[DistFile] | None:
     project_dir = folder / name
     page = project_dir / "index.html"
     if page.is_file():
         return parse_html(page.read_bytes(), page_url=page.as_uri(), source=source, project=name)
     if project_dir.is_dir():
         return _folder_files(project_dir, source, name)
-    return ()
+    return None
 
 
 def _folder_files(folder: Path, source: str, name: NormalizedName | None) -> list[DistFile]:
