@@ -248,3 +248,62 @@ def test_a_truncated_wheel_is_named(
     assert "Traceback" not in run.err
     assert run.lock_unchanged
     assert WHEEL in run.err
+
+
+# --- sync against the same faults -------------------------------------------------------------
+
+
+def _sync(lock: Path, venv: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from pinlock.cli.sync import main as sync_main
+
+    with pytest.raises(SystemExit) as exited:
+        sync_main([str(lock), "--python", str(venv)])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    return int(exited.value.code or 0), captured.err
+
+
+def test_sync_retries_a_busy_index_and_names_a_failing_one(
+    tmp_path: Path,
+    faulty: FaultIndex,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.sync_helpers import freeze, make_venv
+
+    assert compile_alpha(tmp_path, faulty.url).code == 0
+    for name, value in QUICK.items():
+        monkeypatch.setenv(name, value)
+    python = make_venv(tmp_path / "venv")
+    faulty.fail(f"/files/{WHEEL}", 503)
+    code, err = _sync(tmp_path / "requirements.txt", python, capsys)
+    assert code == 4
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: could not fetch {faulty.file_url(WHEEL)} (3 attempts): "
+        "HTTP 503 Service Unavailable"
+    ]
+    assert freeze(python) == []
+    faulty.clear_log()
+    faulty.clear_faults()
+    faulty.fail(f"/files/{WHEEL}", 503, times=2)
+    code, err = _sync(tmp_path / "requirements.txt", python, capsys)
+    assert code == 0, err
+    assert freeze(python) == ["alpha==1.0", "beta==1.0"]
+    assert faulty.requests_of(f"/files/{WHEEL}") == 3
+
+
+def test_a_digest_the_index_lied_about_stops_sync_before_any_change(
+    tmp_path: Path, faulty: FaultIndex, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.sync_helpers import freeze, make_venv
+
+    # Range reads never see the whole file: compile takes the index's word for its digest...
+    faulty.lie_about_digest(WHEEL, "cd" * 32)
+    assert compile_alpha(tmp_path, faulty.url).code == 0
+    assert f"--hash=sha256:{'cd' * 32}" in (tmp_path / "requirements.txt").read_text()
+    # ...and sync, which downloads it, finds it out before installing anything.
+    python = make_venv(tmp_path / "venv")
+    code, err = _sync(tmp_path / "requirements.txt", python, capsys)
+    assert code == 1
+    assert f"error: hash mismatch for {faulty.file_url(WHEEL)} (1 attempt):" in err
+    assert freeze(python) == []

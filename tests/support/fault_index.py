@@ -111,6 +111,13 @@ class FaultIndex(IndexServer):
             self._digest_lies[filename] = sha256
         return self
 
+    def clear_faults(self) -> FaultIndex:
+        """Serve every request normally again (digest lies included)."""
+        with self._lock:
+            self._faults.clear()
+            self._digest_lies.clear()
+        return self
+
     def requests_of(self, path: str) -> int:
         """How many requests of exactly ``path`` the server received (query strings apart)."""
         return sum(1 for request in self.requests if request.path == path)
