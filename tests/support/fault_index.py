@@ -8,9 +8,10 @@ in the server's log (``requests``), so a test counts attempts instead of timing 
 Faults: an HTTP status (``fail``, e.g. 503 then success), an answer that never comes (``hang``:
 the connection is accepted and held until the server stops), a connection reset in the middle of
 the body (``reset_mid_body``), a redirect loop (``redirect_loop``), a page of any content type
-(``serve_page``, e.g. an HTML login page where an index page should be), and a page that lists a
-digest other than the file's (``lie_about_digest``). A corrupt or truncated file needs no fault:
-write it into the served folder.
+(``serve_page``, e.g. an HTML login page where an index page should be), a page that lists a
+digest other than the file's (``lie_about_digest``), and an answer held back until another
+request has arrived (``hold_until``), to order what concurrent clients do. A corrupt or
+truncated file needs no fault: write it into the served folder.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import fnmatch
 import socket
 import struct
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -31,7 +33,7 @@ from tests.support.index_server import IndexServer, _FileInfo
 
 __all__ = ["FaultIndex"]
 
-FaultKind = Literal["status", "hang", "reset", "redirect", "page"]
+FaultKind = Literal["status", "hang", "reset", "redirect", "page", "gate"]
 # How long a hung answer waits at most, should a test forget to stop its server.
 _HANG_LIMIT = 60.0
 
@@ -46,6 +48,7 @@ class _Fault:
     body: bytes = b""
     content_type: str = "text/plain"
     location: str = ""
+    after: str = ""
 
     def matches(self, path: str) -> bool:
         return path == self.pattern or fnmatch.fnmatchcase(path, self.pattern)
@@ -84,6 +87,11 @@ class FaultIndex(IndexServer):
     def reset_mid_body(self, path: str, *, times: int | None = None) -> FaultIndex:
         """Promise the whole answer, send half its body, then reset the connection (TCP RST)."""
         return self._add(_Fault(pattern=path, kind="reset", times=times))
+
+    def hold_until(self, path: str, after: str, *, times: int | None = 1) -> FaultIndex:
+        """Answer ``path`` (normally) only once ``after`` has been requested: puts two requests
+        of concurrent clients in a known order."""
+        return self._add(_Fault(pattern=path, kind="gate", times=times, after=after))
 
     def redirect_loop(self, path: str) -> FaultIndex:
         """``path`` redirects to ``path + "loop/"``, which redirects back, for ever."""
@@ -139,6 +147,12 @@ class FaultIndex(IndexServer):
     def intercept(self, handler: BaseHTTPRequestHandler, path: str, *, send_body: bool) -> bool:
         fault = self._take_fault(path)
         if fault is None:
+            return False
+        if fault.kind == "gate":
+            deadline = time.monotonic() + _HANG_LIMIT
+            while self.requests_of(fault.after) == 0 and time.monotonic() < deadline:
+                if self._stopping.wait(0.01):
+                    break
             return False
         if fault.kind == "hang":
             self._stopping.wait(_HANG_LIMIT)
