@@ -337,3 +337,43 @@ def test_editable_vcs_url_keeps_its_egg_name() -> None:
     (package,) = read_lock(path, environ={}).packages
     assert (package.name, package.editable) == ("tool", True)
     assert package.url == "git+https://example.org/r.git@abc#egg=Tool"
+
+
+@pytest.mark.parametrize("style", ["split", "line"])
+def test_the_index_a_pin_came_from_is_a_comment_read_back(style: str, tmp_path: Path) -> None:
+    private = "https://alice:s3cret@private.example/simple"
+    lock = Lock(
+        packages=(
+            pin("corp-tools", "1.0", via=("-r a.in", "app"), hashes=(H1,), index=private),
+            pin("plain", "2.0", via=("corp-tools",), hashes=(H2,)),
+            pin("solo", "3.0", hashes=(H3,), index="https://other.example/simple"),
+        )
+    )
+    text = render_lock(lock, HEADER, annotation_style=style)  # type: ignore[arg-type]
+    assert "s3cret" not in text
+    if style == "split":
+        assert (
+            "corp-tools==1.0 \\\n"
+            f"    --hash={H1}\n"
+            "    # via\n"
+            "    #   -r a.in\n"
+            "    #   app\n"
+            "    # from https://alice:****@private.example/simple\n"
+        ) in text
+    else:
+        assert (
+            f"    --hash={H1}  # via -r a.in, app\n"
+            "    # from https://alice:****@private.example/simple\n"
+        ) in text
+    assert f"    --hash={H3}\n    # from https://other.example/simple\n" in text
+    path = tmp_path / "lock.txt"
+    path.write_text(text)
+    read = {p.name: p for p in read_lock(path).packages}
+    assert read[canonicalize_name("corp-tools")].index == (
+        "https://alice:****@private.example/simple"
+    )
+    assert read[canonicalize_name("corp-tools")].via == ("-r a.in", "app")
+    assert read[canonicalize_name("plain")].index is None
+    assert read[canonicalize_name("plain")].via == ("corp-tools",)
+    assert read[canonicalize_name("solo")].index == "https://other.example/simple"
+    assert read[canonicalize_name("solo")].via == ()

@@ -15,7 +15,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from pinlock.index.models import FileKind, parse_dist_filename
-from pinlock.index.pages import _scan_links, parse_html, parse_json
+from pinlock.index.pages import _scan_links, not_an_index_page, parse_html, parse_json
 
 PAGE = "https://idx.example/simple/demo-pkg/"
 DEMO = canonicalize_name("demo-pkg")
@@ -277,3 +277,36 @@ def test_dist_filenames_follow_packaging(filename: str) -> None:
     except (InvalidWheelFilename, InvalidSdistFilename):
         expected = None
     assert parse_dist_filename(filename) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "media_type"),
+    [
+        (b"<html><body><h1>Links for demo-pkg</h1></body></html>", "text/html"),
+        (b"", ""),
+        (b'<a href="/files/other-1.0.tar.gz">other-1.0.tar.gz</a>', "text/html"),
+        (b'{"meta": {"api-version": "1.0"}, "files": []}', "application/vnd.pypi.simple.v1+json"),
+    ],
+)
+def test_a_project_page_without_files_may_still_be_an_index_page(
+    body: bytes, media_type: str
+) -> None:
+    assert not_an_index_page(body, media_type=media_type, project=DEMO) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "media_type", "words"),
+    [
+        (b'<a href="/about">About</a>', "text/html", "1 link, none to a file of demo-pkg"),
+        (b"<form><input type=password></form>", "text/html", "no links, none to a file"),
+        (b"<script>app()</script>", "application/xhtml+xml", "no links"),
+        (b"PK\x03\x04", "application/octet-stream", "(application/octet-stream)"),
+    ],
+)
+def test_other_pages_are_not_taken_for_index_pages(
+    body: bytes, media_type: str, words: str
+) -> None:
+    problem = not_an_index_page(body, media_type=media_type, project=DEMO)
+    assert problem is not None
+    assert problem.startswith("not a package index page")
+    assert words in problem

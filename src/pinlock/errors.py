@@ -21,6 +21,7 @@ __all__ = [
     "MetadataError",
     "NetworkError",
     "NoMatchingDistribution",
+    "OfflineMiss",
     "PinlockError",
     "PipFailed",
     "ReqFileError",
@@ -84,18 +85,40 @@ class NetworkError(PinlockError):
         return f"could not fetch {self.url} ({tries}): {self.reason}"
 
 
-class HashMismatch(PinlockError):
-    """A downloaded file whose digest is none of the expected ones."""
+class OfflineMiss(PinlockError):
+    """Offline (``--offline``), something the run needs is not in the cache."""
 
-    def __init__(self, what: str, expected: Sequence[str], actual: str) -> None:
+    exit_code = 4
+
+    def __init__(self, url: str, what: str = "") -> None:
+        self.url = redact_url(url)
+        self.what = what
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        what = f"{self.what} ({self.url})" if self.what else self.url
+        return f"offline: {what} is not in the cache; run once without --offline to fetch it"
+
+
+class HashMismatch(PinlockError):
+    """A downloaded file whose digest is none of the expected ones; ``attempts`` is how many
+    downloads were made, when a download it was."""
+
+    def __init__(
+        self, what: str, expected: Sequence[str], actual: str, *, attempts: int | None = None
+    ) -> None:
         self.what = what
         self.expected = tuple(expected)
         self.actual = actual
+        self.attempts = attempts
         super().__init__(str(self))
 
     def __str__(self) -> str:
         wanted = "\n".join(f"    expected {h}" for h in self.expected)
-        return f"hash mismatch for {self.what}:\n{wanted}\n         got {self.actual}"
+        tries = ""
+        if self.attempts is not None:
+            tries = " (1 attempt)" if self.attempts == 1 else f" ({self.attempts} attempts)"
+        return f"hash mismatch for {self.what}{tries}:\n{wanted}\n         got {self.actual}"
 
 
 class MetadataError(PinlockError):

@@ -248,6 +248,11 @@ class IndexServer:
             self._refused.clear()
             self._sent.clear()
 
+    def intercept(self, handler: BaseHTTPRequestHandler, path: str, *, send_body: bool) -> bool:
+        """A subclass's chance to answer a request its own way (``tests/support/fault_index``):
+        True when it answered. Called after the request is logged and found authorized."""
+        return False
+
     def _log(self, entry: LoggedRequest, *, authorized: bool = True) -> None:
         with self._lock:
             self._requests.append(entry)
@@ -421,6 +426,8 @@ class _Handler(BaseHTTPRequestHandler):
         authorized = self._authorized()
         entry = LoggedRequest(self.command, path, self.headers.get("Range"))
         self.index._log(entry, authorized=authorized)
+        if authorized and self.index.intercept(self, path, send_body=send_body):
+            return
         if not authorized:
             self.send_response(HTTPStatus.UNAUTHORIZED)
             self.send_header("WWW-Authenticate", 'Basic realm="test index"')

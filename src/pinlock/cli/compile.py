@@ -64,12 +64,18 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
     from pinlock.errors import ConfigError
     from pinlock.flavour import DEFAULT_FLAVOUR_BASE_URL, parse_flavour
     from pinlock.index.config import load_pip_configuration
+    from pinlock.index.options import INDEX_STRATEGIES
     from pinlock.target import Target, probe_python
 
     inputs = list(values["inputs"]) or [Path("requirements.in")]
     style = values["annotation_style"]
     if style not in ("split", "line"):
         raise ConfigError("--annotation-style", style, "expected 'split' or 'line'")
+    strategy = values["index_strategy"]
+    if strategy not in INDEX_STRATEGIES:
+        raise ConfigError(
+            "--index-strategy", strategy, "expected 'first-index' or 'unsafe-best-match'"
+        )
     probed = [probe_python(p) for p in values["python"]]
     targets = [target for target, _facts in probed]
     # pip's site configuration is that of the environment the lock is for, when there is one.
@@ -121,6 +127,8 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
         pip_site_prefix=site_prefix,
         pip_configuration=pip,
         dry_run=values["dry_run"],
+        offline=values["offline"],
+        index_strategy=strategy,
         command=os.environ.get("CUSTOM_COMPILE_COMMAND") or _command_line(values, inputs),
         name_template=values["output_template"],
     )
@@ -159,6 +167,8 @@ def _command_line(values: Mapping[str, Any], inputs: list[Path]) -> str:
             words += [_flag(name), redact_url(value)]
     if values["no_index"]:
         words.append("--no-index")
+    if values["index_strategy"] != "first-index":
+        words += ["--index-strategy", values["index_strategy"]]
     for name in ("trusted_host", "only_binary", "no_binary", "python"):
         for value in values[name]:
             words += [_flag(name), str(value)]

@@ -122,7 +122,23 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         help="Print the locks instead of writing them.",
         config=False,
     ),
+    Option(
+        name="offline",
+        kind="flag",
+        flags=("--offline",),
+        help="Use only the cache (index pages, metadata, files seen before); name what is missing.",
+        config=False,
+    ),
     *_common(),
+    Option(
+        name="index_strategy",
+        kind="str",
+        flags=("--index-strategy",),
+        help="first-index (default): a project comes only from the first index that has it, "
+        "extra indexes before the default one. unsafe-best-match: every index merged, as pip "
+        "does (a public upload can shadow a private package).",
+        default="first-index",
+    ),
     Option(name="trusted_host", kind="strs", flags=("--trusted-host",)),
     Option(name="only_binary", kind="strs", flags=("--only-binary",)),
     Option(name="no_binary", kind="strs", flags=("--no-binary",)),

@@ -71,7 +71,7 @@ def compile_one(
         constraints=constraints,
     )
     session.remember_names(hint_key, resolution.by_name())
-    packages = _lock_packages(session, request, resolution, finder, target)
+    packages = _lock_packages(session, request, resolution, finder, target=target, flavour=flavour)
     warnings = tuple(
         f"{p.name} {p.version}: metadata was built from its sdist on this machine; its "
         f"dependencies may differ on {target.description}"
@@ -120,7 +120,9 @@ def _lock_packages(
     request: CompileRequest,
     resolution: Resolution,
     finder: PackageFinder,
+    *,
     target: Target,
+    flavour: Flavour | None,
 ) -> tuple[LockedPackage, ...]:
     hashed: list[tuple[int, DistFile]] = []
     per_package: list[list[DistFile]] = []
@@ -145,9 +147,26 @@ def _lock_packages(
             editable=package.editable,
             hashes=tuple(sorted(hashes[i])),
             via=package.via,
+            index=_pin_index(package, finder, flavour),
         )
         for i, package in enumerate(resolution.packages)
     )
+
+
+def _pin_index(
+    package: ResolvedPackage, finder: PackageFinder, flavour: Flavour | None
+) -> str | None:
+    """The index (or indexes, when merged) the pin's files came from, when none of them came
+    from the default one: what a reader of the lock needs to know of a package the default
+    index does not serve it from. Find-links sources are not indexes and are not named."""
+    settings = finder.settings
+    indexes = set(settings.index_urls)
+    if flavour is not None and "://" in flavour.index:
+        indexes.add(flavour.index)
+    sources = [s for s in dict.fromkeys(f.source for f in package.files) if s in indexes]
+    if not sources or settings.index_url in sources:
+        return None
+    return ", ".join(sources)
 
 
 def _hash_files(package: ResolvedPackage, finder: PackageFinder, target: Target) -> list[DistFile]:

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pinlock.flavour import Flavour
 from pinlock.index.config import PipConfiguration
+from pinlock.index.options import IndexStrategy
 from pinlock.target import Target
 
 __all__ = ["AnnotationStyle", "CompileRequest", "CompileResult"]
@@ -27,6 +28,9 @@ class CompileRequest:
     ``pip_configuration`` is pip's configuration as already loaded (``load_pip_configuration``
     with the same ``index_overrides`` and site prefix), e.g. by a caller that showed it; None:
     the run loads it.
+    ``index_strategy`` says how several indexes answer for one project (``first-index``: the
+    first that has it, extra indexes before the default one). ``offline`` runs from the cache
+    alone (index pages, metadata, files) and names what is missing there.
     """
 
     inputs: tuple[Path, ...]
@@ -47,6 +51,8 @@ class CompileRequest:
     name_template: str | None = None
     pip_site_prefix: Path | None = None
     pip_configuration: PipConfiguration | None = None
+    offline: bool = False
+    index_strategy: IndexStrategy = "first-index"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -72,7 +72,7 @@ def compile_locks(
     )
     pip.check()
     _check_hashes_wanted(pip, request)
-    base_settings = pip.index
+    base_settings = replace(pip.index, index_strategy=request.index_strategy)
     session = CompileSession(
         base_settings,
         cache=Cache(request.cache_dir),
@@ -81,6 +81,7 @@ def compile_locks(
         environ=env,
         pip=pip,
         pip_constraints=configured_constraints(pip, environ=env),
+        offline=request.offline,
     )
     results: list[CompileResult] = []
     fresh: dict[tuple[str, str], dict[Path, str]] = {

@@ -21,6 +21,7 @@ from pinlock.index.config import IndexSettings, PipConfiguration
 from pinlock.index.credentials import Credentials
 from pinlock.index.finder import PackageFinder
 from pinlock.index.http import HttpSession
+from pinlock.index.pagecache import PageCache
 from pinlock.reqfile import ReqLine
 from pinlock.store import ArtifactStore
 
@@ -43,6 +44,7 @@ class CompileSession:
         environ: Mapping[str, str] | None = None,
         pip: PipConfiguration | None = None,
         pip_constraints: Sequence[ReqLine] = (),
+        offline: bool = False,
     ) -> None:
         self.base = base
         # pip's configuration: its policy (pre-releases, binaries) and constraint files apply
@@ -51,7 +53,10 @@ class CompileSession:
         self.pip_constraints = tuple(pip_constraints)
         self.cache = cache
         self.store = ArtifactStore(cache)
-        self.http = HttpSession(base, credentials=Credentials(environ))
+        self.pages = PageCache(cache)
+        # Offline, the session fetches nothing: pages come from ``pages``, metadata from the
+        # cache, files from the store, and whatever is missing is named (``OfflineMiss``).
+        self.http = HttpSession(base, credentials=Credentials(environ), offline=offline)
         # Every index the run will use lends its credentials before the first request, so the
         # metadata of a file is fetched as its page was, whichever configuration listed it.
         for settings in configurations:
@@ -68,7 +73,9 @@ class CompileSession:
         if finder is None:
             self.http.include(settings)
             owned = dict.fromkeys(flavour.packages, (flavour.index,)) if flavour else None
-            finder = PackageFinder(settings, self.http, package_indexes=owned, store=self.store)
+            finder = PackageFinder(
+                settings, self.http, package_indexes=owned, store=self.store, pages=self.pages
+            )
             self._finders[key] = finder
         return finder
 

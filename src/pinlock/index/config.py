@@ -18,7 +18,12 @@ from pathlib import Path
 from pinlock.errors import ConfigError
 from pinlock.index.configread import ConfigFile, ConfigItem, normalize_key, read_pip_config
 from pinlock.index.credentials import is_masked
-from pinlock.index.options import DEFAULT_INDEX_URL, IndexOptions, update_format_control
+from pinlock.index.options import (
+    DEFAULT_INDEX_URL,
+    IndexOptions,
+    IndexStrategy,
+    update_format_control,
+)
 from pinlock.index.pipkeys import ENVIRONMENT_ONLY, Handling, PipKey, find_pip_key
 from pinlock.urls import redact_text, strip_userinfo
 
@@ -64,7 +69,12 @@ _BARE_USERINFO = re.compile(r"(?<![^\s])([^\s/@:]+):[^\s/@]+@")
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class IndexSettings:
-    """Where packages come from and how to reach them."""
+    """Where packages come from and how to reach them.
+
+    ``index_strategy`` says how the indexes answer together for one project (see
+    ``pinlock.index.options``); pip merges them all, and so do settings read from pip's
+    configuration, while compile asks for ``first-index`` unless told otherwise.
+    """
 
     index_url: str = DEFAULT_INDEX_URL
     extra_index_urls: tuple[str, ...] = ()
@@ -77,6 +87,7 @@ class IndexSettings:
     retries: int = 5
     proxy: str | None = None
     no_proxy_env: bool = False
+    index_strategy: IndexStrategy = "unsafe-best-match"
 
     @property
     def index_urls(self) -> tuple[str, ...]:
@@ -84,6 +95,14 @@ class IndexSettings:
         if self.no_index:
             return ()
         return _dedup((self.index_url, *self.extra_index_urls))
+
+    @property
+    def search_order(self) -> tuple[str, ...]:
+        """The indexes in the order ``first-index`` asks them: the extra ones as given, then
+        the default one (uv's order: the default index is the fallback)."""
+        if self.no_index:
+            return ()
+        return _dedup((*self.extra_index_urls, self.index_url))
 
     def with_options(self, options: IndexOptions) -> IndexSettings:
         """These settings with a requirement file's options on top, as pip applies them.

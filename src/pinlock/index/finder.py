@@ -16,11 +16,12 @@ from typing import Generic, TypeVar
 from packaging.utils import NormalizedName
 
 from pinlock.digests import file_digest
-from pinlock.errors import NetworkError
+from pinlock.errors import NetworkError, OfflineMiss
 from pinlock.index.config import IndexSettings
-from pinlock.index.http import HttpSession, status_error
+from pinlock.index.http import HttpResponse, HttpSession, status_error
 from pinlock.index.models import DistFile, parse_dist_filename
-from pinlock.index.pages import parse_html, parse_json
+from pinlock.index.pagecache import PageCache
+from pinlock.index.pages import not_an_index_page, parse_html, parse_json
 from pinlock.store import ArtifactStore
 from pinlock.urls import local_path, url_filename
 
@@ -71,7 +72,11 @@ class _Memo(Generic[_K, _V]):
 
 
 class PackageFinder:
-    """Files of projects from ``settings`` (and ``package_indexes`` for the projects it names)."""
+    """Files of projects from ``settings`` (and ``package_indexes`` for the projects it names).
+
+    Remote pages are kept in ``pages`` as they are read; when the session is offline they are
+    read from there alone.
+    """
 
     def __init__(
         self,
@@ -81,10 +86,12 @@ class PackageFinder:
         package_indexes: Mapping[NormalizedName, Sequence[str]] | None = None,
         max_workers: int = 16,
         store: ArtifactStore | None = None,
+        pages: PageCache | None = None,
     ) -> None:
         self.settings = settings
         self._client = client
         self._store = store
+        self._pages = pages
         self._package_indexes = {
             name: tuple(urls) for name, urls in (package_indexes or {}).items()
         }
@@ -133,8 +140,19 @@ class PackageFinder:
             for source in forced:
                 yield from self._from_named_source(source, name)
             return
-        for index_url in self.settings.index_urls:
-            yield from self._from_index(index_url, name)
+        if self.settings.index_strategy == "first-index":
+            for index_url in self.settings.search_order:
+                found = self._from_index(index_url, name)
+                if found is not None:
+                    # The first index that has the project is its only one: a later index
+                    # (the public one last) cannot shadow it with a higher version.
+                    yield from found
+                    break
+        else:
+            for index_url in self.settings.index_urls:
+                yield from self._from_index(index_url, name) or ()
+        # Find-links sources are merged with the index's files under either strategy, as pip
+        # and uv do: they are folders and pages the user named, not indexes that compete.
         for link in self.settings.find_links:
             yield from self._from_find_links(link, name)
 
@@ -143,25 +161,36 @@ class PackageFinder:
         folder = local_path(source)
         if folder is not None and folder.is_dir() and not (folder / name).is_dir():
             return _folder_files(folder, source, name)
-        return self._from_index(source, name)
+        return self._from_index(source, name) or ()
 
-    def _from_index(self, index_url: str, name: NormalizedName) -> Iterable[DistFile]:
+    def _from_index(self, index_url: str, name: NormalizedName) -> Sequence[DistFile] | None:
+        """The files the index lists for ``name``; None when it does not have the project."""
         folder = local_path(index_url)
         if folder is not None:
             return _local_index_files(folder, index_url, name)
         page_url = f"{index_url.rstrip('/')}/{name}/"
-        response = self._client.get(page_url, headers={"Accept": SIMPLE_ACCEPT})
+        response = self._page(page_url, SIMPLE_ACCEPT, what=f"the index page of {name}")
         if response.status == 404:
-            return ()
+            return None
         if response.status != 200:
             raise status_error(page_url, response.status, authenticated=response.authenticated)
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        if media_type not in _JSON_TYPES:
-            return parse_html(response.body, page_url=response.url, source=index_url, project=name)
         try:
-            return parse_json(response.body, page_url=response.url, source=index_url, project=name)
+            if media_type in _JSON_TYPES:
+                files = parse_json(
+                    response.body, page_url=response.url, source=index_url, project=name
+                )
+            else:
+                files = parse_html(
+                    response.body, page_url=response.url, source=index_url, project=name
+                )
         except ValueError as error:  # a truncated or garbled answer, JSON or UTF-8
             raise NetworkError(page_url, 1, f"not a valid JSON project page: {error}") from None
+        if not files:
+            problem = not_an_index_page(response.body, media_type=media_type, project=name)
+            if problem is not None:
+                raise NetworkError(page_url, 1, problem)
+        return files
 
     def _from_find_links(self, link: str, name: NormalizedName) -> Iterable[DistFile]:
         every = self._link_pages.get(link, lambda: self._read_find_links(link))
@@ -170,7 +199,7 @@ class PackageFinder:
     def _read_find_links(self, link: str) -> tuple[DistFile, ...]:
         path = local_path(link)
         if path is None:
-            response = self._client.get(link, headers={"Accept": "text/html"})
+            response = self._page(link, "text/html", what="the find-links page")
             if response.status == 404:
                 return ()
             if response.status != 200:
@@ -187,6 +216,17 @@ class PackageFinder:
             page = path.read_bytes()
             return tuple(parse_html(page, page_url=path.as_uri(), source=link, project=None))
         return ()
+
+    def _page(self, url: str, accept: str, *, what: str) -> HttpResponse:
+        if self._client.offline:
+            cached = self._pages.get(url) if self._pages is not None else None
+            if cached is None:
+                raise OfflineMiss(url, what)
+            return cached
+        response = self._client.get(url, headers={"Accept": accept})
+        if self._pages is not None:
+            self._pages.put(url, response)
+        return response
 
     # -- digests -------------------------------------------------------------------------
 
@@ -211,14 +251,16 @@ class PackageFinder:
         return self._client.download(url, dest, expected=expected)
 
 
-def _local_index_files(folder: Path, source: str, name: NormalizedName) -> Iterable[DistFile]:
+def _local_index_files(
+    folder: Path, source: str, name: NormalizedName
+) -> Sequence[DistFile] | None:
     project_dir = folder / name
     page = project_dir / "index.html"
     if page.is_file():
         return parse_html(page.read_bytes(), page_url=page.as_uri(), source=source, project=name)
     if project_dir.is_dir():
         return _folder_files(project_dir, source, name)
-    return ()
+    return None
 
 
 def _folder_files(folder: Path, source: str, name: NormalizedName | None) -> list[DistFile]:

@@ -5,7 +5,10 @@ file) and every thread of it: urllib3 pools keep connections per host, and one c
 (``pinlock.index.credentials``) and one set of trusted hosts hold what every index configuration
 of the run brought (``include``), so pages, metadata, range reads and downloads of a private
 index all authenticate alike. Connection errors, timeouts, 429 and 5xx answers are retried with
-exponential backoff; other answers, 404 included, go back to the caller.
+exponential backoff; other answers, 404 included, go back to the caller. A host name that does
+not resolve, a TLS failure or a redirect loop is not retried (``pinlock.index.failures``).
+Offline (``offline=True``), nothing is fetched: every request of a remote URL raises
+``OfflineMiss``, and the callers answer from the cache what they can.
 """
 
 from __future__ import annotations
@@ -22,14 +25,15 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
-from urllib3.exceptions import HTTPError, InsecureRequestWarning, MaxRetryError, SSLError
+from urllib3.exceptions import HTTPError, InsecureRequestWarning
 
 from pinlock import __version__ as _pinlock_version
 from pinlock.digests import Hasher
-from pinlock.errors import ConfigError, NetworkError
+from pinlock.errors import ConfigError, HashMismatch, NetworkError, OfflineMiss
 from pinlock.index.config import IndexSettings
 from pinlock.index.connections import Proxies, is_loopback, make_pool, tls_context
 from pinlock.index.credentials import Credentials
+from pinlock.index.failures import describe_failure, status_text
 from pinlock.urls import file_url_to_path, is_file_url, redact_url
 
 __all__ = ["HttpResponse", "HttpSession", "RangeResponse", "status_error"]
@@ -66,14 +70,14 @@ class RangeResponse:
 
 class _RetryableStatus(Exception):
     def __init__(self, status: int, reason: str, retry_after: float | None) -> None:
-        super().__init__(f"HTTP {status} {reason}".strip())
+        super().__init__(status_text(status, reason))
         self.retry_after = retry_after
 
 
 def status_error(url: str, status: int, reason: str = "", *, authenticated: bool) -> NetworkError:
     """The error for an answer that is not what was asked; a 401 or 403 says whether credentials
     were sent, and for which host (never what they were)."""
-    text = f"HTTP {status} {reason}".strip()
+    text = status_text(status, reason)
     if status in (401, 403):
         host = urlsplit(url).netloc.rpartition("@")[2]
         if authenticated:
@@ -100,8 +104,10 @@ class HttpSession:
         *,
         user_agent: str | None = None,
         credentials: Credentials | None = None,
+        offline: bool = False,
     ) -> None:
         self.settings = settings
+        self.offline = offline
         self.credentials = Credentials() if credentials is None else credentials
         self._user_agent = user_agent or f"pinlock/{_pinlock_version}"
         self._timeout = urllib3.Timeout(connect=settings.timeout, read=settings.timeout)
@@ -233,6 +239,8 @@ class HttpSession:
 
     def _prepare(self, url: str, headers: Mapping[str, str] | None) -> tuple[str, dict[str, str]]:
         """The URL without userinfo, and the headers for it (credentials of its host included)."""
+        if self.offline:
+            raise OfflineMiss(url)
         plain_url = self.credentials.learn(url)
         parts = urlsplit(plain_url)
         if parts.scheme not in ("http", "https"):
@@ -262,6 +270,7 @@ class HttpSession:
         """The answer to GET ``url`` after redirects, the URL that gave it, and whether the
         request that got it carried credentials."""
         current, current_headers = url, dict(headers)
+        visited = [url]
         for _ in range(_MAX_REDIRECTS + 1):
             pool = self._pool_for(urlsplit(current))
             response = pool.request(
@@ -285,6 +294,10 @@ class HttpSession:
                 return current, response, "Authorization" in current_headers
             # Each hop is checked and authenticated for its own host, like a first request.
             target = urljoin(current, location)
+            if target in visited:
+                hops = " -> ".join(redact_url(hop) for hop in [*visited, target])
+                raise NetworkError(url, 1, f"redirect loop: {hops}")
+            visited.append(target)
             extra = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             current, current_headers = self._prepare(target, extra)
         raise NetworkError(url, 1, f"more than {_MAX_REDIRECTS} redirects")
@@ -305,22 +318,23 @@ class HttpSession:
         attempts = 0
         while True:
             attempts += 1
+            wait: float | None = None
             try:
                 return attempt()
             except _RetryableStatus as error:
-                failure: Exception = error
-                wait = error.retry_after
-            except MaxRetryError as error:
-                reason = error.reason if error.reason is not None else error
-                if isinstance(reason, SSLError):
-                    raise NetworkError(url, attempts, f"TLS error: {reason}") from error
-                failure, wait = reason, None
-            except SSLError as error:
-                raise NetworkError(url, attempts, f"TLS error: {error}") from error
+                reason, wait = str(error), error.retry_after
+            except HashMismatch as error:
+                # Not retried (pip does not either): the same bytes would come again.
+                raise HashMismatch(
+                    error.what, error.expected, error.actual, attempts=attempts
+                ) from None
             except (HTTPError, OSError) as error:
-                failure, wait = error, None
+                failure = describe_failure(error, timeout=self.settings.timeout)
+                if not failure.transient:
+                    raise NetworkError(url, attempts, failure.reason) from error
+                reason = failure.reason
             if attempts > self.settings.retries:
-                raise NetworkError(url, attempts, _describe(failure)) from failure
+                raise NetworkError(url, attempts, reason) from None
             backoff = min(_BACKOFF_SECONDS * 2 ** (attempts - 1), _MAX_BACKOFF_SECONDS)
             time.sleep(min(wait, _MAX_BACKOFF_SECONDS) if wait is not None else backoff)
 
@@ -332,12 +346,6 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
-
-
-def _describe(error: BaseException) -> str:
-    text = str(error) or type(error).__name__
-    # urllib3 prefixes some messages with the repr of its connection object: noise to a user.
-    return re.sub(r"^<[^>]*object at 0x[0-9a-f]+>: ", "", text)
 
 
 def _file_get(url: str) -> HttpResponse:

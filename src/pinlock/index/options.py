@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-__all__ = ["DEFAULT_INDEX_URL", "IndexOptions", "layer_format_control", "update_format_control"]
+__all__ = [
+    "DEFAULT_INDEX_URL",
+    "INDEX_STRATEGIES",
+    "IndexOptions",
+    "IndexStrategy",
+    "layer_format_control",
+    "update_format_control",
+]
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
+
+# How several indexes answer for one project (uv's names). "first-index": only the first index
+# that has the project, the extra indexes searched before the default one, so nobody can shadow
+# a private package by uploading the same name to a public index. "unsafe-best-match": every
+# index's files merged, the best version wins wherever it is (pip's behaviour).
+IndexStrategy = Literal["first-index", "unsafe-best-match"]
+INDEX_STRATEGIES: tuple[IndexStrategy, ...] = ("first-index", "unsafe-best-match")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

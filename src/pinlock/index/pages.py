@@ -19,7 +19,7 @@ from packaging.utils import NormalizedName
 
 from pinlock.index.models import DistFile, parse_dist_filename
 
-__all__ = ["parse_html", "parse_json"]
+__all__ = ["not_an_index_page", "parse_html", "parse_json"]
 
 _FRAGMENT_ALGORITHMS = frozenset({"sha512", "sha384", "sha256", "sha224", "sha1", "md5"})
 _FRAGMENT_HASH = re.compile(r"(?:^|&)(sha512|sha384|sha256|sha224|sha1|md5)=([0-9a-fA-F]+)")
@@ -75,6 +75,48 @@ def parse_html(
         if dist is not None:
             files.append(dist)
     return files
+
+
+# Media types an index's project page may have (PEP 503 HTML, PEP 691 JSON); none given is HTML.
+_PAGE_TYPES = frozenset(
+    {
+        "",
+        "text/html",
+        "application/xhtml+xml",
+        "application/vnd.pypi.simple.v1+html",
+        "application/vnd.pypi.simple.v1+json",
+        "application/json",
+    }
+)
+_PAGE_FURNITURE = re.compile(r"<(?:form|script|input)\b", re.IGNORECASE)
+
+
+def not_an_index_page(body: bytes, *, media_type: str, project: NormalizedName) -> str | None:
+    """Why an answer that gave no file of ``project`` is no index page at all (a sign-in page,
+    a web site, an image), or None when it may be an index's page of a project without files.
+
+    An index page holds links to distribution files and little else: one whose links all go
+    elsewhere, or that has forms or scripts, is some other page served where an index was
+    expected; taking it for "no files" would report the project missing.
+    """
+    if media_type not in _PAGE_TYPES:
+        return f"not a package index page ({media_type})"
+    if "json" in media_type:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    anchors, _base = _scan_links(text)
+    links = [attrs.get("href") for attrs in anchors if attrs.get("href")]
+    for href in links:
+        filename = str(href).partition("#")[0].partition("?")[0].rsplit("/", 1)[-1]
+        if parse_dist_filename(unquote(filename)) is not None:
+            return None  # files of other projects: an index, if a confused one
+    if not links and _PAGE_FURNITURE.search(text) is None:
+        return None
+    some = "no links" if not links else f"{len(links)} link{'s' if len(links) > 1 else ''}"
+    return (
+        f"not a package index page: an HTML page with {some}, none to a file of {project} "
+        "(a sign-in page or a web site? check the index URL and its credentials)"
+    )
 
 
 def parse_json(

@@ -21,6 +21,8 @@ class LockedPackage:
     ``version`` is None only for a direct URL or editable whose version the lock does not state.
     ``hashes`` are ``"sha256:<hex>"`` strings, sorted. ``via`` lists what asked for the package:
     ``-r file`` / ``-c file`` labels and the names of dependent packages, sorted as written.
+    ``index`` is the index the pinned files came from, credentials masked, when that is not the
+    default index (a lock writes it as a ``# from <url>`` comment, which pip ignores).
     """
 
     name: NormalizedName
@@ -31,6 +33,7 @@ class LockedPackage:
     hashes: tuple[str, ...] = ()
     marker: Marker | None = None
     via: tuple[str, ...] = ()
+    index: str | None = None
     origin: Origin | None = None
 
     @property

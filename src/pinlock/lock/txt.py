@@ -2,7 +2,9 @@
 
 A lock is a header comment, the index options pip needs to find the pinned files (credentials
 masked), then one block per package sorted by name: the pin (``name==version``, ``name @ URL`` or
-``-e PATH``), its ``--hash`` lines, and a ``# via`` annotation naming what asked for it.
+``-e PATH``), its ``--hash`` lines, a ``# via`` annotation naming what asked for it, and a
+``# from <index>`` line when the pin came from an index other than the default one (uv's
+``--emit-index-annotation`` form; a comment to pip).
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ def read_lock(path: Path | str, *, environ: Mapping[str, str] | None = None) -> 
     annotations = _read_annotations(parsed.files, parsed.requirements)
     packages: dict[NormalizedName, LockedPackage] = {}
     for line in parsed.requirements:
-        package = _locked_package(line, annotations.get((line.origin.path, line.origin.line), ()))
+        via, index = annotations.get((line.origin.path, line.origin.line), ((), None))
+        package = _locked_package(line, via, index)
         earlier = packages.get(package.name)
         if earlier is not None:
             raise _line_error(line, f"{package.name} is listed twice (first at {earlier.origin})")
@@ -126,14 +129,16 @@ def _package_lines(
         lines[-1] = lines[-1].removesuffix(" \\")
     via = sorted(dict.fromkeys(package.via), key=lambda item: (item.lower(), item))
     if not via:
-        return lines
-    if annotation_style == "line":
+        pass
+    elif annotation_style == "line":
         lines[-1] += f"  # via {', '.join(via)}"
     elif len(via) == 1:
         lines.append(f"    # via {via[0]}")
     else:
         lines.append("    # via")
         lines.extend(f"    #   {item}" for item in via)
+    if package.index is not None:
+        lines.append(f"    # from {redact_url(package.index)}")
     return lines
 
 
@@ -141,7 +146,7 @@ def _line_error(line: ReqLine, reason: str) -> ReqFileError:
     return ReqFileError(line.origin.path, line.origin.line, line.text, reason)
 
 
-def _locked_package(line: ReqLine, via: tuple[str, ...]) -> LockedPackage:
+def _locked_package(line: ReqLine, via: tuple[str, ...], index: str | None) -> LockedPackage:
     requirement = line.requirement
     marker = line.marker
     if line.editable:
@@ -154,6 +159,7 @@ def _locked_package(line: ReqLine, via: tuple[str, ...]) -> LockedPackage:
             editable=True,
             marker=marker,
             via=via,
+            index=index,
             origin=line.origin,
         )
     if requirement is None:
@@ -181,6 +187,7 @@ def _locked_package(line: ReqLine, via: tuple[str, ...]) -> LockedPackage:
         hashes=tuple(sorted(line.hashes)),
         marker=marker,
         via=via,
+        index=index,
         origin=line.origin,
     )
 
@@ -201,28 +208,33 @@ def _project_name(line: ReqLine) -> str:
 _VIA_INLINE = re.compile(r"\s#\s*via\s+(.+)$")
 
 
+_Annotation = tuple[tuple[str, ...], str | None]
+
+
 def _read_annotations(
     files: Iterable[str], requirements: Iterable[ReqLine]
-) -> dict[tuple[str, int], tuple[str, ...]]:
-    """``# via`` annotations by the (file, first line) of the requirement they follow."""
+) -> dict[tuple[str, int], _Annotation]:
+    """``# via`` and ``# from`` annotations by the (file, first line) of the requirement they
+    follow."""
     starts: dict[str, list[int]] = {}
     for line in requirements:
         starts.setdefault(line.origin.path, []).append(line.origin.line)
-    found: dict[tuple[str, int], tuple[str, ...]] = {}
+    found: dict[tuple[str, int], _Annotation] = {}
     for file in files:
         try:
             physical = Path(file).read_text(encoding="utf-8-sig").splitlines()
         except (OSError, UnicodeDecodeError):
             continue
         for start in starts.get(file, []):
-            via = _annotation_after(physical, start - 1)
-            if via:
-                found[(file, start)] = via
+            via, source = _annotation_after(physical, start - 1)
+            if via or source is not None:
+                found[(file, start)] = (via, source)
     return found
 
 
-def _annotation_after(physical: list[str], index: int) -> tuple[str, ...]:
+def _annotation_after(physical: list[str], index: int) -> _Annotation:
     via: list[str] = []
+    source: str | None = None
     # The requirement's own lines: the first one and its backslash continuations.
     while index < len(physical):
         text = physical[index]
@@ -232,14 +244,18 @@ def _annotation_after(physical: list[str], index: int) -> tuple[str, ...]:
         index += 1
         if inline is not None or not text.endswith("\\"):
             break
-    # Then comment lines: "# via x" or "# via" followed by "#   x" lines.
+    # Then comment lines: "# via x" or "# via" followed by "#   x" lines, and "# from <url>"
+    # (one space after "#": a via block's items are indented further).
     in_block = False
     while index < len(physical):
         text = physical[index].strip()
         if not text.startswith("#"):
             break
         body = text[1:].strip()
-        if body == "via":
+        if text.startswith("# from ") and body[5:].strip():
+            source = body[5:].strip()
+            in_block = False
+        elif body == "via":
             in_block = True
         elif body.startswith("via "):
             via.extend(item.strip() for item in body[4:].split(", ") if item.strip())
@@ -249,4 +265,4 @@ def _annotation_after(physical: list[str], index: int) -> tuple[str, ...]:
         else:
             break
         index += 1
-    return tuple(via)
+    return tuple(via), source

@@ -222,7 +222,7 @@ class _Parser:
             try:
                 self._handle(line, stack)
             except LineProblem as problem:
-                raise line.error(problem.reason) from None
+                raise line.error(problem.reason + _unset_variables(line)) from None
 
     def _expand(self, text: str) -> str:
         def value(match: re.Match[str]) -> str:
@@ -379,3 +379,13 @@ def _editable_line(line: _Line, value: str) -> ReqLine:
         link=parsed.link,
         extras=parsed.extras,
     )
+
+
+def _unset_variables(line: _Line) -> str:
+    """A note naming the ``${VAR}`` references of a bad line that the environment left as
+    they were: pip keeps them verbatim, so the line fails for a reason the user cannot see."""
+    unset = sorted({match.group(0) for match in ENV_VAR.finditer(line.expanded)})
+    if not unset:
+        return ""
+    verb = "is" if len(unset) == 1 else "are"
+    return f" ({', '.join(unset)} {verb} not set in the environment)"
