@@ -10,9 +10,10 @@ from typing import Literal
 from pinlock.flavour import Flavour
 from pinlock.target import Target
 
-__all__ = ["AnnotationStyle", "CompileRequest", "CompileResult"]
+__all__ = ["AnnotationStyle", "CompileRequest", "CompileResult", "LockFormat"]
 
 AnnotationStyle = Literal["split", "line"]
+LockFormat = Literal["txt", "pylock"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -20,9 +21,16 @@ class CompileRequest:
     """Everything one ``pinlock compile`` run is asked to do.
 
     ``output`` is a path, ``"-"`` for standard output, or None for the default name next to each
-    input. ``index_overrides`` are command-line index options (pip's option names).
+    input; with several inputs and an ``output`` they are merged into that one lock.
+    ``index_overrides`` are command-line index options (pip's option names).
     ``pip_site_prefix`` is ``sys.prefix`` of the environment whose ``pip.conf`` is pip's site
     configuration: the ``--python`` target's when there is exactly one; None for pinlock's own.
+    ``constraints`` are ``-c FILE``s for every input. ``extras``, ``all_extras`` and ``groups``
+    choose what of project inputs (pyproject.toml, setup.cfg, setup.py) is locked besides their
+    dependencies; ``build_isolation`` is how their backends prepare metadata when it is dynamic.
+    ``no_emit_packages`` (names) and ``no_emit_project`` (local project folders and the projects
+    read as inputs) stay out of the locks. ``output_format`` None means by the lock's name
+    (``pylock.toml``, ``pylock.<name>.toml`` are PEP 751). ``stdin`` is what input ``-`` reads.
     """
 
     inputs: tuple[Path, ...]
@@ -42,6 +50,15 @@ class CompileRequest:
     command: str = "pinlock compile"
     name_template: str | None = None
     pip_site_prefix: Path | None = None
+    constraints: tuple[Path, ...] = ()
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()
+    build_isolation: bool = True
+    no_emit_packages: tuple[str, ...] = ()
+    no_emit_project: bool = False
+    output_format: LockFormat | None = None
+    stdin: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -16,6 +16,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from pinlock.cache import Cache
 from pinlock.compile.metadata import MetadataFetcher
+from pinlock.compile.vcs import VcsCheckouts
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings
 from pinlock.index.credentials import Credentials
@@ -40,6 +41,7 @@ class CompileSession:
         configurations: Iterable[IndexSettings] = (),
         flavours: Sequence[Flavour] = (),
         environ: Mapping[str, str] | None = None,
+        build_isolation: bool = True,
     ) -> None:
         self.base = base
         self.cache = cache
@@ -50,7 +52,10 @@ class CompileSession:
         for settings in configurations:
             self.http.include(settings)
         self.http.include(base, urls=[flavour.index for flavour in flavours])
-        self.metadata = MetadataFetcher(self.http, cache, store=self.store)
+        self.metadata = MetadataFetcher(
+            self.http, cache, store=self.store, build_isolation=build_isolation
+        )
+        self.vcs = VcsCheckouts(cache, environ=environ)
         self.hash_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pinlock-hash")
         self._finders: dict[tuple[IndexSettings, str], PackageFinder] = {}
 

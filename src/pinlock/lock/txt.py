@@ -156,6 +156,19 @@ def _locked_package(line: ReqLine, via: tuple[str, ...]) -> LockedPackage:
             via=via,
             origin=line.origin,
         )
+    if requirement is None and line.link is not None and Path(line.link).is_dir():
+        # A bare project folder (``./vendor/proj``): named by its own metadata, as pip does.
+        display_name = _project_name(line)
+        return LockedPackage(
+            name=canonicalize_name(display_name),
+            display_name=display_name,
+            version=None,
+            url=Path(line.link).as_uri(),
+            hashes=tuple(sorted(line.hashes)),
+            marker=marker,
+            via=via,
+            origin=line.origin,
+        )
     if requirement is None:
         raise _line_error(line, f"not pinned: the project name of {line.link} is unknown")
     url: str | None = None
@@ -186,13 +199,13 @@ def _locked_package(line: ReqLine, via: tuple[str, ...]) -> LockedPackage:
 
 
 def _project_name(line: ReqLine) -> str:
-    """The name of an editable local project, from its pyproject.toml or setup.cfg."""
+    """The name of a local project folder, from its pyproject.toml or setup.cfg."""
     folder = Path(line.link or "")
     name = project_name(folder) if folder.is_dir() else None
     if name is None:
         raise _line_error(
             line,
-            f"cannot tell the project name of editable {line.link}: "
+            f"cannot tell the project name of {'editable ' if line.editable else ''}{line.link}: "
             "it has no static name in pyproject.toml or setup.cfg (write NAME @ URL or #egg=NAME)",
         )
     return name
