@@ -66,7 +66,8 @@ def lock_path(
                 "the placeholders are {stem}, {target}, {flavour} and {python}",
             ) from None
         return path.parent / name.replace("--", "-").replace("-.", ".")
-    parts = [stem] if stem or not pylock else []
+    # A project input's txt lock is requirements[-target].txt, its pylock pylock[.target].toml.
+    parts = [stem or "requirements"] if stem or not pylock else []
     if multi_target:
         parts.append(target.name)
     if flavour is not None:
@@ -75,7 +76,7 @@ def lock_path(
         # PEP 751: pylock.toml or pylock.<name>.toml, the name without dots.
         name = "-".join(parts).replace(".", "")
         return path.with_name(f"pylock.{name}.toml" if name else "pylock.toml")
-    return path.with_name("-".join(parts or ["requirements"]) + ".txt")
+    return path.with_name("-".join(parts) + ".txt")
 
 
 def output_for(

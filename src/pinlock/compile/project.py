@@ -99,10 +99,10 @@ class ProjectInputs:
         extras = set(project.extras) if self.selection.all_extras else self._extras
         for extra in sorted(extras & set(project.extras)):
             for written_in, entry in self._extra_entries(project, extra, ()):
-                lines.append(_line(entry, label, f"{label} (extra: {written_in})", constraint))
+                lines.append(_line(entry, label, f"{label} ({written_in})", constraint))
         for group in sorted(self._groups & set(project.groups)):
             for written_in, entry in self._group_entries(project, group, (), label):
-                lines.append(_line(entry, label, f"{label} (group: {written_in})", constraint))
+                lines.append(_line(entry, label, f"{label} ({written_in})", constraint))
         return lines
 
     def check_selection(self) -> None:
@@ -136,6 +136,7 @@ class ProjectInputs:
     def _extra_entries(
         self, project: _Project, extra: NormalizedName, seen: tuple[NormalizedName, ...]
     ) -> Iterable[tuple[str, _Entry]]:
+        """The requirements of one extra, each with where it is written (``extra: test``)."""
         if extra in seen:
             return
         for entry in project.extras.get(extra, ()):
@@ -145,7 +146,7 @@ class ProjectInputs:
                     for written_in, found in self._extra_entries(project, inner, (*seen, extra)):
                         yield written_in, _and_marker(found, entry.requirement.marker)
                 continue
-            yield extra, entry
+            yield f"extra: {extra}", entry
 
     def _group_entries(
         self,
@@ -171,7 +172,7 @@ class ProjectInputs:
                     for written_in, found in self._extra_entries(project, extra, ()):
                         yield written_in, _and_marker(found, item.requirement.marker)
             else:
-                yield group, item
+                yield f"group: {group}", item
 
     # -- reading -------------------------------------------------------------------------
 
