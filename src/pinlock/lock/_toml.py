@@ -31,9 +31,6 @@ def dumps(document: Mapping[str, Any]) -> str:
             tables.append((key, value))
         else:
             lines.append(f"{_key(key)} = {_value(value)}")
-    for key, table in tables:
-        lines.extend(["", f"[{_key(key)}]"])
-        lines.extend(f"{_key(k)} = {_value(v)}" for k, v in table.items())
     for key, items in arrays:
         for item in items:
             lines.extend(["", f"[[{_key(key)}]]"])
@@ -43,6 +40,10 @@ def dumps(document: Mapping[str, Any]) -> str:
                     lines.append(f"{_key(name)} = [\n{inner},\n]")
                 else:
                     lines.append(f"{_key(name)} = {_value(value)}")
+    # Tables last (``[tool]``): after them a key would belong to the table.
+    for key, table in tables:
+        lines.extend(["", f"[{_key(key)}]"])
+        lines.extend(f"{_key(k)} = {_value(v)}" for k, v in table.items())
     return "\n".join(lines) + "\n"
 
 
@@ -79,6 +80,9 @@ def _inline(table: Mapping[str, Any]) -> str:
 
 
 def _string(text: str) -> str:
+    # A marker reads best in a literal string: 'python_version == "3.12"'.
+    if '"' in text and "'" not in text and text.isprintable():
+        return f"'{text}'"
     # A JSON string is a TOML basic string: the same quotes and escapes (TOML also wants DEL
     # escaped).
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
