@@ -267,3 +267,29 @@ def test_a_requirements_txt_lock_is_an_input(tmp_path: Path, index: IndexServer)
     # Without -o the lock would overwrite its own input: refused.
     code, _out, err = compile_cli(tmp_path, "-i", index.url, "main.txt")
     assert code == 2 and "would overwrite the input" in err
+
+
+def test_local_project_folders_are_written_relative_to_the_lock(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    write_app(tmp_path)
+    write_app(tmp_path / "libs" / "sub", '"alpha<2"')
+    (tmp_path / "libs" / "sub" / "pyproject.toml").write_text(
+        '[project]\nname = "sub-lib"\nversion = "0.2"\ndependencies = ["alpha<2"]\n'
+    )
+    requirements = tmp_path / "requirements"
+    requirements.mkdir()
+    (requirements / "main.in").write_text("-e ..\n../libs/sub\n")
+    request = CompileRequest(
+        inputs=(Path("requirements/main.in"),),
+        index_overrides={"index-url": index.url},
+        cache_dir=tmp_path / "cache",
+    )
+    [result] = compile_locks(request)
+    assert "\n-e ..\n" in result.text
+    assert "\n../libs/sub\n    # via -r requirements/main.in\n" in result.text
+    assert pinned_versions(result.text) == {"alpha": "1.0", "beta": "1.0", "gamma": "0.5"}
+    lock = read_lock(tmp_path / "requirements" / "main.txt")
+    packages = {str(p.name): p for p in lock.packages}
+    assert packages["sub-lib"].url == (tmp_path / "libs" / "sub").as_uri()
+    assert (packages["my-app"].url, packages["my-app"].editable) == (str(tmp_path), True)

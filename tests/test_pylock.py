@@ -327,3 +327,14 @@ def test_sync_installs_an_editable_from_a_pylock_and_keeps_it(tmp_path: Path) ->
     assert freeze(python) == ["proj-app==1.0 (editable)"]
     again = sync(SyncRequest(locks=(path,), python=python, dry_run=True))
     assert not again.differs
+
+
+def test_a_pylock_holding_an_editable_is_warned_about(tmp_path: Path, index: IndexServer) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "1"\n')
+    [result] = compile_to(tmp_path, index, "-e .\ngamma\n", output="pylock.toml")
+    [warning] = result.warnings
+    assert warning.startswith("this hashed lock holds -e ., which pip cannot hash-check")
+    assert "--no-hashes" not in warning
+    document: Any = read_toml(Path("pylock.toml"))
+    [app] = [p for p in document["packages"] if p["name"] == "app"]
+    assert app["directory"] == {"path": ".", "editable": True}

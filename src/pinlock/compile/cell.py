@@ -176,17 +176,21 @@ def _emitted(
 def _hash_warnings(
     packages: Sequence[LockedPackage], request: CompileRequest, fmt: LockFormat
 ) -> tuple[str, ...]:
-    """Plain pip refuses a hashed requirements.txt holding what cannot be hashed: say so once."""
-    if fmt != "txt" or not request.generate_hashes:
+    """Plain pip refuses a hashed lock holding what cannot be hashed: say so once.
+
+    A pylock.toml always hashes its files, so pip checks hashes for all of it.
+    """
+    if fmt == "txt" and not request.generate_hashes:
         return ()
     unhashable = sorted(p.requirement_text for p in packages if not p.hashes)
     if not unhashable:
         return ()
+    otherwise = ", or compile with --no-hashes" if fmt == "txt" else ""
     return (
         f"this hashed lock holds {', '.join(unhashable)}, which pip cannot hash-check: plain "
         "pip (pip install -r, tox deps) refuses the whole lock; pinlock sync installs it. "
         "Keep local projects out with --no-emit-project (or --no-emit-package NAME) and install "
-        "them after the lock with pip install --no-deps -e PATH, or compile with --no-hashes",
+        f"them after the lock with pip install --no-deps -e PATH{otherwise}",
     )
 
 
