@@ -332,3 +332,13 @@ def test_dynamic_dependencies_come_from_a_real_backend_in_an_isolated_build(
     assert pinned_versions(result.text) == expected
     assert "    # via proj/pyproject.toml (extra: test)\n" in result.text
     assert "    # via proj/pyproject.toml\n" in result.text
+
+
+def test_a_project_file_may_constrain_other_inputs(tmp_path: Path, index: IndexServer) -> None:
+    write_project(tmp_path, STATIC)
+    (tmp_path / "tools.in").write_text("alpha\n")
+    [result] = compile_project(
+        tmp_path, index, tmp_path / "tools.in", constraints=(Path("pyproject.toml"),), output="-"
+    )
+    assert pinned_versions(result.text) == {"alpha": "1.0"}
+    assert "    #   -c pyproject.toml\n" in result.text

@@ -43,25 +43,33 @@ def read_input(
         given = {**(contents or {}), STDIN.resolve(): stdin or ""}
         return parse_file(STDIN, environ=environ, contents=given, projects=projects)
     if is_project_file(path):
-        label = os.path.normpath(path)
-        if not path.is_file():
-            raise ReqFileError(label, 0, "", f"project file not found: {label}")
-        return ParsedRequirements(
-            requirements=tuple(projects(path, label)),
-            constraints=(),
-            options=IndexOptions(),
-            files=(label,),
-        )
+        return _project(path, projects, constraint=False)
     return parse_file(path, environ=environ, contents=contents, projects=projects)
+
+
+def _project(path: Path, projects: ProjectInputs, *, constraint: bool) -> ParsedRequirements:
+    label = os.path.normpath(path)
+    if not path.is_file():
+        raise ReqFileError(label, 0, "", f"project file not found: {label}")
+    lines = tuple(projects(path, label, constraint=constraint))
+    return ParsedRequirements(
+        requirements=() if constraint else lines,
+        constraints=lines if constraint else (),
+        options=IndexOptions(),
+        files=(label,),
+    )
 
 
 def read_constraints(
     paths: Sequence[Path], *, projects: ProjectInputs, environ: Mapping[str, str] | None = None
 ) -> ParsedRequirements:
-    """Constraint files from the command line (``-c FILE``), as ``-c`` lines would read them."""
+    """Constraint files from the command line (``-c FILE``), as ``-c`` lines would read them;
+    a project file's requirements become constraints."""
     return merge(
         [
-            parse_file(path, environ=environ, as_constraints=True, projects=projects)
+            _project(path, projects, constraint=True)
+            if is_project_file(path)
+            else parse_file(path, environ=environ, as_constraints=True, projects=projects)
             for path in paths
         ]
     )
