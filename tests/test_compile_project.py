@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pinlock.compile import CompileRequest, CompileResult, compile_locks
+from pinlock.compile.project import ProjectInputs, ProjectSelection
 from pinlock.errors import BuildError, ConfigError, ReqFileError
 from pinlock.reqfile import parse_file
 from tests.support.compiling import compile_cli, pinned_versions
@@ -342,3 +343,38 @@ def test_a_project_file_may_constrain_other_inputs(tmp_path: Path, index: IndexS
     )
     assert pinned_versions(result.text) == {"alpha": "1.0"}
     assert "    #   -c pyproject.toml\n" in result.text
+
+
+def test_built_metadata_is_split_by_extra_keeping_environment_markers(tmp_path: Path) -> None:
+    (tmp_path / "setup.cfg").write_text("[metadata]\nname = built\n")
+    metadata = (
+        "Metadata-Version: 2.1\nName: built\nVersion: 1.0\n"
+        "Provides-Extra: test\nProvides-Extra: docs\n"
+        "Requires-Dist: alpha\n"
+        'Requires-Dist: gamma ; extra == "test"\n'
+        'Requires-Dist: delta ; python_version >= "3" and extra == "test"\n'
+        'Requires-Dist: sphinx ; extra == "docs" or extra == "test"\n'
+    ).encode()
+    asked: list[tuple[Path, str, bool]] = []
+
+    def build(folder: Path, what: str, isolation: bool) -> bytes:
+        asked.append((folder, what, isolation))
+        return metadata
+
+    projects = ProjectInputs(
+        ProjectSelection(extras=("Test",), build_isolation=False), build_metadata=build
+    )
+    lines = projects(tmp_path / "setup.cfg", "setup.cfg")
+    projects(tmp_path / "setup.cfg", "setup.cfg")  # read once per run
+    assert asked == [(tmp_path, "setup.cfg", False)]
+    found = {str(line.requirement.name): line for line in lines if line.requirement}
+    assert {name: line.via for name, line in found.items()} == {
+        "alpha": "setup.cfg",
+        "gamma": "setup.cfg (extra: test)",
+        "delta": "setup.cfg (extra: test)",
+        "sphinx": "setup.cfg (extra: test)",
+    }
+    assert found["gamma"].marker is None
+    assert str(found["delta"].marker) == 'python_version >= "3"'
+    assert projects.names == {"built"}
+    projects.check_selection()
