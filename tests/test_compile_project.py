@@ -348,13 +348,13 @@ def test_a_project_file_may_constrain_other_inputs(tmp_path: Path, index: IndexS
 def test_built_metadata_is_split_by_extra_keeping_environment_markers(tmp_path: Path) -> None:
     (tmp_path / "setup.cfg").write_text("[metadata]\nname = built\n")
     metadata = (
-        "Metadata-Version: 2.1\nName: built\nVersion: 1.0\n"
-        "Provides-Extra: test\nProvides-Extra: docs\n"
-        "Requires-Dist: alpha\n"
-        'Requires-Dist: gamma ; extra == "test"\n'
-        'Requires-Dist: delta ; python_version >= "3" and extra == "test"\n'
-        'Requires-Dist: sphinx ; extra == "docs" or extra == "test"\n'
-    ).encode()
+        b"Metadata-Version: 2.1\nName: built\nVersion: 1.0\n"
+        b"Provides-Extra: test\nProvides-Extra: docs\n"
+        b"Requires-Dist: alpha\n"
+        b'Requires-Dist: gamma ; extra == "test"\n'
+        b'Requires-Dist: delta ; python_version >= "3" and extra == "test"\n'
+        b'Requires-Dist: sphinx ; extra == "docs" or extra == "test"\n'
+    )
     asked: list[tuple[Path, str, bool]] = []
 
     def build(folder: Path, what: str, isolation: bool) -> bytes:
