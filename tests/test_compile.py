@@ -265,20 +265,32 @@ def test_two_locks_never_share_a_file(tmp_path: Path, simple_index: IndexServer)
         _compile(tmp_path, simple_index, "alpha\n", targets=targets, name_template="{stem}.txt")
 
 
-def test_output_file_with_several_inputs_is_a_usage_error(
+def test_output_file_with_several_inputs_merges_them_into_one_lock(
     tmp_path: Path, simple_index: IndexServer
 ) -> None:
-    (tmp_path / "dev.in").write_text("beta\n")
-    (tmp_path / "main.in").write_text("alpha\n")
+    (tmp_path / "dev.in").write_text("gamma\n")
+    (tmp_path / "main.in").write_text("alpha<2\n")
     request = CompileRequest(
         inputs=(tmp_path / "main.in", tmp_path / "dev.in"),
-        output="-",
+        output=str(tmp_path / "merged.txt"),
         index_overrides={"index-url": simple_index.url},
         cache_dir=tmp_path / "cache",
     )
+    [result] = compile_locks(request)
+    assert result.output == tmp_path / "merged.txt"
+    assert pinned_versions(result.text) == {"alpha": "1.0", "beta": "1.1", "gamma": "0.5"}
+    assert "gamma==0.5 \\\n" in result.text
+    assert f"# via -r {tmp_path / 'dev.in'}\n" in result.text
+    assert f"# via -r {tmp_path / 'main.in'}\n" in result.text
+
+
+def test_output_file_with_several_targets_is_a_usage_error(
+    tmp_path: Path, simple_index: IndexServer
+) -> None:
+    targets = (Target.from_spec("3.10", "linux"), Target.from_spec("3.12", "linux"))
     with pytest.raises(ConfigError) as caught:
-        compile_locks(request)
-    assert str(caught.value).startswith("--output-file: -: takes one input")
+        _compile(tmp_path, simple_index, "alpha\n", targets=targets, output="-")
+    assert str(caught.value).startswith("--output-file: -: takes one target/flavour, not 2")
     assert caught.value.exit_code == 2
 
 
@@ -406,9 +418,25 @@ def test_direct_references_and_editables(
     )
     result = _compile(tmp_path, simple_index, f"gamma @ {wheel.as_uri()}\n-e ./proj\n")
     text = result.text
-    assert f"gamma @ {wheel.as_uri()} \\\n    --hash=sha256:" in text
-    assert f"-e {project}\n" in text
+    # Inside the project (the lock's folder here): relative to the lock, as uv writes them.
+    assert "\n./files/gamma-0.5-py3-none-any.whl \\\n    --hash=sha256:" in text
+    assert "\n-e ./proj\n" in text
     assert pinned_versions(text) == {"beta": "1.0"}
+    [package] = [p for p in read_lock(tmp_path / "main.txt").packages if p.name == "gamma"]
+    assert package.url == wheel.as_uri()
+    [warning] = result.warnings
+    assert "this hashed lock holds -e ./proj, which pip cannot hash-check" in warning
+
+
+def test_paths_outside_the_project_stay_absolute(
+    tmp_path: Path, simple_index: IndexServer, files_dir: Path
+) -> None:
+    wheel = files_dir / "gamma-0.5-py3-none-any.whl"
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "pyproject.toml").write_text('[project]\nname = "work"\nversion = "1"\n')
+    result = _compile(work, simple_index, f"gamma @ {wheel.as_uri()}\n")
+    assert f"gamma @ {wheel.as_uri()} \\\n    --hash=sha256:" in result.text
 
 
 def test_unknown_project_is_explained(tmp_path: Path, simple_index: IndexServer) -> None:

@@ -377,3 +377,57 @@ def test_the_index_a_pin_came_from_is_a_comment_read_back(style: str, tmp_path: 
     assert read[canonicalize_name("plain")].via == ("corp-tools",)
     assert read[canonicalize_name("solo")].index == "https://other.example/simple"
     assert read[canonicalize_name("solo")].via == ()
+
+
+def _project(folder: str, name: str) -> Path:
+    write(f"{folder}/pyproject.toml", f'[project]\nname = "{name}"\nversion = "1.0"\n')
+    return Path(folder).resolve()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "-e .",  # pinlock and uv
+        "-e file:.",  # pip-compile
+        "--editable=file:.",
+        "-e file:./",
+        "-e file:.#egg=My-App",
+        "-e {uri}",  # pip-compile with absolute paths
+        "-e {uri}#egg=My_App",
+    ],
+)
+def test_every_editable_spelling_of_the_project_is_read_with_its_name(line: str) -> None:
+    folder = _project(".", "My-App")
+    path = write("lock.txt", line.format(uri=folder.as_uri()) + "\n")
+    (package,) = read_lock(path, environ={}).packages
+    assert (package.name, package.editable) == ("my-app", True)
+    assert Path(package.url or "") == folder
+
+
+def test_relative_locations_are_read_from_the_locks_folder() -> None:
+    vendor = Path("requirements/vendor")
+    vendor.mkdir(parents=True)
+    (vendor / "tool-1.0-py3-none-any.whl").write_bytes(b"")
+    sub = _project("requirements/sub", "sub-project")
+    path = write(
+        "requirements/lock.txt",
+        "./vendor/tool-1.0-py3-none-any.whl\n"
+        "./sub\n"
+        "other @ file:vendor/tool-1.0-py3-none-any.whl\n",
+    )
+    other, sub_package, tool = read_lock(path, environ={}).packages
+    wheel_uri = (vendor / "tool-1.0-py3-none-any.whl").resolve().as_uri()
+    assert (tool.name, tool.url) == ("tool", wheel_uri)
+    assert (sub_package.name, sub_package.url, sub_package.editable) == (
+        "sub-project",
+        sub.as_uri(),
+        False,
+    )
+    assert other.url == wheel_uri
+
+
+def test_a_relative_path_pin_is_written_bare() -> None:
+    wheel = pin("tool", url="./vendor/tool-1.0-py3-none-any.whl")
+    project = pin("app", url=".", editable=True)
+    text = render_lock(Lock(packages=(wheel, project)), HEADER)
+    assert "\n-e .\n./vendor/tool-1.0-py3-none-any.whl\n" in text

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 
 import pytest
@@ -151,6 +152,29 @@ def test_json_project_page() -> None:
     assert yanked_true.url == PAGE + "x.whl"
     assert yanked_true.metadata_hashes is None
     assert bad_spec.requires_python is None
+
+
+def test_json_size_and_upload_time_are_kept_when_stated() -> None:
+    document = {
+        "files": [
+            {
+                "filename": "demo-1.0-py3-none-any.whl",
+                "url": "a.whl",
+                "hashes": {},
+                "size": 1234,
+                "upload-time": "2024-05-06T07:08:09.123456Z",
+            },
+            {"filename": "demo-0.9-py3-none-any.whl", "url": "b.whl", "size": "big"},
+            {"filename": "demo-0.8-py3-none-any.whl", "url": "c.whl", "upload-time": "noon"},
+        ]
+    }
+    stated, bad_size, bad_time = parse_json(
+        json.dumps(document), page_url=PAGE, source="s", project=canonicalize_name("demo")
+    )
+    assert stated.size == 1234
+    assert stated.upload_time == datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=timezone.utc)
+    assert (bad_size.size, bad_size.upload_time) == (None, None)
+    assert (bad_time.size, bad_time.upload_time) == (None, None)
 
 
 def test_large_page_parses() -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from pinlock.lock.txt import read_lock
 from pinlock.pyproject import read_toml
 
 PYPROJECT: Any = read_toml(Path(__file__).resolve().parent.parent / "pyproject.toml")
@@ -16,12 +19,25 @@ PYPROJECT: Any = read_toml(Path(__file__).resolve().parent.parent / "pyproject.t
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_main_in_lists_exactly_the_runtime_dependencies() -> None:
-    project = PYPROJECT["project"]
-    declared = {str(Requirement(r)) for r in project["dependencies"]}
+def test_the_main_locks_are_compiled_from_the_project_dependencies() -> None:
+    # main.in holds no requirement of its own: it includes [project.dependencies].
     lines = (ROOT / "requirements" / "main.in").read_text().splitlines()
-    listed = {str(Requirement(line)) for line in lines if line.strip() and not line.startswith("#")}
-    assert listed == declared
+    assert [line for line in lines if line.strip() and not line.startswith("#")] == [
+        "-r ../pyproject.toml"
+    ]
+    declared = [Requirement(r) for r in PYPROJECT["project"]["dependencies"]]
+    for version in PYPROJECT["tool"]["pinlock"]["python-version"]:
+        lock = read_lock(ROOT / "requirements" / f"main-py{version.replace('.', '')}.txt")
+        pinned = {package.name: package for package in lock.packages}
+        environment = {**default_environment(), "python_version": version}
+        for requirement in declared:
+            applies = requirement.marker is None or requirement.marker.evaluate(environment)
+            name = canonicalize_name(requirement.name)
+            assert (name in pinned) == applies, f"{name} for Python {version}"
+            if applies:
+                version_pinned = pinned[name].version
+                assert "pyproject.toml" in pinned[name].via
+                assert version_pinned is not None and version_pinned in requirement.specifier
 
 
 def test_locks_exist_for_every_input_and_every_promised_python() -> None:

@@ -197,3 +197,13 @@ def test_a_stem_leaves_out_the_locks_of_a_longer_stem(tmp_path: Path) -> None:
         [tmp_path / "main"], "cu121", target_names=("py312-linux", "py312"), environ={}
     )
     assert choice.chosen.path.name == "main-py312-linux-cu121.txt"
+
+
+def test_pylock_files_are_flavoured_by_their_names(tmp_path: Path) -> None:
+    for name in ("pylock.ml-py312-cpu.toml", "pylock.ml-py312-cu121.toml"):
+        (tmp_path / name).write_text('lock-version = "1.0"\n', encoding="utf-8")
+    paths = sorted(tmp_path.glob("pylock.*.toml"))
+    found = [lock_flavour(path) for path in paths]
+    assert [lock.flavour if lock else None for lock in found] == ["cpu", "cu121"]
+    choice = choose_flavour_lock(paths, "cu121", target_names=("py312",))
+    assert choice.chosen.path == tmp_path / "pylock.ml-py312-cu121.toml"

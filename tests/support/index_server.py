@@ -133,6 +133,7 @@ class IndexServer:
     yank reason; ``digests=False`` lists files without their sha256. ``auth`` makes every
     request need HTTP basic credentials: ``(user, password)``, or a bare token (sent as the user
     with an empty password, as pip sends ``https://TOKEN@host``); others get 401.
+    ``upload_times`` maps file names to the PEP 700 ``upload-time`` their JSON entries state.
     """
 
     def __init__(
@@ -146,8 +147,10 @@ class IndexServer:
         yanked: Mapping[str, str] | None = None,
         digests: bool = True,
         auth: tuple[str, str] | str | None = None,
+        upload_times: Mapping[str, str] | None = None,
     ) -> None:
         self.files_dir = Path(files_dir)
+        self.upload_times = dict(upload_times or {})
         self.digests = digests
         self.auth = (auth, "") if isinstance(auth, str) else auth
         self.html = html
@@ -368,6 +371,8 @@ class IndexServer:
                 "dist-info-metadata": metadata,
                 "size": info.size,
             }
+            if info.filename in self.upload_times:
+                entry["upload-time"] = self.upload_times[info.filename]
             files.append(entry)
         versions = sorted({_version_of(info.filename) for info in infos})
         return {

@@ -18,6 +18,7 @@ from pinlock.cli.typed import single_command_app
 
 if TYPE_CHECKING:
     from pinlock.compile import CompileResult
+    from pinlock.compile.request import LockFormat
 
 __all__ = ["HELP", "compile_app", "main", "run_compile"]
 
@@ -36,15 +37,19 @@ def run_compile(given: Mapping[str, object]) -> int:
 
 def _compile(given: Mapping[str, object]) -> int:
     values = resolve_options("compile", given)
+    warned: set[str] = set()
     for result in _run(values):
-        _print_result(result, values)
+        _print_result(result, values, warned)
     return 0
 
 
-def _print_result(result: CompileResult, values: Mapping[str, Any]) -> None:
+def _print_result(result: CompileResult, values: Mapping[str, Any], warned: set[str]) -> None:
     dry_run = values["dry_run"]
     for warning in result.warnings:
-        echo(f"warning: {warning}", err=True)
+        # Every cell of the matrix may say the same: once is enough.
+        if warning not in warned:
+            warned.add(warning)
+            echo(f"warning: {warning}", err=True)
     if result.output is None or dry_run:
         sys.stdout.write(result.text)
     if not values["quiet"] and result.output is not None:
@@ -110,6 +115,8 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
     if values["verbose"]:
         for line in pip.describe():
             echo(line, err=True)
+    lock_format = _lock_format(values["format"])
+    stdin = sys.stdin.read() if Path("-") in inputs else None
     request = CompileRequest(
         inputs=tuple(inputs),
         output=values["output_file"],
@@ -131,8 +138,33 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
         index_strategy=strategy,
         command=os.environ.get("CUSTOM_COMPILE_COMMAND") or _command_line(values, inputs),
         name_template=values["output_template"],
+        constraints=tuple(values["constraint"]),
+        extras=tuple(values["extra"]),
+        all_extras=values["all_extras"],
+        groups=tuple(values["group"]),
+        build_isolation=values["build_isolation"],
+        no_emit_packages=tuple(values["no_emit_package"]),
+        no_emit_project=values["no_emit_project"],
+        output_format=lock_format,
+        stdin=stdin,
     )
     return compile_locks(request)
+
+
+def _lock_format(value: str | None) -> LockFormat | None:
+    from pinlock.errors import ConfigError
+
+    formats: dict[str, LockFormat] = {
+        "txt": "txt",
+        "requirements.txt": "txt",
+        "pylock": "pylock",
+        "pylock.toml": "pylock",
+    }
+    if value is None:
+        return None
+    if value not in formats:
+        raise ConfigError("--format", value, "expected 'txt' or 'pylock'")
+    return formats[value]
 
 
 def _local_or_url(where: str | None) -> str | None:
@@ -179,6 +211,18 @@ def _command_line(values: Mapping[str, Any], inputs: list[Path]) -> str:
         words += ["--flavour-index", f"{name}={redact_url(where)}"]
     if values["output_template"] is not None:
         words += ["--output-template", values["output_template"]]
+    if values["format"] is not None:
+        words += ["--format", values["format"]]
+    for name in ("extra", "group", "no_emit_package"):
+        for value in values[name]:
+            words += [_flag(name), value]
+    for value in values["constraint"]:
+        words += ["--constraint", str(value)]
+    for name in ("all_extras", "no_emit_project"):
+        if values[name]:
+            words.append(_flag(name))
+    if values["build_isolation"] is False:
+        words.append("--no-build-isolation")
     if values["output_file"] not in (None, "-"):
         words += ["--output-file", values["output_file"]]
     words += [str(p) for p in inputs]

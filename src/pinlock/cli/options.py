@@ -182,6 +182,56 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         flags=("--output-template",),
         help="Lock names, e.g. '{stem}-{target}-{flavour}.txt'.",
     ),
+    Option(
+        name="format",
+        kind="str",
+        flags=("--format",),
+        help="Lock format: txt (requirements.txt) or pylock (PEP 751 pylock.toml); "
+        "default: pylock for outputs named pylock.toml or pylock.<name>.toml, else txt.",
+    ),
+    Option(
+        name="constraint",
+        kind="paths",
+        flags=("-c", "--constraint"),
+        help="Constrain versions with this file, for every input (repeatable).",
+    ),
+    Option(
+        name="extra",
+        kind="strs",
+        flags=("--extra",),
+        help="Lock this extra of project inputs (pyproject.toml...) too; repeatable.",
+    ),
+    Option(
+        name="all_extras",
+        kind="flag",
+        flags=("--all-extras",),
+        help="Lock every extra of project inputs too.",
+    ),
+    Option(
+        name="group",
+        kind="strs",
+        flags=("--group",),
+        help="Lock this PEP 735 dependency group of project inputs too; repeatable.",
+    ),
+    Option(
+        name="build_isolation",
+        kind="toggle",
+        flags=("--build-isolation/--no-build-isolation",),
+        help="Prepare dynamic project metadata in an isolated build environment.",
+        default=True,
+    ),
+    Option(
+        name="no_emit_package",
+        kind="strs",
+        flags=("--no-emit-package",),
+        help="Leave this package out of the locks (its dependencies stay); repeatable.",
+    ),
+    Option(
+        name="no_emit_project",
+        kind="flag",
+        flags=("--no-emit-project",),
+        help="Leave local project folders (-e ., ./sub) and project inputs out of the locks.",
+    ),
     Option(name="quiet", kind="flag", flags=("-q", "--quiet"), config=False),
     Option(
         name="verbose",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement
@@ -10,21 +11,35 @@ from packaging.requirements import Requirement as PackagingRequirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from pinlock.compile.request import CompileRequest, CompileResult
-from pinlock.compile.resolve import Constraint, Resolution, ResolvedPackage, ResolveOptions, resolve
+from pinlock.compile.naming import lock_format
+from pinlock.compile.pins import PinSources, lock_packages
+from pinlock.compile.project import ProjectInputs
+from pinlock.compile.request import CompileRequest, CompileResult, LockFormat
+from pinlock.compile.resolve import Constraint, Resolution, ResolveOptions, resolve
 from pinlock.compile.session import CompileSession
+from pinlock.compile.vcs import parse_vcs_url
 from pinlock.errors import ConfigError, PinlockError
 from pinlock.flavour import Flavour
 from pinlock.index.config import PipConfiguration
-from pinlock.index.finder import PackageFinder
-from pinlock.index.models import DistFile
 from pinlock.index.options import IndexOptions, layer_format_control
 from pinlock.lock.model import Lock, LockedPackage
+from pinlock.lock.pylock import read_pylock, render_pylock
 from pinlock.lock.txt import LockHeader, read_lock, render_lock
 from pinlock.reqfile import ParsedRequirements, ReqLine
 from pinlock.target import Target
+from pinlock.urls import local_path
 
-__all__ = ["compile_one"]
+__all__ = ["CellLock", "compile_one"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CellLock:
+    """A cell's lock (``result``), its resolution, and the lock as requirements.txt text, which
+    a layered input of the same run reads (``-c main.txt``) whatever format was written."""
+
+    result: CompileResult
+    resolution: Resolution
+    txt: str
 
 
 def compile_one(
@@ -37,12 +52,14 @@ def compile_one(
     target: Target,
     flavour: Flavour | None,
     layer: Sequence[Constraint],
-) -> tuple[CompileResult, Resolution]:
+    projects: ProjectInputs,
+) -> CellLock:
     """The lock of ``source`` (read from ``path``) for ``target`` and ``flavour``, going to
     ``out``; ``layer`` holds the pins of the inputs it builds on."""
     settings = session.base.with_options(source.options)
     finder = session.finder(settings, flavour)
-    existing = _existing_lock(out)
+    fmt = lock_format(request, out)
+    existing = _existing_lock(out, fmt)
     hint_key = f"{path.resolve()}|{target.name}|{flavour.name if flavour else ''}"
     finder.prefetch(session.remembered_names(hint_key))
     pip = session.pip
@@ -63,21 +80,33 @@ def compile_one(
         *layer,
         *_upgrade_limits(request),
     ]
+    requirements, vcs_urls = _pin_vcs(session, source.requirements)
     resolution = resolve(
-        source.requirements,
+        requirements,
         files=finder,
         metadata=session.metadata,
         options=options,
         constraints=constraints,
     )
     session.remember_names(hint_key, resolution.by_name())
-    packages = _lock_packages(session, request, resolution, finder, target=target, flavour=flavour)
+    packages = lock_packages(
+        session,
+        request,
+        resolution,
+        finder,
+        target,
+        flavour=flavour,
+        lock_dir=out.parent if out is not None else Path.cwd(),
+        sources=PinSources.of(source.requirements, vcs_urls),
+        with_files=fmt == "pylock",
+    )
+    packages = _emitted(packages, resolution, request, projects, vcs_urls)
     warnings = tuple(
         f"{p.name} {p.version}: metadata was built from its sdist on this machine; its "
         f"dependencies may differ on {target.description}"
         for p in resolution.packages
         if target.name != "host" and p.files and session.metadata.was_built(p.files[0])
-    )
+    ) + _hash_warnings(packages, request, fmt)
     lock = Lock(
         packages=packages,
         options=_lock_options(
@@ -95,12 +124,14 @@ def compile_one(
         target=None if target.name == "host" else target.description,
         flavour=flavour.name if flavour else None,
     )
-    text = render_lock(
+    txt = render_lock(
         lock,
         header,
         annotation_style=request.annotation_style,
         emit_hashes=request.generate_hashes,
+        default_index=settings.index_url,
     )
+    text = txt if fmt == "txt" else _pylock_text(lock, request, target, flavour)
     previous = out.read_text(encoding="utf-8") if out and out.is_file() else None
     result = CompileResult(
         input=path,
@@ -112,79 +143,90 @@ def compile_one(
         package_count=len(packages),
         warnings=warnings,
     )
-    return result, resolution
+    return CellLock(result=result, resolution=resolution, txt=txt)
 
 
-def _lock_packages(
-    session: CompileSession,
-    request: CompileRequest,
+def _pin_vcs(
+    session: CompileSession, lines: Sequence[ReqLine]
+) -> tuple[list[ReqLine], dict[str, str]]:
+    """VCS references as their checkouts at the commit each names now, and the pinned VCS URL
+    of each checkout's location (what the lock writes instead of the folder)."""
+    pinned: list[ReqLine] = []
+    urls: dict[str, str] = {}
+    for line in lines:
+        ref = parse_vcs_url(line.link) if line.link is not None else None
+        if ref is None:
+            pinned.append(line)
+            continue
+        commit, folder = session.vcs.checkout(ref)
+        where = folder / ref.subdirectory if ref.subdirectory else folder
+        pinned.append(replace(line, link=str(where)))
+        urls[str(where) if line.editable else where.as_uri()] = ref.pinned(commit)
+    return pinned, urls
+
+
+def _emitted(
+    packages: Sequence[LockedPackage],
     resolution: Resolution,
-    finder: PackageFinder,
-    *,
-    target: Target,
-    flavour: Flavour | None,
+    request: CompileRequest,
+    projects: ProjectInputs,
+    vcs_urls: dict[str, str],
 ) -> tuple[LockedPackage, ...]:
-    hashed: list[tuple[int, DistFile]] = []
-    per_package: list[list[DistFile]] = []
-    for package in resolution.packages:
-        files = (
-            _hash_files(package, finder, target)
-            if request.generate_hashes and not package.editable
-            else []
-        )
-        per_package.append(files)
-        hashed.extend((len(per_package) - 1, f) for f in files)
-    digests = list(session.hash_pool.map(lambda item: finder.sha256(item[1]), hashed))
-    hashes: list[set[str]] = [set() for _ in per_package]
-    for (index, _dist), digest in zip(hashed, digests, strict=True):
-        hashes[index].add(f"sha256:{digest}")
-    return tuple(
-        LockedPackage(
-            name=package.name,
-            display_name=package.name,  # pip-compile writes canonical names
-            version=package.version,
-            url=package.link,
-            editable=package.editable,
-            hashes=tuple(sorted(hashes[i])),
-            via=package.via,
-            index=_pin_index(package, finder, flavour),
-        )
-        for i, package in enumerate(resolution.packages)
+    """The packages the lock lists: without ``--no-emit-package`` names, and with
+    ``--no-emit-project`` without local project folders and the projects read as inputs."""
+    left_out = {canonicalize_name(name) for name in request.no_emit_packages}
+    if request.no_emit_project:
+        left_out |= projects.names
+        for package in resolution.packages:
+            link = package.link
+            local = local_path(link) if link is not None and link not in vcs_urls else None
+            if local is not None and local.is_dir():
+                left_out.add(package.name)
+    return tuple(p for p in packages if p.name not in left_out)
+
+
+def _hash_warnings(
+    packages: Sequence[LockedPackage], request: CompileRequest, fmt: LockFormat
+) -> tuple[str, ...]:
+    """Plain pip refuses a hashed lock holding what cannot be hashed: say so once.
+
+    A pylock.toml always hashes its files, so pip checks hashes for all of it.
+    """
+    if fmt == "txt" and not request.generate_hashes:
+        return ()
+    unhashable = sorted(p.requirement_text for p in packages if not p.hashes)
+    if not unhashable:
+        return ()
+    otherwise = ", or compile with --no-hashes" if fmt == "txt" else ""
+    return (
+        f"this hashed lock holds {', '.join(unhashable)}, which pip cannot hash-check: plain "
+        "pip (pip install -r, tox deps) refuses the whole lock; pinlock sync installs it. "
+        "Keep local projects out with --no-emit-project (or --no-emit-package NAME) and install "
+        f"them after the lock with pip install --no-deps -e PATH{otherwise}",
     )
 
 
-def _pin_index(
-    package: ResolvedPackage, finder: PackageFinder, flavour: Flavour | None
-) -> str | None:
-    """The index (or indexes, when merged) the pin's files came from, when none of them came
-    from the default one: what a reader of the lock needs to know of a package the default
-    index does not serve it from. Find-links sources are not indexes and are not named."""
-    settings = finder.settings
-    indexes = set(settings.index_urls)
-    if flavour is not None and "://" in flavour.index:
-        indexes.add(flavour.index)
-    sources = [s for s in dict.fromkeys(f.source for f in package.files) if s in indexes]
-    if not sources or settings.index_url in sources:
-        return None
-    return ", ".join(sources)
+def _pylock_text(
+    lock: Lock, request: CompileRequest, target: Target, flavour: Flavour | None
+) -> str:
+    markers = target.markers
+    keys = ["implementation_name", "python_version"]
+    if not target.platform_open:
+        keys += ["sys_platform", "platform_machine"]
+    environment = " and ".join(f'{key} == "{markers[key]}"' for key in keys)
+    tool = {"command": request.command}
+    if target.name != "host":
+        tool["target"] = target.description
+    if flavour is not None:
+        tool["flavour"] = flavour.name
+    return render_pylock(lock, environments=[environment], tool=tool)
 
 
-def _hash_files(package: ResolvedPackage, finder: PackageFinder, target: Target) -> list[DistFile]:
-    """The files whose hashes a lock lists for one pin.
-
-    A target with a platform lists only what can install there (its usable files); a target left
-    open lists every file of the version, so the lock installs anywhere.
-    """
-    if not target.platform_open or package.link is not None:
-        return list(package.files)
-    return [d for d in finder.find(package.name) if d.version == package.version]
-
-
-def _existing_lock(out: Path | None) -> Lock | None:
+def _existing_lock(out: Path | None, fmt: LockFormat) -> Lock | None:
     if out is None or not out.is_file():
         return None
     try:
-        return read_lock(out)
+        return read_pylock(out) if fmt == "pylock" else read_lock(out)
     except PinlockError:
         # An unreadable old lock only loses its preferences; the new one replaces it.
         return None

@@ -12,9 +12,10 @@ from pinlock.index.config import PipConfiguration
 from pinlock.index.options import IndexStrategy
 from pinlock.target import Target
 
-__all__ = ["AnnotationStyle", "CompileRequest", "CompileResult"]
+__all__ = ["AnnotationStyle", "CompileRequest", "CompileResult", "LockFormat"]
 
 AnnotationStyle = Literal["split", "line"]
+LockFormat = Literal["txt", "pylock"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -22,7 +23,8 @@ class CompileRequest:
     """Everything one ``pinlock compile`` run is asked to do.
 
     ``output`` is a path, ``"-"`` for standard output, or None for the default name next to each
-    input. ``index_overrides`` are command-line index options (pip's option names).
+    input; with several inputs and an ``output`` they are merged into that one lock.
+    ``index_overrides`` are command-line index options (pip's option names).
     ``pip_site_prefix`` is ``sys.prefix`` of the environment whose ``pip.conf`` is pip's site
     configuration: the ``--python`` target's when there is exactly one; None for pinlock's own.
     ``pip_configuration`` is pip's configuration as already loaded (``load_pip_configuration``
@@ -31,6 +33,12 @@ class CompileRequest:
     ``index_strategy`` says how several indexes answer for one project (``first-index``: the
     first that has it, extra indexes before the default one). ``offline`` runs from the cache
     alone (index pages, metadata, files) and names what is missing there.
+    ``constraints`` are ``-c FILE``s for every input. ``extras``, ``all_extras`` and ``groups``
+    choose what of project inputs (pyproject.toml, setup.cfg, setup.py) is locked besides their
+    dependencies; ``build_isolation`` is how their backends prepare metadata when it is dynamic.
+    ``no_emit_packages`` (names) and ``no_emit_project`` (local project folders and the projects
+    read as inputs) stay out of the locks. ``output_format`` None means by the lock's name
+    (``pylock.toml``, ``pylock.<name>.toml`` are PEP 751). ``stdin`` is what input ``-`` reads.
     """
 
     inputs: tuple[Path, ...]
@@ -53,6 +61,15 @@ class CompileRequest:
     pip_configuration: PipConfiguration | None = None
     offline: bool = False
     index_strategy: IndexStrategy = "first-index"
+    constraints: tuple[Path, ...] = ()
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
+    groups: tuple[str, ...] = ()
+    build_isolation: bool = True
+    no_emit_packages: tuple[str, ...] = ()
+    no_emit_project: bool = False
+    output_format: LockFormat | None = None
+    stdin: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

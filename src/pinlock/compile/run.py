@@ -1,10 +1,11 @@
-"""One compile run: input files x targets x flavours -> one lock each.
+"""One compile run: inputs x targets x flavours -> one lock each.
 
 Inputs are compiled in dependency order (a file that includes ``-c main.txt`` or ``-r main.in``
-comes after ``main.in``, and keeps the versions ``main`` pinned). The run's shared state (HTTP
-session, finders, metadata) is ``pinlock.compile.session``; one cell of the matrix is
-``pinlock.compile.cell``; this module orders the inputs, names and writes the locks, and layers
-inputs on the locks of those they include.
+comes after ``main.in``, and keeps the versions ``main`` pinned); several inputs with one
+``output`` are merged into that lock instead. The run's shared state (HTTP session, finders,
+metadata) is ``pinlock.compile.session``; one cell of the matrix is ``pinlock.compile.cell``;
+what an input is, ``pinlock.compile.inputs``; where locks go, ``pinlock.compile.naming``. This
+module orders the inputs, writes the locks, and layers inputs on the locks of those they include.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from packaging.specifiers import SpecifierSet
@@ -21,6 +23,9 @@ from packaging.utils import NormalizedName
 from pinlock.atomic import write_atomic
 from pinlock.cache import Cache
 from pinlock.compile.cell import compile_one
+from pinlock.compile.inputs import STDIN, merge, read_constraints, read_input
+from pinlock.compile.naming import check_outputs, lock_path, output_for, plain_lock
+from pinlock.compile.project import ProjectInputs, ProjectSelection
 from pinlock.compile.request import CompileRequest, CompileResult
 from pinlock.compile.resolve import Constraint, Resolution
 from pinlock.compile.session import CompileSession
@@ -53,20 +58,36 @@ def compile_locks(
     flavours: tuple[Flavour | None, ...] = request.flavours or (None,)
     multi_target = len(targets) > 1
     cells = [(t, f) for t in targets for f in flavours]
+    projects = ProjectInputs(
+        ProjectSelection(
+            extras=request.extras,
+            all_extras=request.all_extras,
+            groups=request.groups,
+            build_isolation=request.build_isolation,
+        )
+    )
+    read = partial(read_input, projects=projects, environ=env, stdin=request.stdin)
     # Locks this run produces stand in for their files on disk, which may be stale or missing:
     # a layered input (``-c main.txt``) reads its base lock as compiled for the same cell.
-    planned = (_plain_lock(p).resolve() for p in request.inputs)
+    planned = (plain_lock(p).resolve() for p in request.inputs if p != STDIN)
     missing = {lock: "" for lock in planned if not lock.exists()}
-    parsed = {p: parse_file(p, environ=env, contents=missing) for p in request.inputs}
-    order = _dependency_order(request.inputs, parsed)
-    if request.output is not None and (len(order) > 1 or len(cells) > 1):
+    parsed = {p: read(p, contents=missing) for p in request.inputs}
+    constraints = read_constraints(request.constraints, projects=projects, environ=env)
+    projects.check_selection()
+    merged = request.output is not None and len(request.inputs) > 1
+    units = (
+        [tuple(request.inputs)]
+        if merged
+        else [(path,) for path in _dependency_order(request.inputs, parsed)]
+    )
+    if request.output is not None and len(cells) > 1:
         raise ConfigError(
             "--output-file",
             request.output,
-            f"takes one input and one target/flavour, not {len(order)} x {len(cells)}; "
+            f"takes one target/flavour, not {len(cells)}; "
             "several locks are named after their inputs (see --output-template)",
         )
-    _check_outputs(request, order, cells, multi_target)
+    check_outputs(request, [unit[0] for unit in units], cells, multi_target, inputs=request.inputs)
     pip = request.pip_configuration or load_pip_configuration(
         env, overrides=request.index_overrides, site_prefix=request.pip_site_prefix
     )
@@ -76,12 +97,15 @@ def compile_locks(
     session = CompileSession(
         base_settings,
         cache=Cache(request.cache_dir),
-        configurations=[base_settings.with_options(p.options) for p in parsed.values()],
+        configurations=[
+            base_settings.with_options(p.options) for p in [*parsed.values(), constraints]
+        ],
         flavours=request.flavours,
         environ=env,
         pip=pip,
         pip_constraints=configured_constraints(pip, environ=env),
         offline=request.offline,
+        build_isolation=request.build_isolation,
     )
     results: list[CompileResult] = []
     fresh: dict[tuple[str, str], dict[Path, str]] = {
@@ -89,26 +113,33 @@ def compile_locks(
     }
     layers: dict[tuple[Path, str, str], Resolution] = {}
     try:
-        for path in order:
+        for unit in units:
             for target, flavour in cells:
                 cell = _cell(target, flavour)
-                source = parse_file(path, environ=env, contents=fresh[cell])
-                out = _output_for(request, path, target, flavour, multi_target)
-                result, resolution = compile_one(
+                parts = [read(path, contents=fresh[cell]) for path in unit]
+                if request.constraints:
+                    parts.append(constraints)
+                source = merge(parts) if len(parts) > 1 else parts[0]
+                out = output_for(request, unit[0], target, flavour, multi_target)
+                done = compile_one(
                     session,
                     request,
-                    path=path,
+                    path=unit[0],
                     source=source,
                     out=out,
                     target=target,
                     flavour=flavour,
                     layer=_layer_constraints(source, cell, layers),
+                    projects=projects,
                 )
-                layers[(path, cell[0], cell[1])] = resolution
-                fresh[cell][_plain_lock(path).resolve()] = result.text
+                for path in unit:
+                    layers[(path, cell[0], cell[1])] = done.resolution
+                    base = plain_lock(path).resolve()
+                    if path != STDIN and base != path.resolve():  # a .txt input stays itself
+                        fresh[cell][base] = done.txt
                 if out is not None:
-                    fresh[cell][out.resolve()] = result.text
-                results.append(result)
+                    fresh[cell][out.resolve()] = done.txt
+                results.append(done.result)
     finally:
         session.close()
     if not request.dry_run:
@@ -172,90 +203,6 @@ def configured_constraints(
     )
 
 
-def lock_path(
-    request: CompileRequest,
-    path: Path,
-    target: Target,
-    flavour: Flavour | None,
-    multi_target: bool,
-) -> Path:
-    """Where the lock of ``path`` for a target/flavour goes by default.
-
-    One target and no flavour: ``x.in`` -> ``x.txt``. Otherwise the target name (with several
-    targets) and the flavour join the stem: ``main-py312-linux-cu121.txt``. A name template
-    (``{stem}``, ``{target}``, ``{flavour}``, ``{python}``) overrides this.
-    """
-    stem = path.stem if path.suffix else path.name
-    if request.name_template:
-        try:
-            name = request.name_template.format(
-                stem=stem,
-                target=target.name,
-                flavour=flavour.name if flavour else "",
-                python=target.python_version.replace(".", ""),
-            )
-        except (KeyError, IndexError, ValueError) as error:
-            raise ConfigError(
-                "--output-template",
-                request.name_template,
-                f"cannot fill it in ({type(error).__name__}: {error}); "
-                "the placeholders are {stem}, {target}, {flavour} and {python}",
-            ) from None
-        # A template may name a folder beside the input ("locks/{stem}-{target}.txt").
-        return path.parent / name.replace("--", "-").replace("-.", ".")
-    parts = [stem]
-    if multi_target:
-        parts.append(target.name)
-    if flavour is not None:
-        parts.append(flavour.name)
-    return path.with_name("-".join(parts) + ".txt")
-
-
-def _output_for(
-    request: CompileRequest,
-    path: Path,
-    target: Target,
-    flavour: Flavour | None,
-    multi_target: bool,
-) -> Path | None:
-    if request.output == "-":
-        return None
-    if request.output is not None:
-        return Path(request.output)
-    return lock_path(request, path, target, flavour, multi_target)
-
-
-def _check_outputs(
-    request: CompileRequest,
-    inputs: Sequence[Path],
-    cells: Sequence[tuple[Target, Flavour | None]],
-    multi_target: bool,
-) -> None:
-    """Each lock gets a file of its own, and never an input's: a clash would overwrite it."""
-    input_files = {path.resolve(): path for path in inputs}
-    taken: dict[Path, str] = {}
-    for path in inputs:
-        for target, flavour in cells:
-            out = _output_for(request, path, target, flavour, multi_target)
-            if out is None:
-                continue
-            what = f"the lock of {path} for {target.description}"
-            what += f" ({flavour.name})" if flavour else ""
-            where = out.resolve()
-            if where in input_files:
-                raise ConfigError(
-                    "output", str(out), f"{what} would overwrite the input {input_files[where]}"
-                )
-            if where in taken:
-                raise ConfigError(
-                    "output",
-                    str(out),
-                    f"{taken[where]} and {what} would both be written there; "
-                    "name the locks apart (--output-template with {target} and {flavour})",
-                )
-            taken[where] = what
-
-
 def _check_hashes_wanted(pip: PipConfiguration, request: CompileRequest) -> None:
     """pip configured with ``require-hashes`` refuses a lock without hashes."""
     if pip.require_hashes and not request.generate_hashes:
@@ -308,11 +255,6 @@ def _without_duplicates(limits: Iterable[Constraint]) -> list[Constraint]:
     return list(seen.values())
 
 
-def _plain_lock(path: Path) -> Path:
-    """The lock name an input has in a single-target run: what ``-c main.txt`` refers to."""
-    return path.with_suffix(".txt")
-
-
 def _dependency_order(
     inputs: Sequence[Path], parsed: Mapping[Path, ParsedRequirements]
 ) -> list[Path]:
@@ -320,7 +262,7 @@ def _dependency_order(
     by_file: dict[Path, Path] = {}
     for path in inputs:
         by_file[_same_file(path)] = path
-        by_file[_same_file(_plain_lock(path))] = path
+        by_file[_same_file(plain_lock(path))] = path
     deps = {
         path: {
             by_file[_same_file(Path(f))]

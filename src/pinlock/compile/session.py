@@ -16,6 +16,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from pinlock.cache import Cache
 from pinlock.compile.metadata import MetadataFetcher
+from pinlock.compile.vcs import VcsCheckouts
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings, PipConfiguration
 from pinlock.index.credentials import Credentials
@@ -45,6 +46,7 @@ class CompileSession:
         pip: PipConfiguration | None = None,
         pip_constraints: Sequence[ReqLine] = (),
         offline: bool = False,
+        build_isolation: bool = True,
     ) -> None:
         self.base = base
         # pip's configuration: its policy (pre-releases, binaries) and constraint files apply
@@ -62,7 +64,10 @@ class CompileSession:
         for settings in configurations:
             self.http.include(settings)
         self.http.include(base, urls=[flavour.index for flavour in flavours])
-        self.metadata = MetadataFetcher(self.http, cache, store=self.store)
+        self.metadata = MetadataFetcher(
+            self.http, cache, store=self.store, build_isolation=build_isolation
+        )
+        self.vcs = VcsCheckouts(cache, environ=environ)
         self.hash_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pinlock-hash")
         self._finders: dict[tuple[IndexSettings, str], PackageFinder] = {}
 

@@ -6,6 +6,7 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 
 from packaging.specifiers import SpecifierSet
@@ -29,7 +30,8 @@ class DistFile:
     in by pinlock when the index gives none and the file had to be read anyway).
     ``metadata_hashes`` is None when no PEP 658 ``.metadata`` file is advertised, and a (possibly
     empty) mapping of its digests when one is.
-    ``source`` is the index or find-links URL the file was found through.
+    ``source`` is the index or find-links URL the file was found through. ``size`` (bytes) and
+    ``upload_time`` are known when a PEP 691 JSON page states them (a pylock.toml lists them).
     """
 
     name: NormalizedName
@@ -44,6 +46,8 @@ class DistFile:
     yanked: bool = False
     yanked_reason: str = ""
     metadata_hashes: Mapping[str, str] | None = field(default=None, compare=False, hash=False)
+    size: int | None = field(default=None, compare=False)
+    upload_time: datetime | None = field(default=None, compare=False)
 
     @property
     def is_wheel(self) -> bool:

@@ -11,6 +11,8 @@ import html
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urljoin
 
@@ -148,8 +150,23 @@ def parse_json(
             project=project,
         )
         if dist is not None:
+            size, uploaded = entry.get("size"), _timestamp(entry.get("upload-time"))
+            if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
+                dist = replace(dist, size=size)
+            if uploaded is not None:
+                dist = replace(dist, upload_time=uploaded)
             files.append(dist)
     return files
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """A PEP 700 ``upload-time`` (ISO 8601, ``Z`` for UTC); None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _scan_links(text: str) -> tuple[list[dict[str, str | None]], str | None]:

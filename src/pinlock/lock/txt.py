@@ -45,8 +45,13 @@ def render_lock(
     annotation_style: Literal["split", "line"] = "split",
     emit_hashes: bool = True,
     emit_index: bool = True,
+    default_index: str | None = None,
 ) -> str:
-    """The lock's text: deterministic, ``\\n`` line endings, one final newline."""
+    """The lock's text: deterministic, ``\\n`` line endings, one final newline.
+
+    ``default_index`` is the index pins come from unless a ``# from`` line says otherwise (the
+    resolution's default index; PyPI when None).
+    """
     lines = _header_lines(header)
     option_lines = _option_lines(lock.options, emit_index=emit_index)
     if option_lines:
@@ -56,7 +61,14 @@ def render_lock(
         lock.packages, key=lambda item: (not item.editable, item.name, item.requirement_text)
     )
     for package in order:
-        lines.extend(_package_lines(package, annotation_style, emit_hashes=emit_hashes))
+        lines.extend(
+            _package_lines(
+                package,
+                annotation_style,
+                emit_hashes=emit_hashes,
+                default_index=default_index or DEFAULT_INDEX_URL,
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -119,7 +131,11 @@ def _format_control(names: Iterable[str]) -> str:
 
 
 def _package_lines(
-    package: LockedPackage, annotation_style: Literal["split", "line"], *, emit_hashes: bool
+    package: LockedPackage,
+    annotation_style: Literal["split", "line"],
+    *,
+    emit_hashes: bool,
+    default_index: str,
 ) -> list[str]:
     hashes = sorted(package.hashes) if emit_hashes and not package.editable else []
     lines = [package.requirement_text]
@@ -137,7 +153,7 @@ def _package_lines(
     else:
         lines.append("    # via")
         lines.extend(f"    #   {item}" for item in via)
-    if package.index is not None:
+    if package.index is not None and package.index.rstrip("/") != default_index.rstrip("/"):
         lines.append(f"    # from {redact_url(package.index)}")
     return lines
 
@@ -160,6 +176,19 @@ def _locked_package(line: ReqLine, via: tuple[str, ...], index: str | None) -> L
             marker=marker,
             via=via,
             index=index,
+            origin=line.origin,
+        )
+    if requirement is None and line.link is not None and Path(line.link).is_dir():
+        # A bare project folder (``./vendor/proj``): named by its own metadata, as pip does.
+        display_name = _project_name(line)
+        return LockedPackage(
+            name=canonicalize_name(display_name),
+            display_name=display_name,
+            version=None,
+            url=Path(line.link).as_uri(),
+            hashes=tuple(sorted(line.hashes)),
+            marker=marker,
+            via=via,
             origin=line.origin,
         )
     if requirement is None:
@@ -193,13 +222,13 @@ def _locked_package(line: ReqLine, via: tuple[str, ...], index: str | None) -> L
 
 
 def _project_name(line: ReqLine) -> str:
-    """The name of an editable local project, from its pyproject.toml or setup.cfg."""
+    """The name of a local project folder, from its pyproject.toml or setup.cfg."""
     folder = Path(line.link or "")
     name = project_name(folder) if folder.is_dir() else None
     if name is None:
         raise _line_error(
             line,
-            f"cannot tell the project name of editable {line.link}: "
+            f"cannot tell the project name of {'editable ' if line.editable else ''}{line.link}: "
             "it has no static name in pyproject.toml or setup.cfg (write NAME @ URL or #egg=NAME)",
         )
     return name

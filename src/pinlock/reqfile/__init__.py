@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -30,6 +31,7 @@ from pinlock.reqfile._references import (
     egg_name,
     is_installable_dir,
     is_url,
+    local_file_location,
     parse_requirement,
     strip_extras,
 )
@@ -45,7 +47,10 @@ from pinlock.reqfile._syntax import (
 )
 from pinlock.urls import file_url_to_path, is_file_url
 
-__all__ = ["ParsedRequirements", "ReqLine", "parse_file"]
+__all__ = ["PROJECT_FILES", "ParsedRequirements", "ProjectReader", "ReqLine", "parse_file"]
+
+# Files that hold a project's metadata rather than requirement lines (``-r pyproject.toml``).
+PROJECT_FILES = frozenset({"pyproject.toml", "setup.cfg", "setup.py"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -88,12 +93,24 @@ class ParsedRequirements:
     files: tuple[str, ...]
 
 
+class ProjectReader(Protocol):
+    """Turns a project's metadata file (``-r ../pyproject.toml``) into requirement lines.
+
+    ``label`` is how the lines name the file; ``constraint`` makes every line a constraint.
+    compile gives one (``pinlock.compile.inputs``); without one such an include is an error.
+    """
+
+    def __call__(self, path: Path, label: str, *, constraint: bool) -> Sequence[ReqLine]: ...
+
+
 def parse_file(
     path: Path | str,
     *,
     environ: Mapping[str, str] | None = None,
     allow_constraints: bool = True,
     contents: Mapping[Path, str] | None = None,
+    as_constraints: bool = False,
+    projects: ProjectReader | None = None,
 ) -> ParsedRequirements:
     """Read a requirement file and everything it includes.
 
@@ -101,11 +118,16 @@ def parse_file(
     false a ``-c`` line is an error (locks have no constraint files). ``contents`` gives the text
     of files by resolved path instead of the disk: a compile run hands over the locks it is
     producing, so a layered input reads its base lock as it is now, not as it was (or wasn't).
+    ``as_constraints`` reads the file as ``-c FILE`` would (every line a constraint);
+    ``projects`` reads ``-r``/``-c`` includes of ``pyproject.toml``, ``setup.cfg``, ``setup.py``.
     """
     parser = _Parser(
-        os.environ if environ is None else environ, allow_constraints, dict(contents or {})
+        os.environ if environ is None else environ,
+        allow_constraints,
+        dict(contents or {}),
+        projects,
     )
-    parser.read(os.fspath(path), constraint=False, stack=(), included_at=None)
+    parser.read(os.fspath(path), constraint=as_constraints, stack=(), included_at=None)
     return ParsedRequirements(
         requirements=tuple(parser.requirements),
         constraints=tuple(parser.constraints),
@@ -166,11 +188,16 @@ class _Line:
 
 class _Parser:
     def __init__(
-        self, environ: Mapping[str, str], allow_constraints: bool, contents: dict[Path, str]
+        self,
+        environ: Mapping[str, str],
+        allow_constraints: bool,
+        contents: dict[Path, str],
+        projects: ProjectReader | None,
     ) -> None:
         self.environ = environ
         self.allow_constraints = allow_constraints
         self.contents = contents
+        self.projects = projects
         self.requirements: list[ReqLine] = []
         self.constraints: list[ReqLine] = []
         self.options = _OptionsBuilder()
@@ -288,8 +315,20 @@ class _Parser:
                 raise LineProblem(f"remote requirement files are not supported: {target}")
             target = str(file_url_to_path(target))
         label = str(Path(line.label).parent / target)
+        if Path(target).name in PROJECT_FILES:
+            self._include_project(os.path.normpath(label), constraint or line.constraint)
+            return
         # Inside a constraint file everything included is a constraint as well.
         self.read(label, constraint=constraint or line.constraint, stack=stack, included_at=line)
+
+    def _include_project(self, label: str, constraint: bool) -> None:
+        if self.projects is None:
+            raise LineProblem(f"{label} holds project metadata, which only compile reads")
+        if not Path(label).is_file():
+            raise LineProblem(f"project file not found: {label}")
+        self.files.append(label)
+        for req in self.projects(Path(label), label, constraint=constraint):
+            self._add(req)
 
     def _requirement_line(
         self,
@@ -358,7 +397,16 @@ def _editable_line(line: _Line, value: str) -> ReqLine:
         name, egg_extras = egg_name(location)
         extras = extras | egg_extras
         scheme = location.split(":", 1)[0].lower()
-        if scheme != "file":
+        local = local_file_location(location, line.folder, absolute_urls=True)
+        if local is not None:
+            # pip-compile's and uv's spellings of a local project: -e file:. / file:///abs
+            if not is_installable_dir(local):
+                raise LineProblem(
+                    f"editable {value} is not an installable project folder ({local} has "
+                    "neither pyproject.toml nor setup.py)"
+                )
+            location = local
+        elif scheme != "file":
             if scheme not in VCS_SCHEMES:
                 raise LineProblem(
                     f"{value} is not a valid editable requirement: it must be a local project "

@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 
 from pinlock.index.models import parse_dist_filename
 from pinlock.reqfile._syntax import LineProblem
-from pinlock.urls import url_filename
+from pinlock.urls import file_url_to_path, is_file_url, url_filename
 
 _EXTRAS_SUFFIX = re.compile(r"^(.+)(\[[^\]]+\])$")
 
@@ -149,6 +149,22 @@ def direct(
     return Parsed(requirement=requirement, link=location, extras=extras, marker=marker)
 
 
+def local_file_location(url: str, folder: str, *, absolute_urls: bool = False) -> str | None:
+    """The absolute path a relative ``file:`` URL names (``file:.``, ``file:../x.whl``), taken
+    from ``folder`` as every other relative path of the file; None for other URLs.
+
+    pip-compile writes a project next to its lock as ``-e file:.``. An absolute ``file://``
+    URL stays a URL unless ``absolute_urls`` (an editable is a folder either way).
+    """
+    if not is_file_url(url) or (url[5:7] == "//" and not absolute_urls):
+        return None
+    try:
+        path = file_url_to_path(url.split("#", 1)[0])
+    except ValueError as error:
+        raise LineProblem(str(error)) from None
+    return absolute(folder, str(path))
+
+
 def parse_requirement(spec: str, folder: str) -> Parsed:
     """A requirement line's requirement part, following pip's order of interpretation."""
     if is_url(spec):
@@ -160,7 +176,8 @@ def parse_requirement(spec: str, folder: str) -> Parsed:
             filename = url_filename(url)
             dist = parse_dist_filename(filename)
             name = dist[0] if dist else None
-        return direct(name, extras, url, _parse_marker(marker_text))
+        location = local_file_location(url, folder) or url
+        return direct(name, extras, location, _parse_marker(marker_text))
 
     before_at = spec.split("@", 1)[0]
     if "@" not in spec or _looks_like_path(before_at):
@@ -194,6 +211,10 @@ def parse_requirement(spec: str, folder: str) -> Parsed:
             f"direct reference {requirement.url!r} is not a URL: "
             "use a file:// URL or write the path alone"
         )
+    local = local_file_location(requirement.url, folder) if requirement.url else None
+    if local is not None:
+        extras = frozenset(canonicalize_name(extra) for extra in requirement.extras)
+        return direct(requirement.name, extras, local, requirement.marker)
     return Parsed(
         requirement=requirement,
         link=requirement.url,

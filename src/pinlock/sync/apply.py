@@ -27,10 +27,11 @@ from pinlock.sync.environment import Environment, InstalledDist, read_installed
 from pinlock.sync.fetch import FileSource, fetch_files
 from pinlock.sync.install import (
     _build_sdists,
-    _editable_path,
+    _from_source,
     _install,
-    _install_editables,
+    _install_from_source,
     _record_lock_urls,
+    _source_of,
 )
 from pinlock.sync.piprun import pip_command, run_pip
 from pinlock.sync.plan import Plan
@@ -73,10 +74,11 @@ def apply_plan(
     if plan.is_empty:
         return ApplyResult()
     mark = checkpoint or (lambda _stage: None)
-    editables = [p for p in plan.to_install if p.editable]
-    for package in editables:
-        _editable_path(package)
-    pinned = [p for p in plan.to_install if not p.editable]
+    # Editables, VCS commits and local folders are built by pip from their source.
+    from_source = [p for p in plan.to_install if _from_source(p)]
+    for package in from_source:
+        _source_of(package)
+    pinned = [p for p in plan.to_install if not _from_source(p)]
     fetched = fetch_files(
         pinned,
         source=source,
@@ -110,7 +112,7 @@ def apply_plan(
                 mark("uninstalled")
             _install(wheels, env, work, extra, environ)
             _record_lock_urls(wheels, env)
-            _install_editables(editables, env, pip_args, extra, environ)
+            _install_from_source(from_source, env, pip_args, extra, environ)
             mark("installed")
             _verify(plan, env)
         except BaseException as exc:

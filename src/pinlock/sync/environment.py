@@ -269,6 +269,12 @@ def _read_dist_info(info_dir: Path) -> InstalledDist | None:
             data = json.loads(direct.read_text(encoding="utf-8"))
             url = data.get("url")
             editable = bool(data.get("dir_info", {}).get("editable", False))
+            vcs = data.get("vcs_info")
+            if isinstance(vcs, dict) and vcs.get("vcs") and vcs.get("commit_id"):
+                # As a lock spells it: git+https://host/repo@<commit>
+                url = f"{vcs['vcs']}+{url}@{vcs['commit_id']}"
+                if data.get("subdirectory"):
+                    url += f"#subdirectory={data['subdirectory']}"
         except (OSError, ValueError, AttributeError):
             url = None
     installer = ""

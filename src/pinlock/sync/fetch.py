@@ -122,7 +122,9 @@ def _fetch_one(
 ) -> FetchedFile:
     if package.url is not None:
         return _fetch_url(package, package.url, source, store)
-    candidates = _candidates(package, source.files(package), ranks)
+    # A pylock.toml names each file of a pin: no index is asked.
+    listed = _listed_files(package) if package.files else source.files(package)
+    candidates = _candidates(package, listed, ranks)
     if not candidates:
         wanted = ", ".join(package.hashes) or "any hash"
         raise NoMatchingDistribution(
@@ -139,6 +141,29 @@ def _fetch_one(
             last_error = exc
     assert last_error is not None
     raise last_error
+
+
+def _listed_files(package: LockedPackage) -> list[DistFile]:
+    """The files a lock lists for ``package`` (a pylock.toml does), as index entries."""
+    found: list[DistFile] = []
+    for file in package.files:
+        parsed = parse_dist_filename(file.filename)
+        if parsed is None or package.version is None:
+            continue
+        name, version, kind, tags = parsed
+        found.append(
+            DistFile(
+                name=name,
+                version=version,
+                filename=file.filename,
+                url=file.url,
+                kind=kind,
+                source=file.url,
+                wheel_tags=tags,
+                hashes=dict(h.partition(":")[::2] for h in file.hashes),
+            )
+        )
+    return found
 
 
 def _candidates(

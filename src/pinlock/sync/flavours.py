@@ -1,8 +1,8 @@
 """Choosing among per-flavour locks (``main-cpu.txt``, ``main-cu121.txt``) the one for a machine.
 
 A lock's flavour is what its header says (``# flavour: cu121``, written by ``pinlock compile``),
-else the last dash-separated part of its file name. ``auto`` asks ``pinlock.flavour`` which of
-the available flavours this machine's GPU driver runs.
+else the last dash-separated part of its file name (``pylock.main-cu121.toml`` too). ``auto``
+asks ``pinlock.flavour`` which of the available flavours this machine's GPU driver runs.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def lock_flavour(path: Path) -> FlavourLock | None:
                     return FlavourLock(path=path, flavour=match[1].lower(), source="header")
     except OSError as exc:
         raise ConfigError("lock", str(path), f"cannot read it: {exc}") from exc
-    suffix = path.name.removesuffix(".txt").rsplit("-", 1)[-1]
+    suffix = _lock_stem(path).rsplit("-", 1)[-1]
     if "-" in path.name and is_flavour_name(suffix):
         return FlavourLock(path=path, flavour=suffix.lower(), source="file name")
     return None
@@ -167,5 +167,13 @@ def _locks_of_target(
 
 
 def _names_target(lock: FlavourLock, target: str) -> bool:
-    stem = lock.path.name.removesuffix(".txt").lower()
+    stem = _lock_stem(lock.path).lower()
     return stem.endswith(f"-{target.lower()}-{lock.flavour}")
+
+
+def _lock_stem(path: Path) -> str:
+    """``main-py312-cu121`` of ``main-py312-cu121.txt`` and ``pylock.main-py312-cu121.toml``."""
+    name = path.name
+    if name.startswith("pylock.") and name.endswith(".toml"):
+        return name.removeprefix("pylock.").removesuffix(".toml")
+    return name.removesuffix(".txt")

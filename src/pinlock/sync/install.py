@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -22,18 +23,35 @@ from pinlock.sync.environment import Environment, InstalledDist, read_installed
 from pinlock.sync.fetch import FetchedFile
 from pinlock.sync.piprun import run_pip
 from pinlock.sync.snapshot import link_or_copy
-from pinlock.urls import local_path
+from pinlock.urls import is_file_url, local_path
 
 # Private names kept from sync/apply.py, whose orchestration (apply_plan) is their one caller.
 __all__: list[str] = []
 
 
-def _editable_path(package: LockedPackage) -> Path:
+_VCS_URL = re.compile(r"(git|hg|svn|bzr)\+[A-Za-z0-9.+-]+://", re.IGNORECASE)
+
+
+def _from_source(package: LockedPackage) -> bool:
+    """Whether pip installs ``package`` from its source itself: an editable, a VCS commit or a
+    local project folder, which have no file to fetch and hash-check."""
     url = package.url or ""
+    if package.editable or _VCS_URL.match(url):
+        return True
+    path = local_path(url) if is_file_url(url) else None
+    return path is not None and path.is_dir()
+
+
+def _source_of(package: LockedPackage) -> str:
+    """What pip is given for a package installed from its source; the folder must exist."""
+    url = package.url or ""
+    if _VCS_URL.match(url):
+        return url if package.editable else f"{package.display_name} @ {url}"
     path = local_path(url) or Path(url)
     if not path.is_dir():
-        raise EnvironmentProblem(f"editable {package.display_name}: {url} is not a folder")
-    return path
+        what = "editable " if package.editable else ""
+        raise EnvironmentProblem(f"{what}{package.display_name}: {url} is not a folder")
+    return str(path)
 
 
 def _build_sdists(
@@ -115,18 +133,20 @@ def _install(
     )
 
 
-def _install_editables(
-    editables: Sequence[LockedPackage],
+def _install_from_source(
+    packages: Sequence[LockedPackage],
     env: Environment,
     pip_args: Sequence[str],
     extra: Sequence[str],
     environ: Mapping[str, str] | None,
 ) -> None:
-    for package in editables:
-        path = _editable_path(package)
-        # Building an editable installs its build requirements: it needs the indexes.
+    """Editables, VCS commits and local folders: pip builds and installs each."""
+    for package in packages:
+        source = _source_of(package)
+        wanted = ["--editable", source] if package.editable else [source]
+        # Building installs the package's build requirements: it needs the indexes.
         run_pip(
-            ["install", "--no-deps", *pip_args, *extra, "--editable", str(path)],
+            ["install", "--no-deps", *pip_args, *extra, *wanted],
             python=env.python,
             environ=environ,
         )

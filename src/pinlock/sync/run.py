@@ -91,7 +91,7 @@ def sync(
         )
         lock_paths = (choice.chosen.path,)
         notes.append(f"flavour {choice.chosen.flavour}: {choice.reason}")
-    locks = [read_lock(path) for path in lock_paths]
+    locks = [_read_lock(path, env) for path in lock_paths]
     wanted = select_packages(locks, env.marker_environment)
     plan = make_plan(
         wanted.packages,
@@ -109,6 +109,17 @@ def sync(
         before_changes(report)
     applied = _apply(plan, env, locks, request)
     return replace(report, applied=applied)
+
+
+def _read_lock(path: Path, env: Environment) -> Lock:
+    """A requirements.txt lock, or a pylock.toml with what this environment installs of it."""
+    from pinlock.lock.pylock import is_pylock_path
+
+    if not is_pylock_path(path):
+        return read_lock(path)
+    from pinlock.lock.pylock import read_pylock
+
+    return read_pylock(path, environment=env.marker_environment, tags=env.tags)
 
 
 def index_settings(
