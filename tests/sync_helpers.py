@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
+import pytest
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -165,3 +166,13 @@ def file_tree(python: Path) -> dict[str, str]:
             key = str(path.relative_to(prefix))
             tree[key] = "link" if path.is_symlink() else sha256_hex(path)
     return tree
+
+
+def run_cli(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``pinlock-sync ARGV`` in this process: ``(exit code, stdout, stderr)``."""
+    from pinlock.cli.sync import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out, captured.err

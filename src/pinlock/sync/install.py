@@ -91,7 +91,9 @@ def _install(
         staged = stage / wheel.name
         link_or_copy(wheel, staged)
         package = item.package
-        hash_option = f"--hash={digest}"
+        # pip checks again, against the lock's own digests when the file is the lock's.
+        digests = package.hashes if wheel == item.path and package.hashes else (digest,)
+        hash_option = " ".join(f"--hash={value}" for value in digests)
         if package.url is not None:
             lines.append(f"{package.display_name} @ {staged.as_uri()} {hash_option}")
         else:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from packaging.utils import NormalizedName
 
-from pinlock.errors import LockConflict
+from pinlock.errors import LockConflict, ReqFileError
 from pinlock.index.options import IndexOptions
 from pinlock.lock.model import Lock, LockedPackage
 
-__all__ = ["Wanted", "merge_options", "select_packages"]
+__all__ = ["Wanted", "check_hashes", "merge_options", "select_packages"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,6 +51,37 @@ def select_packages(locks: Iterable[Lock], markers: Mapping[str, str]) -> Wanted
     return Wanted(packages=packages, skipped=tuple(skipped))
 
 
+def check_hashes(locks: Sequence[Lock]) -> None:
+    """Refuse an unhashed line among hashed ones, as pip's ``--require-hashes`` does.
+
+    pip turns hash checking on for every requirement once any requirement it was given (in any
+    file) has a ``--hash``; a line without one then stops the install. The same holds here
+    across all ``locks`` merged into one sync, with two deliberate differences: an editable
+    line is exempt (its source is a local folder, there is no file to hash; compile writes such
+    locks), and a line its markers exclude here must be hashed too, so a lock passes or fails
+    alike on every target. Raises ``ReqFileError`` naming the first such line, and how many
+    more there are.
+    """
+    packages = [package for lock in locks for package in lock.packages]
+    hashed = next((package for package in packages if package.hashes), None)
+    if hashed is None:
+        return
+    missing = [package for package in packages if not package.hashes and not package.editable]
+    if not missing:
+        return
+    first = missing[0]
+    more = f" (and {len(missing) - 1} more such lines)" if len(missing) > 1 else ""
+    origin = first.origin
+    raise ReqFileError(
+        origin.path if origin else "<lock>",
+        origin.line if origin else 0,
+        first.shown_text,
+        f"{first.display_name} has no --hash, but {hashed.origin or hashed.display_name} has "
+        "one: once any line is hashed every line must be, as with pip's --require-hashes "
+        f"(this file would be installed unchecked){more}",
+    )
+
+
 def merge_options(locks: Iterable[Lock]) -> IndexOptions:
     """The index options of all ``locks``: the first index URL, every extra index and find-links."""
     index_url: str | None = None
@@ -81,6 +112,6 @@ def _same_pin(a: LockedPackage, b: LockedPackage) -> bool:
     return a.version == b.version and a.url == b.url and a.editable == b.editable
 
 
-def _where(package: LockedPackage, lock: Lock) -> str:
-    origin = str(package.origin) if package.origin else (lock.path or "<lock>")
-    return f"{origin}: {package.requirement_text}"
+def _where(package: LockedPackage, lock: Lock | None = None) -> str:
+    origin = str(package.origin) if package.origin else ((lock and lock.path) or "<lock>")
+    return f"{origin}: {package.shown_text}"

@@ -19,7 +19,7 @@ from pinlock.sync.environment import (
     inspect_environment,
     protected_names,
 )
-from pinlock.sync.locks import merge_options, select_packages
+from pinlock.sync.locks import check_hashes, merge_options, select_packages
 from pinlock.sync.plan import Plan, make_plan
 from pinlock.sync.report import SyncReport
 
@@ -92,6 +92,7 @@ def sync(
         lock_paths = (choice.chosen.path,)
         notes.append(f"flavour {choice.chosen.flavour}: {choice.reason}")
     locks = [read_lock(path) for path in lock_paths]
+    check_hashes(locks)
     wanted = select_packages(locks, env.marker_environment)
     plan = make_plan(
         wanted.packages,
