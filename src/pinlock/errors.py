@@ -15,6 +15,7 @@ from pinlock.urls import redact_text, redact_url
 __all__ = [
     "BuildError",
     "ConfigError",
+    "EmptyLock",
     "EnvironmentProblem",
     "HashMismatch",
     "LockConflict",
@@ -172,6 +173,32 @@ class EnvironmentProblem(PinlockError):
     """A target environment pinlock cannot use: missing, not a venv, externally managed..."""
 
     exit_code = 2
+
+
+class EmptyLock(PinlockError):
+    """Locks that want nothing on this target, which would empty the environment."""
+
+    exit_code = 2
+
+    def __init__(self, locks: Sequence[str], skipped: int, prefix: Path, removed: Sequence[str]):
+        self.locks = tuple(locks)
+        self.skipped = skipped
+        self.prefix = prefix
+        self.removed = tuple(removed)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        names = ", ".join(self.locks)
+        if self.skipped:
+            lines = "line is" if self.skipped == 1 else "lines are"
+            what = f"no line of {names} is for this target ({self.skipped} {lines} not, by markers)"
+        else:
+            what = f"{names} {'lists' if len(self.locks) == 1 else 'list'} no packages"
+        shown = ", ".join(self.removed[:8]) + (", ..." if len(self.removed) > 8 else "")
+        return (
+            f"{what}: this sync would remove every package from {self.prefix} ({shown}); "
+            "pass --allow-empty if that is what you want"
+        )
 
 
 class PipFailed(PinlockError):

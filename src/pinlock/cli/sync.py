@@ -64,6 +64,8 @@ def _sync(given: Mapping[str, object]) -> int:
         flavour=values["flavour"],
         index_overrides=overrides,
         cache_dir=values["cache_dir"],
+        allow_empty=values["allow_empty"],
+        lock_timeout=values["lock_timeout"],
     )
     talk = verbosity >= 0 and not json_output
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pinlock.errors import EmptyLock
 from pinlock.lock.txt import read_lock
 from pinlock.sync.environment import (
     Environment,
@@ -47,7 +48,9 @@ class SyncRequest:
     and changes nothing, not even creating ``venv``. ``index_overrides`` are command-line index
     options by pip's names (``index-url``, ``extra-index-url``, ``find-links``, ``no-index``),
     over pip's configuration; the locks' own index lines apply over them, as in
-    ``pip install -r``.
+    ``pip install -r``. Locks with no line for the target are refused when they would remove
+    anything, unless ``allow_empty``. ``lock_timeout`` bounds the wait for another run on the
+    same environment (None: as long as it takes).
     """
 
     locks: tuple[Path, ...] = (DEFAULT_LOCK,)
@@ -59,6 +62,8 @@ class SyncRequest:
     flavour: str | None = None
     index_overrides: IndexOverrides = field(default_factory=dict)
     cache_dir: Path | None = None
+    allow_empty: bool = False
+    lock_timeout: float | None = None
 
 
 def sync(
@@ -101,6 +106,13 @@ def sync(
         protected=protected_names(env),
         skipped=wanted.skipped,
     )
+    if not wanted.packages and plan.to_uninstall and not request.allow_empty:
+        raise EmptyLock(
+            [str(path) for path in lock_paths],
+            len(wanted.skipped),
+            env.prefix,
+            [dist.display_name for dist in plan.to_uninstall],
+        )
     report = SyncReport(
         environment=env, locks=tuple(lock_paths), plan=plan, flavour=choice, notes=tuple(notes)
     )
