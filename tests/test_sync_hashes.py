@@ -11,6 +11,7 @@ import pytest
 from pinlock.errors import ReqFileError
 from pinlock.lock.txt import read_lock
 from pinlock.sync import install as install_module
+from pinlock.sync import piprun
 from pinlock.sync.locks import check_hashes
 from tests.support.artifacts import make_wheel
 from tests.support.index_server import IndexServer
@@ -148,7 +149,7 @@ def test_pip_checks_the_locks_own_digests_again(
     lock = tmp_path / "lock.txt"
     lock.write_text(f"--index-url {server.url}\nalpha==1.0 --hash={digest(alpha, 'sha384')}\n")
     seen: list[str] = []
-    real_run_pip = install_module.run_pip
+    real_run_pip = piprun.run_pip
 
     def spy(args: list[str], **kwargs: object) -> str:
         if "--requirement" in args:

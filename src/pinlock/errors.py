@@ -7,6 +7,7 @@ requirements) and formats its own message; the CLI only prints ``str(error)`` an
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,10 +17,13 @@ __all__ = [
     "BuildError",
     "ConfigError",
     "EmptyLock",
+    "EnvironmentBusy",
     "EnvironmentProblem",
     "HashMismatch",
+    "Interrupted",
     "LockConflict",
     "MetadataError",
+    "MissingDependencies",
     "NetworkError",
     "NoMatchingDistribution",
     "PinlockError",
@@ -34,6 +38,30 @@ class PinlockError(Exception):
     """Base class: a problem pinlock can explain to its user."""
 
     exit_code = 1
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived (``pinlock.sync.signals``).
+
+    A ``KeyboardInterrupt``, not a ``PinlockError``: nothing that handles errors may swallow it,
+    and code written for Ctrl-C treats every stop signal alike.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(self.signal_name)
+
+    @property
+    def signal_name(self) -> str:
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:
+            return f"signal {self.signum}"
+
+    @property
+    def exit_code(self) -> int:
+        """What a shell reports for a process this signal ended: 128 + its number."""
+        return 128 + self.signum
 
 
 class ReqFileError(PinlockError):
@@ -201,6 +229,38 @@ class EmptyLock(PinlockError):
         )
 
 
+class EnvironmentBusy(PinlockError):
+    """Another pinlock run held the environment's lock for longer than the caller would wait."""
+
+    def __init__(self, prefix: Path, lock_file: Path, holder: str, waited: float | None) -> None:
+        self.prefix = prefix
+        self.lock_file = lock_file
+        self.holder = holder
+        self.waited = waited
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        who = f"another pinlock run ({self.holder})" if self.holder else "another pinlock run"
+        return (
+            f"{self.prefix} is in use by {who}: gave up after waiting {self.waited:g} s "
+            f"(--lock-timeout) for {self.lock_file}"
+        )
+
+
+class MissingDependencies(PinlockError):
+    """Packages of the environment-to-be that need what it would not hold."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        listed = "\n".join(f"    {problem}" for problem in self.problems)
+        return f"the lock is incomplete, so nothing was changed:\n{listed}"
+
+
 class PipFailed(PinlockError):
     """pip, run as a program, exited with an error."""
 
@@ -222,6 +282,8 @@ class SyncFailed(PinlockError):
     def __init__(self, cause: BaseException | str, *, restored: bool) -> None:
         self.cause = cause
         self.restored = restored
+        if isinstance(cause, Interrupted):
+            self.exit_code = cause.exit_code
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -230,4 +292,9 @@ class SyncFailed(PinlockError):
             if self.restored
             else "the environment could NOT be fully restored; inspect it before use"
         )
-        return f"sync failed: {self.cause}\n{state}"
+        cause: object = self.cause
+        if isinstance(cause, Interrupted):
+            cause = f"interrupted by {cause.signal_name}"
+        elif isinstance(cause, KeyboardInterrupt):
+            cause = "interrupted"
+        return f"sync failed: {cause}\n{state}"

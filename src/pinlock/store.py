@@ -19,6 +19,7 @@ named entries such as "the wheel built from the sdist with this digest for this 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import tempfile
@@ -83,6 +84,23 @@ class ArtifactStore:
             return None  # a sound entry, but not the file these digests want
         return path
 
+    def find_wheel(self, expected: Sequence[str]) -> Path | None:
+        """A stored wheel whose sha256 is one of ``expected``, checked; None if there is none
+        (what ``--check`` reads a wheel's metadata from, without the network)."""
+        for sha256 in sorted(group_digests(expected).get("sha256", ())):
+            if not _SHA256_HEX.fullmatch(sha256):
+                continue
+            try:
+                names = sorted(entry.name for entry in (self.root / sha256).iterdir())
+            except OSError:
+                continue
+            for name in names:
+                if name.endswith(".whl") and not name.startswith("."):
+                    path = self.lookup(sha256, name)
+                    if path is not None:
+                        return path
+        return None
+
     def fetch(
         self, url: str, filename: str, download: Download, *, expected: Sequence[str] = ()
     ) -> tuple[Path, str]:
@@ -108,7 +126,8 @@ class ArtifactStore:
         ``"sha256:<hex>"``, computed from the bytes it wrote (and raises when they are not the
         ones wanted). Nothing is left behind when it fails."""
         self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        # The process id in its name tells a later run whether the folder is stale.
+        staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=self.root))
         try:
             staged = staging / filename
             digest = write(staged)

@@ -100,7 +100,7 @@ def _print_plan(plan: Plan, verbosity: int) -> None:
         echo(step.summary)
     if verbosity > 0:
         for package in plan.skipped:
-            echo(f"  skipped {package.requirement_text} (marker false for this target)")
+            echo(f"  skipped {package.shown_text} (marker false for this target)")
 
 
 def _counts(plan: Plan) -> str:

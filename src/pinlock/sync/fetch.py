@@ -126,7 +126,7 @@ def _fetch_one(
     if not candidates:
         wanted = ", ".join(package.hashes) or "any hash"
         raise NoMatchingDistribution(
-            package.requirement_text,
+            package.shown_text,
             target,
             f"no file of {package.name} {package.version} on the lock's indexes matches "
             f"({wanted}) and suits this interpreter",

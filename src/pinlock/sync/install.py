@@ -22,7 +22,7 @@ from pinlock.sync.environment import Environment, InstalledDist, read_installed
 from pinlock.sync.fetch import FetchedFile
 from pinlock.sync.piprun import run_pip
 from pinlock.sync.snapshot import link_or_copy
-from pinlock.urls import local_path
+from pinlock.urls import local_path, strip_userinfo
 
 # Private names kept from sync/apply.py, whose orchestration (apply_plan) is their one caller.
 __all__: list[str] = []
@@ -42,10 +42,12 @@ def _build_sdists(
     *,
     work: Path,
     cache: Cache,
-    pip_args: Sequence[str],
     environ: Mapping[str, str] | None,
 ) -> list[tuple[FetchedFile, Path, str]]:
-    """Every fetched file as an installable wheel: ``(fetched, wheel, "sha256:..")``."""
+    """Every fetched file as an installable wheel: ``(fetched, wheel, "sha256:..")``.
+
+    ``environ`` gives pip the indexes for build requirements (``pinlock.sync.pipindex``).
+    """
     wheels: list[tuple[FetchedFile, Path, str]] = []
     tag = env.soabi or "py{}{}".format(*env.python_version[:2])
     store = ArtifactStore(cache)
@@ -60,7 +62,7 @@ def _build_sdists(
             out = work / "build" / item.package.name
             out.mkdir(parents=True)
             run_pip(
-                ["wheel", "--no-deps", "--wheel-dir", str(out), *pip_args, str(item.path)],
+                ["wheel", "--no-deps", "--wheel-dir", str(out), str(item.path)],
                 python=env.python,
                 environ=environ,
             )
@@ -120,22 +122,22 @@ def _install(
 def _install_editables(
     editables: Sequence[LockedPackage],
     env: Environment,
-    pip_args: Sequence[str],
     extra: Sequence[str],
     environ: Mapping[str, str] | None,
 ) -> None:
     for package in editables:
         path = _editable_path(package)
-        # Building an editable installs its build requirements: it needs the indexes.
+        # Building an editable installs its build requirements: ``environ`` names the indexes.
         run_pip(
-            ["install", "--no-deps", *pip_args, *extra, "--editable", str(path)],
+            ["install", "--no-deps", *extra, "--editable", str(path)],
             python=env.python,
             environ=environ,
         )
 
 
 def _record_lock_urls(wheels: Sequence[tuple[FetchedFile, Path, str]], env: Environment) -> None:
-    """Point ``direct_url.json`` of URL packages at the lock's URL, not the staged copy.
+    """Point ``direct_url.json`` of URL packages at the lock's URL (without its userinfo), not
+    the staged copy.
 
     pip records the URL it installed from, which for a verified, staged file is a temporary
     path: the next sync would see another URL and reinstall. RECORD keeps matching the file.
@@ -150,7 +152,8 @@ def _record_lock_urls(wheels: Sequence[tuple[FetchedFile, Path, str]], env: Envi
         algorithm, _, digest = item.sha256.partition(":")
         data = json.dumps(
             {
-                "url": item.package.url,
+                # Without credentials, as pip and uv write it: the file is readable by all.
+                "url": strip_userinfo(item.package.url)[0],
                 "archive_info": {"hash": f"{algorithm}={digest}", "hashes": {algorithm: digest}},
             },
             sort_keys=True,
