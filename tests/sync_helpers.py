@@ -156,12 +156,15 @@ def freeze(python: Path) -> list[str]:
 
 
 def file_tree(python: Path) -> dict[str, str]:
-    """Every file of the venv's site-packages and bin, with its digest (byte code aside)."""
+    """Every file of the venv's site-packages and bin, with its digest (byte code aside, and
+    the lock file a sync leaves in the venv)."""
     prefix = python.parent.parent
     tree: dict[str, str] = {}
     for folder, dirs, names in os.walk(prefix):
         dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".pinlock")]
         for name in names:
+            if name == ".pinlock.lock" and folder == str(prefix):
+                continue
             path = Path(folder) / name
             key = str(path.relative_to(prefix))
             tree[key] = "link" if path.is_symlink() else sha256_hex(path)

@@ -29,12 +29,7 @@ from packaging.utils import NormalizedName
 from pinlock.cache import Cache
 from pinlock.errors import EnvironmentProblem, PinlockError, SyncFailed
 from pinlock.index.models import FileKind
-from pinlock.sync.consistency import (
-    Member,
-    check_dependencies,
-    installed_requirements,
-    wheel_requirements,
-)
+from pinlock.sync.consistency import Member, check_dependencies, kept_members, wheel_requirements
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
 from pinlock.sync.fetch import FetchedFile, FileSource, fetch_files
 from pinlock.sync.install import (
@@ -45,14 +40,14 @@ from pinlock.sync.install import (
     _record_lock_urls,
 )
 from pinlock.sync.piprun import pip_command, run_pip
-from pinlock.sync.plan import Plan, Step
+from pinlock.sync.plan import Plan
 from pinlock.sync.signals import uninterruptible
 from pinlock.sync.snapshot import JOURNAL, WORK_PREFIX, _Snapshot
 
 if TYPE_CHECKING:
     from pinlock.index.config import IndexSettings
 
-__all__ = ["ApplyResult", "apply_plan", "kept_members"]
+__all__ = ["ApplyResult", "apply_plan"]
 
 Checkpoint = Callable[[str], None]
 
@@ -145,26 +140,6 @@ def apply_plan(
         built=tuple(f.package.name for f in fetched if f.kind is FileKind.SDIST),
         unchecked=unchecked,
     )
-
-
-def kept_members(steps: Sequence[Step]) -> list[Member]:
-    """Members of the environment-to-be that stay as installed (``consistency``)."""
-    members: list[Member] = []
-    for step in steps:
-        dist = step.installed
-        if step.is_change or dist is None:
-            continue
-        where = str(step.wanted.origin) if step.wanted and step.wanted.origin else ""
-        members.append(
-            Member(
-                name=dist.name,
-                display_name=dist.display_name,
-                version=dist.version,
-                requires=installed_requirements(dist),
-                where=where,
-            )
-        )
-    return members
 
 
 def _members(

@@ -12,8 +12,10 @@ store. A member whose metadata is not at hand is left unchecked and named.
 
 from __future__ import annotations
 
+import functools
+import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,19 +28,27 @@ from pinlock.errors import MissingDependencies
 
 if TYPE_CHECKING:
     from pinlock.sync.environment import InstalledDist
+    from pinlock.sync.plan import Step
     from pinlock.target import Target
 
-__all__ = ["Member", "check_dependencies", "installed_requirements", "wheel_requirements"]
+__all__ = [
+    "Member",
+    "check_dependencies",
+    "installed_requirements",
+    "kept_members",
+    "wheel_requirements",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Member:
-    """One distribution of the environment-to-be; ``requires`` None when not known."""
+    """One distribution of the environment-to-be; ``requires`` (its ``Requires-Dist`` values,
+    as written) None when not known."""
 
     name: NormalizedName
     display_name: str
     version: Version | None
-    requires: tuple[Requirement, ...] | None
+    requires: tuple[str, ...] | None
     where: str = ""  # the lock line that wants it, for messages
 
 
@@ -61,7 +71,13 @@ def check_dependencies(members: Iterable[Member], target: Target) -> tuple[str, 
             if not extras:
                 unknown.append(member.display_name)
             continue
-        for requirement in member.requires:
+        for line in member.requires:
+            if _only_for_other_extras(line, extras):
+                continue
+            requirement = _parsed(line)
+            if requirement is None:
+                unknown.append(member.display_name)
+                continue
             if requirement.marker is not None and not target.evaluate(
                 requirement.marker, sorted(extras)
             ):
@@ -88,6 +104,49 @@ def check_dependencies(members: Iterable[Member], target: Target) -> tuple[str, 
     return tuple(sorted(unknown))
 
 
+def kept_members(steps: Sequence[Step]) -> list[Member]:
+    """Members of the environment-to-be that stay as installed (``consistency``)."""
+    members: list[Member] = []
+    for step in steps:
+        dist = step.installed
+        if step.is_change or dist is None:
+            continue
+        where = str(step.wanted.origin) if step.wanted and step.wanted.origin else ""
+        members.append(
+            Member(
+                name=dist.name,
+                display_name=dist.display_name,
+                version=dist.version,
+                requires=installed_requirements(dist),
+                where=where,
+            )
+        )
+    return members
+
+
+# ``extra == "name"`` in a marker; most Requires-Dist lines are for extras nobody asked for.
+_EXTRA_CLAUSE = re.compile(r"""\bextra\s*==\s*(['"])([^'"]+)\1""")
+_OR = re.compile(r"\bor\b")
+
+
+def _only_for_other_extras(line: str, extras: frozenset[str]) -> bool:
+    """Whether ``line``'s marker is an ``and`` of clauses, one of them ``extra == X`` for an X
+    not in ``extras``: false whatever the target, known without parsing (which is slow)."""
+    _, semicolon, marker = line.partition(";")
+    if not semicolon or "extra" not in marker or _OR.search(marker):
+        return False
+    named = [canonicalize_name(match.group(2)) for match in _EXTRA_CLAUSE.finditer(marker)]
+    return bool(named) and any(name not in extras for name in named)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(line: str) -> Requirement | None:
+    try:
+        return Requirement(line)
+    except InvalidRequirement:
+        return None
+
+
 def _unmet(requirement: Requirement, found: Member | None) -> str | None:
     if found is None:
         return ", which no lock line provides"
@@ -98,7 +157,7 @@ def _unmet(requirement: Requirement, found: Member | None) -> str | None:
     return f", but the lock has {found.display_name} {found.version}"
 
 
-def installed_requirements(dist: InstalledDist) -> tuple[Requirement, ...] | None:
+def installed_requirements(dist: InstalledDist) -> tuple[str, ...] | None:
     """``Requires-Dist`` of an installed distribution (``requires.txt`` of an egg-info is not
     read: None)."""
     metadata = dist.info_dir / "METADATA"
@@ -109,7 +168,7 @@ def installed_requirements(dist: InstalledDist) -> tuple[Requirement, ...] | Non
     return _requirements(text)
 
 
-def wheel_requirements(wheel: Path) -> tuple[Requirement, ...] | None:
+def wheel_requirements(wheel: Path) -> tuple[str, ...] | None:
     """``Requires-Dist`` of a wheel, read from its ``*.dist-info/METADATA``; None if absent."""
     try:
         with zipfile.ZipFile(wheel) as archive:
@@ -122,19 +181,16 @@ def wheel_requirements(wheel: Path) -> tuple[Requirement, ...] | None:
     return None
 
 
-def _requirements(text: str) -> tuple[Requirement, ...] | None:
+def _requirements(text: str) -> tuple[str, ...]:
     """The ``Requires-Dist`` headers of core metadata (headers end at the first blank line)."""
-    found: list[Requirement] = []
+    found: list[str] = []
     value: str | None = None
     for line in [*text.split("\n\n", 1)[0].splitlines(), ""]:
         if value is not None and line[:1] in (" ", "\t"):
             value += " " + line.strip()  # a folded header line
             continue
         if value is not None:
-            try:
-                found.append(Requirement(value))
-            except InvalidRequirement:
-                return None
+            found.append(value)
             value = None
         key, colon, rest = line.partition(":")
         if colon and key.strip().lower() == "requires-dist":

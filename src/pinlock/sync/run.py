@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 
 from pinlock.errors import EmptyLock
 from pinlock.lock.txt import read_lock
-from pinlock.sync.consistency import Member, check_dependencies, wheel_requirements
+from pinlock.sync.consistency import (
+    Member,
+    check_dependencies,
+    kept_members,
+    wheel_requirements,
+)
 from pinlock.sync.environment import (
     Environment,
     check_allowed,
@@ -127,9 +132,12 @@ def _sync(
         env = replace(env, installed=read_installed(env.site_dirs))
         report, locks = _plan(request, env, repaired=repaired, pending=pending)
         plan = report.plan
-        if request.dry_run or plan.is_empty:
-            unchecked = _check_unchanged(report, request)
-            return replace(report, unchecked=unchecked)
+        if request.dry_run:
+            return replace(report, unchecked=_check_offline(report, request))
+        if plan.is_empty:
+            # Nothing changes, so nothing is checked: reading every METADATA would double the
+            # time of a sync with nothing to do. --check checks.
+            return report
         if before_changes is not None:
             before_changes(report)
         applied = _apply(plan, env, locks, request)
@@ -184,12 +192,10 @@ def _plan(
     return report, locks
 
 
-def _check_unchanged(report: SyncReport, request: SyncRequest) -> tuple[str, ...]:
-    """Dependencies of what the environment would hold, for a run that installs nothing: the
-    installed distributions' metadata, and for a dry run the lock's wheels in the artifact
-    store (no network). The names whose metadata is not at hand come back unchecked."""
-    from pinlock.sync.apply import kept_members
-
+def _check_offline(report: SyncReport, request: SyncRequest) -> tuple[str, ...]:
+    """Dependencies of what the environment would hold, for a dry run (``--check``): the
+    installed distributions' metadata, and the lock's wheels in the artifact store, never the
+    network. The names whose metadata is not at hand come back unchecked."""
     plan = report.plan
     members = kept_members(plan.steps)
     if plan.to_install:
