@@ -7,6 +7,7 @@ requirements) and formats its own message; the CLI only prints ``str(error)`` an
 
 from __future__ import annotations
 
+import errno
 import signal
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ __all__ = [
     "PipFailed",
     "ReqFileError",
     "ResolutionImpossible",
+    "StorageError",
     "SyncFailed",
 ]
 
@@ -195,6 +197,24 @@ class LockConflict(PinlockError):
 
     def __str__(self) -> str:
         return f"{self.name} is pinned differently:\n    {self.first}\n    {self.second}"
+
+
+class StorageError(PinlockError):
+    """A file pinlock could not write: a full disk, a read-only or forbidden folder. Never
+    retried, never taken for a network failure."""
+
+    def __init__(self, path: Path | str, error: OSError) -> None:
+        self.path = Path(path)
+        self.errno = error.errno
+        self.reason = error.strerror or str(error)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            return f"no space left on the device of {self.path.parent}: cannot write {self.path}"
+        if self.errno == errno.EROFS:
+            return f"{self.path.parent} is on a read-only file system: cannot write {self.path}"
+        return f"cannot write {self.path}: {self.reason}"
 
 
 class EnvironmentProblem(PinlockError):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pinlock.cache import Cache
 from pinlock.digests import Hasher, group_digests
-from pinlock.errors import HashMismatch
+from pinlock.errors import HashMismatch, StorageError
 from pinlock.urls import is_file_url, strip_userinfo
 
 __all__ = ["ArtifactStore", "Download"]
@@ -124,10 +124,14 @@ class ArtifactStore:
     def add(self, filename: str, write: Callable[[Path], str]) -> tuple[Path, str]:
         """Store the file ``write(staging_path)`` writes; ``write`` returns its
         ``"sha256:<hex>"``, computed from the bytes it wrote (and raises when they are not the
-        ones wanted). Nothing is left behind when it fails."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        # The process id in its name tells a later run whether the folder is stale.
-        staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=self.root))
+        ones wanted). Nothing is left behind when it fails. A folder or file that cannot be
+        written (a full disk) is a ``StorageError`` naming it."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            # The process id in its name tells a later run whether the folder is stale.
+            staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=self.root))
+        except OSError as error:
+            raise StorageError(self.root / filename, error) from error
         try:
             staged = staging / filename
             digest = write(staged)
@@ -135,8 +139,11 @@ class ArtifactStore:
             if algorithm != "sha256":
                 raise ValueError(f"expected a sha256 digest, got {digest!r}")
             final = self.path(hex_digest, filename)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            staged.replace(final)
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                staged.replace(final)
+            except OSError as error:
+                raise StorageError(final, error) from error
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return final, f"sha256:{hex_digest.lower()}"
@@ -145,7 +152,10 @@ class ArtifactStore:
         """Store a copy of a local file (a wheel built here); ``(path, "sha256:<hex>")``."""
 
         def copy(dest: Path) -> str:
-            shutil.copyfile(source, dest)
+            try:
+                shutil.copyfile(source, dest)
+            except OSError as error:
+                raise StorageError(dest, error) from error
             hasher = Hasher()
             with dest.open("rb") as handle:
                 while chunk := handle.read(_CHUNK):

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import NormalizedName
 
 from pinlock.cache import Cache
-from pinlock.errors import EnvironmentProblem, PinlockError, SyncFailed
+from pinlock.errors import EnvironmentProblem, PinlockError, StorageError, SyncFailed
 from pinlock.index.models import FileKind
 from pinlock.sync.consistency import Member, check_dependencies, kept_members, wheel_requirements
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
@@ -109,14 +109,17 @@ def apply_plan(
             for dist in plan.to_uninstall
             if not _pip_replaces_itself(dist, plan, env)
         ]
-        snapshot = _Snapshot.take(
-            env,
-            plan.to_uninstall,
-            work / "backup",
-            work=work,
-            incoming=[wheel for _item, wheel, _digest in wheels],
-            journal=work / JOURNAL,
-        )
+        try:
+            snapshot = _Snapshot.take(
+                env,
+                plan.to_uninstall,
+                work / "backup",
+                work=work,
+                incoming=[wheel for _item, wheel, _digest in wheels],
+                journal=work / JOURNAL,
+            )
+        except OSError as error:
+            raise StorageError(error.filename or work, error) from error
         try:
             if removing:
                 run_pip(
@@ -197,7 +200,10 @@ def _work_dir(env: Environment) -> Iterator[Path]:
     try:
         path = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=env.prefix))
     except OSError:
-        path = Path(tempfile.mkdtemp(prefix="pinlock-sync-"))
+        try:
+            path = Path(tempfile.mkdtemp(prefix="pinlock-sync-"))
+        except OSError as error:
+            raise StorageError(Path(tempfile.gettempdir()) / "pinlock-sync-", error) from error
     try:
         yield path
     finally:

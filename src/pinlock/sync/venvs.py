@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pinlock.errors import EnvironmentProblem
 from pinlock.processes import run_child
-from pinlock.sync.envlock import LOCK_NAME, EnvironmentLock, acquire
+from pinlock.sync.envlock import LOCK_NAME, EnvironmentLock, acquire, inherited_fds
 from pinlock.sync.signals import uninterruptible
 
 __all__ = ["MARKER", "check_complete", "ensure_venv"]
@@ -107,7 +107,8 @@ def _clear(folder: Path) -> None:
 def _make(creator: Path, folder: Path) -> None:
     try:
         try:
-            done = run_child([str(creator), "-m", "venv", str(folder)])
+            # It holds the lock too: killed with pinlock, it still keeps others out till done.
+            done = run_child([str(creator), "-m", "venv", str(folder)], pass_fds=inherited_fds())
         except OSError as exc:
             raise EnvironmentProblem(f"cannot run {creator}: {exc}") from exc
         if done.returncode != 0:
