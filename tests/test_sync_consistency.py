@@ -98,7 +98,7 @@ def test_sync_refuses_an_incomplete_lock_before_any_change(
     before = file_tree(python)
     with IndexServer(files) as server:
         lock = write_lock(tmp_path / "lock.txt", server, wheels, ["certish", "reqs"])
-        code, out, err = run_cli([str(lock), "--python", str(python)], capsys)
+        code, _, err = run_cli([str(lock), "--python", str(python)], capsys)
     assert code == 2
     assert err == (
         "error: the lock is incomplete, so nothing was changed:\n"

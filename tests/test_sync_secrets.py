@@ -78,7 +78,8 @@ def test_an_insecure_index_is_refused_without_showing_its_password(
     )
     code, out, err = run_cli([str(lock), "--python", str(python)], capsys)
     assert code == 2
-    assert err.startswith("error: http://alice:****@pypi.example.invalid/simple/alpha/: trusted-host: ")
+    shown = "http://alice:****@pypi.example.invalid/simple/alpha/"
+    assert err.startswith(f"error: {shown}: trusted-host: ")
     assert "neither secure (https) nor trusted" in err
     assert SECRET not in out + err
 
