@@ -19,6 +19,7 @@ import socket
 import sys
 import tarfile
 import threading
+import time
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -132,7 +133,8 @@ class IndexServer:
     ``ranges=False`` makes file requests ignore ``Range``; ``yanked`` maps file names to a
     yank reason; ``digests=False`` lists files without their sha256. ``auth`` makes every
     request need HTTP basic credentials: ``(user, password)``, or a bare token (sent as the user
-    with an empty password, as pip sends ``https://TOKEN@host``); others get 401.
+    with an empty password, as pip sends ``https://TOKEN@host``); others get 401. ``throttle``
+    slows whole-file answers down: that many seconds of pause after each 64 KiB sent.
     """
 
     def __init__(
@@ -146,8 +148,10 @@ class IndexServer:
         yanked: Mapping[str, str] | None = None,
         digests: bool = True,
         auth: tuple[str, str] | str | None = None,
+        throttle: float = 0.0,
     ) -> None:
         self.files_dir = Path(files_dir)
+        self.throttle = throttle
         self.digests = digests
         self.auth = (auth, "") if isinstance(auth, str) else auth
         self.html = html
@@ -560,7 +564,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body:
             self.index._count_sent(filename, len(data))
-            self.wfile.write(data)
+            if not self.index.throttle:
+                self.wfile.write(data)
+                return
+            for start in range(0, len(data), 1 << 16):
+                self.wfile.write(data[start : start + (1 << 16)])
+                self.wfile.flush()
+                time.sleep(self.index.throttle)
 
     def _send_simple(self, status: HTTPStatus, body: bytes, *, send_body: bool) -> None:
         self.send_response(status)

@@ -106,11 +106,16 @@ def fetch_files(
         return ()
     ranks = {tag: i for i, tag in reversed(list(enumerate(tags)))}
     store = ArtifactStore(cache)
-    with ThreadPoolExecutor(max_workers=min(workers, len(packages))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(packages)))
+    try:
         futures = [
             pool.submit(_fetch_one, package, source, store, ranks, target) for package in packages
         ]
         return tuple(future.result() for future in futures)
+    finally:
+        # On a failure or a stop signal, files not yet begun are not fetched at all; those under
+        # way finish (or fail) into the store's staging folders, which they clean up.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _fetch_one(

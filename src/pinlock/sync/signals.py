@@ -22,7 +22,7 @@ from types import FrameType
 
 from pinlock.errors import Interrupted
 
-__all__ = ["HANDLED", "interruptible", "noted", "uninterruptible"]
+__all__ = ["HANDLED", "ignore_if_stopping", "interruptible", "noted", "uninterruptible"]
 
 # SIGHUP does not exist on Windows.
 HANDLED: tuple[signal.Signals, ...] = tuple(
@@ -47,6 +47,14 @@ _state = _State()
 def noted() -> tuple[int, ...]:
     """The signals that arrived while handled here (the first one raised, the others not)."""
     return tuple(_state.seen)
+
+
+def ignore_if_stopping() -> None:
+    """After a run a stop signal ended: ignore every further one, so that nothing cuts the
+    exit short (the command line's last step; a library caller keeps its own handlers)."""
+    if _state.seen and threading.current_thread() is threading.main_thread():
+        for signum in HANDLED:
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
