@@ -104,7 +104,7 @@ def test_sigkill_while_pip_installs_then_sync_again(
     process = spawn_sync(
         tmp_path / "killed", str(scene.lock), "--python", str(scene.python), "--cache-dir", cache
     )
-    wait_until(lambda: (site_packages(scene.python) / "big").exists(), "pip installs")
+    wait_until((site_packages(scene.python) / "big").exists, "pip installs")
     pips = descendants(process.pid)
     # A power cut takes pip with pinlock; a plain SIGKILL of pinlock leaves pip running on.
     for pid in [process.pid, *pips] if victims == "pinlock-and-pip" else [process.pid]:
@@ -112,7 +112,7 @@ def test_sigkill_while_pip_installs_then_sync_again(
     assert process.wait() == -signal.SIGKILL
     [left] = prefix.glob(".pinlock-sync-*")
 
-    code, out, err = run_cli(
+    code, _out, err = run_cli(
         [str(scene.lock), "--python", str(scene.python), "--cache-dir", cache], capsys
     )
     assert code == 0, err
@@ -222,10 +222,10 @@ def test_a_venv_whose_creation_was_killed_is_made_again(
     process.wait()
     assert (venv / ".pinlock-creating").exists()
 
-    code, out, err = run_cli([str(lock), "--python", str(venv), "--check"], capsys)
+    code, _, err = run_cli([str(lock), "--python", str(venv), "--check"], capsys)
     assert code == 2
     assert f"error: {venv} is a virtual environment whose creation was interrupted" in err
-    code, out, err = run_cli([str(lock), "--venv", str(venv)], capsys)
+    code, _out, err = run_cli([str(lock), "--venv", str(venv)], capsys)
     assert code == 0, err
     assert not (venv / ".pinlock-creating").exists()
     names = [line.split("==")[0] for line in freeze(venv / "bin" / "python")]

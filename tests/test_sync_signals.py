@@ -130,7 +130,7 @@ def moment_reached(scene: Scene, moment: str, process: subprocess.Popen[bytes]) 
         )
         return
     wait_until(pip_running(process, "install"), "pip install runs")
-    wait_until(lambda: (scene.site / "big").exists(), "pip wrote a first file")
+    wait_until((scene.site / "big").exists, "pip wrote a first file")
 
 
 CASES = [
