@@ -205,15 +205,17 @@ class StorageError(PinlockError):
 
     def __init__(self, path: Path | str, error: OSError) -> None:
         self.path = Path(path)
+        self.error = error
         self.errno = error.errno
         self.reason = error.strerror or str(error)
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        folder, name = self.path.parent, self.path.name
         if self.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-            return f"no space left on the device of {self.path.parent}: cannot write {self.path}"
+            return f"no space left on the device of {folder} (writing {name})"
         if self.errno == errno.EROFS:
-            return f"{self.path.parent} is on a read-only file system: cannot write {self.path}"
+            return f"{folder} is on a read-only file system (writing {name})"
         return f"cannot write {self.path}: {self.reason}"
 
 

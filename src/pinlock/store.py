@@ -134,7 +134,11 @@ class ArtifactStore:
             raise StorageError(self.root / filename, error) from error
         try:
             staged = staging / filename
-            digest = write(staged)
+            try:
+                digest = write(staged)
+            except StorageError as error:
+                # Named by the store, not by its temporary folder, which is gone by now.
+                raise StorageError(self.root / filename, error.error) from error
             algorithm, _, hex_digest = digest.partition(":")
             if algorithm != "sha256":
                 raise ValueError(f"expected a sha256 digest, got {digest!r}")
