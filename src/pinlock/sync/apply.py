@@ -29,7 +29,13 @@ from packaging.utils import NormalizedName
 from pinlock.cache import Cache
 from pinlock.errors import EnvironmentProblem, PinlockError, StorageError, SyncFailed
 from pinlock.index.models import FileKind
-from pinlock.sync.consistency import Member, check_dependencies, kept_members, wheel_requirements
+from pinlock.sync.consistency import (
+    Member,
+    check_dependencies,
+    kept_members,
+    project_requirements,
+    wheel_requirements,
+)
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
 from pinlock.sync.fetch import FetchedFile, FileSource, fetch_files
 from pinlock.sync.install import (
@@ -152,12 +158,17 @@ def _members(
     by_name = {item.package.name: wheel for item, wheel, _digest in wheels}
     for package in plan.to_install:
         wheel = by_name.get(package.name)
+        version, requires = package.version, None
+        if wheel is not None:
+            requires = wheel_requirements(wheel)
+        elif package.editable:
+            version, requires = project_requirements(_editable_path(package))
         members.append(
             Member(
                 name=package.name,
                 display_name=package.display_name,
-                version=package.version,
-                requires=None if wheel is None else wheel_requirements(wheel),
+                version=version,
+                requires=requires,
                 where=str(package.origin) if package.origin else "",
             )
         )

@@ -36,6 +36,7 @@ __all__ = [
     "check_dependencies",
     "installed_requirements",
     "kept_members",
+    "project_requirements",
     "wheel_requirements",
 ]
 
@@ -155,6 +156,21 @@ def _unmet(requirement: Requirement, found: Member | None) -> str | None:
     if requirement.specifier.contains(found.version, prereleases=True):
         return None
     return f", but the lock has {found.display_name} {found.version}"
+
+
+def project_requirements(folder: Path) -> tuple[Version | None, tuple[str, ...] | None]:
+    """Version and ``Requires-Dist`` of a local project (an editable) from its static
+    ``[project]`` table; ``(None, None)`` when they are dynamic or unreadable."""
+    from pinlock.errors import MetadataError
+    from pinlock.pyproject import static_project_metadata
+
+    try:
+        metadata = static_project_metadata(folder)
+    except MetadataError:
+        return None, None
+    if metadata is None:
+        return None, None
+    return metadata.version, tuple(str(requirement) for requirement in metadata.requires_dist)
 
 
 def installed_requirements(dist: InstalledDist) -> tuple[str, ...] | None:

@@ -116,13 +116,14 @@ def _sync(
     )
     env = inspect_environment(interpreter, installed=False)
     check_allowed(env, system=request.system, break_system_packages=request.break_system_packages)
-    check_complete(env.prefix)
     with hold_environment(
-        env.prefix,
+        # A venv holds its own lock file; an interpreter that is none, in its site-packages.
+        env.prefix if env.is_venv else env.purelib,
         exclusive=not request.dry_run,
         timeout=request.lock_timeout,
         on_wait=notify,
     ):
+        check_complete(env.prefix)  # under the lock: a run creating it has finished by now
         repaired: tuple[str, ...] = ()
         pending: tuple[str, ...] = ()
         if request.dry_run:
