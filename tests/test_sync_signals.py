@@ -173,8 +173,13 @@ def test_a_stop_signal_restores_the_environment(
             os.kill(process.pid, signum)
         else:
             os.killpg(process.pid, signum)
-        # A second signal while pip is stopped and the environment restored changes nothing.
-        time.sleep(0.05)
+        # A second signal, once pinlock has acted on the first (pip is gone: the restore
+        # runs), changes nothing.
+        wait_until(
+            lambda: process.poll() is not None or not any(alive(pid) for pid in seen),
+            "pinlock stops pip",
+        )
+        time.sleep(0.2 if moment == "fetch" else 0.01)
         if process.poll() is None:
             os.kill(process.pid, signal.SIGINT)
         code = process.wait(60)

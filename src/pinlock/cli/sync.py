@@ -47,13 +47,11 @@ def run_sync(given: Mapping[str, object]) -> int:
                 echo(json.dumps({"error": _error_json(exc)}, indent=2))
             raise
 
-    from pinlock.sync.signals import ignore_if_stopping, interruptible
+    from pinlock.sync.signals import interruptible
 
     # Once the environment changes, an interrupt arrives as SyncFailed (restored or not).
-    with interruptible():
-        code = exit_code_of(work, interrupted="interrupted before anything changed")
-    ignore_if_stopping()
-    return code
+    with interruptible(last=True):
+        return exit_code_of(work, interrupted="interrupted before anything changed")
 
 
 def _error_json(exc: BaseException) -> dict[str, object]:

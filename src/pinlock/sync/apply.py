@@ -47,8 +47,9 @@ from pinlock.sync.install import (
 )
 from pinlock.sync.piprun import pip_command, run_pip
 from pinlock.sync.plan import Plan
+from pinlock.sync.recovery import JOURNAL, WORK_PREFIX
 from pinlock.sync.signals import uninterruptible
-from pinlock.sync.snapshot import JOURNAL, WORK_PREFIX, _Snapshot
+from pinlock.sync.snapshot import _Snapshot
 
 if TYPE_CHECKING:
     from pinlock.index.config import IndexSettings

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import re
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,6 +185,8 @@ def installed_requirements(dist: InstalledDist) -> tuple[str, ...] | None:
 
 def wheel_requirements(wheel: Path) -> tuple[str, ...] | None:
     """``Requires-Dist`` of a wheel, read from its ``*.dist-info/METADATA``; None if absent."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(wheel) as archive:
             for name in archive.namelist():

@@ -19,10 +19,7 @@ The next sync holds the environment's lock before it looks, so whatever it finds
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import csv
-import hashlib
 import os
 import shutil
 import time
@@ -34,12 +31,24 @@ from typing import TYPE_CHECKING
 from pinlock.errors import EnvironmentProblem
 from pinlock.sync.environment import Environment
 from pinlock.sync.signals import uninterruptible
-from pinlock.sync.snapshot import JOURNAL, WORK_PREFIX, _Snapshot
 
 if TYPE_CHECKING:
     from pinlock.cache import Cache
 
-__all__ = ["Broken", "clean_store", "find_broken", "pending_repairs", "recover"]
+__all__ = [
+    "JOURNAL",
+    "WORK_PREFIX",
+    "Broken",
+    "clean_store",
+    "find_broken",
+    "pending_repairs",
+    "recover",
+]
+
+# A sync's work folder in the environment's prefix (``apply``), where its snapshot is kept...
+WORK_PREFIX = ".pinlock-sync-"
+# ...and written down, complete before pip changes anything (``snapshot``).
+JOURNAL = "journal.json"
 
 _STAGING_PREFIX = ".staging-"
 _OLD_STAGING_SECONDS = 24 * 3600
@@ -61,6 +70,9 @@ def recover(env: Environment) -> tuple[str, ...]:
     """Repair what killed runs left in ``env``; what was done, in a few words each."""
     done: list[str] = []
     leftovers = _work_folders(env.prefix)
+    if leftovers:
+        # Imported here: a sync that finds nothing left (nearly every one) needs none of it.
+        from pinlock.sync.snapshot import _Snapshot
     with uninterruptible():
         for folder in leftovers:
             snapshot = _Snapshot.load(folder / JOURNAL)
@@ -163,6 +175,8 @@ def _dist_infos(site_dirs: Iterable[Path]) -> list[Path]:
 
 
 def _record_rows(info_dir: Path) -> list[list[str]] | None:
+    import csv
+
     try:
         with (info_dir / "RECORD").open(encoding="utf-8", newline="") as handle:
             return [row for row in csv.reader(handle) if row and row[0]]
@@ -171,6 +185,9 @@ def _record_rows(info_dir: Path) -> list[list[str]] | None:
 
 
 def _record_problem(info_dir: Path) -> str | None:
+    import base64
+    import hashlib
+
     rows = _record_rows(info_dir)
     if rows is None:
         installer = info_dir / "INSTALLER"

@@ -22,7 +22,7 @@ from types import FrameType
 
 from pinlock.errors import Interrupted
 
-__all__ = ["HANDLED", "ignore_if_stopping", "interruptible", "noted", "uninterruptible"]
+__all__ = ["HANDLED", "interruptible", "noted", "uninterruptible"]
 
 # SIGHUP does not exist on Windows.
 HANDLED: tuple[signal.Signals, ...] = tuple(
@@ -47,14 +47,6 @@ _state = _State()
 def noted() -> tuple[int, ...]:
     """The signals that arrived while handled here (the first one raised, the others not)."""
     return tuple(_state.seen)
-
-
-def ignore_if_stopping() -> None:
-    """After a run a stop signal ended: ignore every further one, so that nothing cuts the
-    exit short (the command line's last step; a library caller keeps its own handlers)."""
-    if _state.seen and threading.current_thread() is threading.main_thread():
-        for signum in HANDLED:
-            signal.signal(signum, signal.SIG_IGN)
 
 
 def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -83,8 +75,13 @@ def _reinstate(previous: dict[signal.Signals, _Handler]) -> None:
 
 
 @contextlib.contextmanager
-def interruptible() -> Iterator[None]:
-    """The first SIGINT, SIGTERM or SIGHUP raises ``Interrupted``; later ones are noted only."""
+def interruptible(*, last: bool = False) -> Iterator[None]:
+    """The first SIGINT, SIGTERM or SIGHUP raises ``Interrupted``; later ones are noted only.
+
+    ``last``: the process ends with this block (the command line). Once a stop signal has come,
+    every further one is then ignored, not handed back to the handlers from before, so nothing
+    can cut the exit short.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -95,6 +92,8 @@ def interruptible() -> Iterator[None]:
         yield
     finally:
         _state.raising -= 1
+        if last and _state.seen:
+            previous = dict.fromkeys(previous, signal.SIG_IGN)
         _reinstate(previous)
 
 

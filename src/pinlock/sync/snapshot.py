@@ -4,8 +4,8 @@ Before pip changes anything, every file of the distributions that go away and ev
 the incoming wheels will overwrite is saved (hard links where possible). ``restore`` removes
 what was newly installed, puts the saved files back and deletes what a failed install left.
 
-The snapshot is also written down (``JOURNAL``, in the work folder beside the saved files), so
-a sync killed outright (SIGKILL, a power cut) is undone by the next one with the same
+The snapshot is also written down (``recovery.JOURNAL``, in the work folder beside the saved
+files), so a sync killed outright (SIGKILL, a power cut) is undone by the next one with the same
 ``restore`` (``pinlock.sync.recovery``).
 """
 
@@ -25,14 +25,7 @@ from pathlib import Path
 from pinlock.atomic import write_atomic
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
 
-__all__ = ["JOURNAL", "WORK_PREFIX", "link_or_copy"]
-
-# A sync's work folder in the environment's prefix (``apply``): where its snapshot is kept.
-WORK_PREFIX = ".pinlock-sync-"
-
-# In the work folder: the snapshot's own record, complete before pip changes anything. A work
-# folder left with one is what a killed sync had begun to change (``recovery``).
-JOURNAL = "journal.json"
+__all__ = ["link_or_copy"]
 
 
 def link_or_copy(source: Path, dest: Path) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,6 +72,8 @@ def ensure_venv(
 
 def _claim(folder: Path) -> EnvironmentLock | None:
     """An empty, marked, locked folder renamed to ``folder``; None if another run was first."""
+    import tempfile
+
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.pinlock-new-", dir=folder.parent))
     lock = acquire(staging, exclusive=True)
