@@ -46,7 +46,10 @@ class EnvironmentLock:
     def release(self) -> None:
         if self.fd < 0:
             return
-        _exclusive_fds.discard(self.fd)
+        if self.exclusive:
+            _exclusive_fds.discard(self.fd)
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, 0)  # no longer the holder a waiting run should name
         # Closing, not unlocking: a pip that inherited the descriptor keeps the lock alive.
         os.close(self.fd)
         self.fd = -1
