@@ -108,7 +108,7 @@ def apply_plan(
     with _work_dir(env) as work:
         build_environ = _build_environment(index, env, work, environ)
         wheels = _build_sdists(fetched, env, work=work, cache=cache, environ=build_environ)
-        unchecked = check_dependencies(_members(plan, env, wheels), env.target)
+        unchecked = check_dependencies(_members(plan, wheels), env.target)
         mark("fetched")
         _check_writable(env)
         removing = [
@@ -139,7 +139,7 @@ def apply_plan(
             mark("installed")
             _verify(plan, env)
             # Done: a run killed from here on leaves nothing to undo.
-            (work / JOURNAL).unlink()
+            (work / JOURNAL).unlink(missing_ok=True)
         except BaseException as exc:
             with uninterruptible():
                 restored = snapshot.restore(env)
@@ -152,9 +152,7 @@ def apply_plan(
     )
 
 
-def _members(
-    plan: Plan, env: Environment, wheels: Sequence[tuple[FetchedFile, Path, str]]
-) -> list[Member]:
+def _members(plan: Plan, wheels: Sequence[tuple[FetchedFile, Path, str]]) -> list[Member]:
     members = kept_members(plan.steps)
     by_name = {item.package.name: wheel for item, wheel, _digest in wheels}
     for package in plan.to_install:
