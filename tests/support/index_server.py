@@ -19,6 +19,7 @@ import socket
 import sys
 import tarfile
 import threading
+import time
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -134,6 +135,7 @@ class IndexServer:
     request need HTTP basic credentials: ``(user, password)``, or a bare token (sent as the user
     with an empty password, as pip sends ``https://TOKEN@host``); others get 401.
     ``upload_times`` maps file names to the PEP 700 ``upload-time`` their JSON entries state.
+    ``throttle`` slows whole-file answers down: that many seconds of pause after each 64 KiB sent.
     """
 
     def __init__(
@@ -148,9 +150,11 @@ class IndexServer:
         digests: bool = True,
         auth: tuple[str, str] | str | None = None,
         upload_times: Mapping[str, str] | None = None,
+        throttle: float = 0.0,
     ) -> None:
         self.files_dir = Path(files_dir)
         self.upload_times = dict(upload_times or {})
+        self.throttle = throttle
         self.digests = digests
         self.auth = (auth, "") if isinstance(auth, str) else auth
         self.html = html
@@ -572,7 +576,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body:
             self.index._count_sent(filename, len(data))
-            self.wfile.write(data)
+            if not self.index.throttle:
+                self.wfile.write(data)
+                return
+            for start in range(0, len(data), 1 << 16):
+                self.wfile.write(data[start : start + (1 << 16)])
+                self.wfile.flush()
+                time.sleep(self.index.throttle)
 
     def _send_simple(self, status: HTTPStatus, body: bytes, *, send_body: bool) -> None:
         self.send_response(status)

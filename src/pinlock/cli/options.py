@@ -289,6 +289,21 @@ SYNC_OPTIONS: tuple[Option, ...] = (
         config=False,
     ),
     Option(
+        name="allow_empty",
+        kind="flag",
+        flags=("--allow-empty",),
+        help="Sync even when no lock line is for this target, removing every package.",
+        config=False,
+    ),
+    Option(
+        name="lock_timeout",
+        kind="float",
+        flags=("--lock-timeout",),
+        metavar="SECONDS",
+        help="Wait at most this long for another pinlock run on the same environment "
+        "(default: as long as it takes).",
+    ),
+    Option(
         name="json_output",
         kind="flag",
         flags=("--json",),
