@@ -8,9 +8,10 @@ fetched once per run and shared by every cell of the matrix.
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +24,15 @@ from packaging.version import Version
 from pinlock.atomic import write_atomic
 from pinlock.cache import Cache
 from pinlock.compile.metadata import MetadataFetcher
-from pinlock.compile.resolve import Constraint, Resolution, ResolvedPackage, ResolveOptions, resolve
+from pinlock.compile.resolve import (
+    BuildLog,
+    Constraint,
+    MetadataOrigin,
+    Resolution,
+    ResolvedPackage,
+    ResolveOptions,
+    resolve,
+)
 from pinlock.errors import ConfigError, LockConflict, PinlockError, ReqFileError
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings, load_pip_settings
@@ -72,7 +81,12 @@ class CompileRequest:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CompileResult:
-    """One lock: where it goes (None for standard output), its text, and whether it changed."""
+    """One lock: where it goes (None for standard output), its text, and whether it changed.
+
+    ``warnings`` are one line each (a run's warnings about all its locks come with its last
+    lock); ``build_logs`` hold what the build backends printed, for a verbose view;
+    ``rounds`` the resolver's rounds.
+    """
 
     input: Path
     output: Path | None
@@ -82,6 +96,8 @@ class CompileResult:
     flavour: Flavour | None
     package_count: int
     warnings: tuple[str, ...] = ()
+    build_logs: tuple[BuildLog, ...] = ()
+    rounds: int = 0
 
 
 def compile_locks(
@@ -135,6 +151,7 @@ def compile_locks(
                 results.append(result)
     finally:
         run.close()
+    results = _with_run_warnings(results, layers)
     if not request.dry_run:
         for result in results:
             if result.output is not None and result.changed:
@@ -301,12 +318,7 @@ class _Run:
         )
         self.cache.put(_HINTS_BUCKET, hint_key, "\n".join(resolution.by_name()).encode())
         packages = self._lock_packages(resolution, finder, target)
-        warnings = tuple(
-            f"{p.name} {p.version}: metadata was built from its sdist on this machine; its "
-            f"dependencies may differ on {target.description}"
-            for p in resolution.packages
-            if target.name != "host" and p.files and self.metadata().was_built(p.files[0])
-        )
+        warnings = tuple(f"set aside {note}" for note in resolution.set_aside)
         lock = Lock(
             packages=packages,
             options=_lock_options(
@@ -340,6 +352,8 @@ class _Run:
             flavour=flavour,
             package_count=len(packages),
             warnings=warnings,
+            build_logs=resolution.build_logs,
+            rounds=resolution.rounds,
         )
         return result, resolution
 
@@ -387,6 +401,46 @@ class _Run:
             finder.close()
         for client in self._clients.values():
             client.close()
+
+
+def _with_run_warnings(
+    results: list[CompileResult], resolutions: Mapping[tuple[Path, str, str], Resolution]
+) -> list[CompileResult]:
+    """Add to the last lock one warning per kind for the whole run: the packages whose
+    dependencies were read from a wheel for another platform, and those whose metadata was
+    built here for another target (both may list dependencies that differ on the target)."""
+    targets = {r.target.name: r.target for r in results}
+    foreign: dict[str, set[str]] = defaultdict(set)
+    built: dict[str, set[str]] = defaultdict(set)
+    for (_input, target_name, _flavour), resolution in resolutions.items():
+        for package in resolution.packages:
+            pin = f"{package.name} {package.version}"
+            if package.metadata_origin is MetadataOrigin.OTHER_WHEEL:
+                foreign[pin].add(targets[target_name].description)
+            elif package.metadata_origin is MetadataOrigin.BUILT and target_name != "host":
+                built[pin].add(targets[target_name].description)
+    warnings = []
+    if foreign:
+        warnings.append(
+            "no wheel fits the target, so dependencies were read from a wheel for another "
+            f"platform (they may differ on the target): {_pins_with_targets(foreign)}"
+        )
+    if built:
+        warnings.append(
+            "metadata was built from the sdist on this machine (its dependencies may differ on "
+            f"the target): {_pins_with_targets(built)}"
+        )
+    if not warnings or not results:
+        return results
+    last = results[-1]
+    return [*results[:-1], replace(last, warnings=(*last.warnings, *warnings))]
+
+
+def _pins_with_targets(pins: Mapping[str, set[str]]) -> str:
+    every = set().union(*pins.values())
+    if len(every) == 1:
+        return f"{', '.join(sorted(pins))} for {every.pop()}"
+    return ", ".join(f"{pin} ({'; '.join(sorted(pins[pin]))})" for pin in sorted(pins))
 
 
 def _hash_files(package: ResolvedPackage, finder: PackageFinder, target: Target) -> list[DistFile]:
