@@ -487,3 +487,40 @@ def test_a_failed_build_is_remembered_for_the_run(
             fetcher.fetch(dist)
     assert fetcher.peek(dist) is None
     assert attempts.read_text() == "build\n"
+
+
+def test_builds_with_the_same_build_requirements_share_one_environment(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpClient,
+    cache: Cache,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_wheel(files_dir, "buildhelper", "1.0")
+    pyproject = (
+        b'[build-system]\nrequires = ["buildhelper"]\n'
+        b'build-backend = "tinybackend"\nbackend-path = ["."]\n'
+    )
+    sdists = [
+        make_sdist(
+            files_dir,
+            name,
+            "1.0",
+            pkg_info=False,
+            backend_requires_dist=[f"dep-of-{name}"],
+            extra_members={f"{name}-1.0/pyproject.toml": pyproject},
+        )
+        for name in ("first", "second")
+    ]
+    index = index_factory()
+    monkeypatch.setenv("PIP_INDEX_URL", index.url)  # where the build environment's pip looks
+    fetcher = MetadataFetcher(client, cache)
+    try:
+        for sdist in sdists:
+            project = sdist.name.split("-")[0]
+            metadata = fetcher.fetch(_only(_dists(client, index, project), sdist.name))
+            assert metadata.requires_dist == (Requirement(f"dep-of-{project}"),)
+    finally:
+        fetcher.close()
+    # buildhelper was installed once, into one environment used by both builds.
+    assert len(index.requests_for("buildhelper-1.0-py3-none-any.whl")) == 1

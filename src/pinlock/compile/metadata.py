@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pinlock.compile import sdist, wheelzip
+from pinlock.compile.buildenv import BuildEnvironments
 from pinlock.coremetadata import CoreMetadata, parse_metadata
 from pinlock.digests import check_all_digests
 from pinlock.errors import BuildError, HashMismatch, MetadataError, PinlockError
@@ -52,6 +53,7 @@ class MetadataFetcher:
         self._built: dict[str, str] = {}
         self._guard = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
+        self._environments = BuildEnvironments()
 
     def fetch(self, dist: DistFile) -> CoreMetadata:
         """The metadata of ``dist``, checked to name the file's project and version."""
@@ -64,6 +66,10 @@ class MetadataFetcher:
         658 ``.metadata`` file, range reads of a wheel or a local wheel. None when only a whole
         download or a build would tell, or when another thread is reading it right now."""
         return self._get(dist, cheap=True)
+
+    def close(self) -> None:
+        """Remove the build environments this fetcher made (they are reused until then)."""
+        self._environments.close()
 
     def was_built(self, dist: DistFile) -> bool:
         """Whether ``dist``'s metadata came from building its sdist on this machine."""
@@ -164,7 +170,10 @@ class MetadataFetcher:
             local = local_path(dist.url)
             archive = local if local is not None else self._download(dist)
             found = sdist.read_sdist_metadata(
-                archive, build_isolation=self._build_isolation, name=dist.filename
+                archive,
+                build_isolation=self._build_isolation,
+                name=dist.filename,
+                environments=self._environments,
             )
             return found.data, found.output if found.built else None
         data = self._cheap_read(dist)

@@ -397,6 +397,8 @@ class _Run:
 
     def close(self) -> None:
         self._hash_pool.shutdown(wait=True)
+        if self._metadata is not None:
+            self._metadata.close()
         for finder in self._finders.values():
             finder.close()
         for client in self._clients.values():

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from packaging.version import InvalidVersion, Version
 
+from pinlock.compile.buildenv import BuildEnvironments
 from pinlock.errors import BuildError, MetadataError
 
 __all__ = [
@@ -69,7 +70,11 @@ def sdist_metadata(path: Path, *, build_isolation: bool = True, name: str | None
 
 
 def read_sdist_metadata(
-    path: Path, *, build_isolation: bool = True, name: str | None = None
+    path: Path,
+    *,
+    build_isolation: bool = True,
+    name: str | None = None,
+    environments: BuildEnvironments | None = None,
 ) -> SdistMetadata:
     """Like ``sdist_metadata``, saying whether (and with what output) the backend built it."""
     what = name or path.name
@@ -82,7 +87,9 @@ def read_sdist_metadata(
         root = Path(tmp) / "src"
         _write_tree(root, members, what)
         source_dir = root / top if top else root
-        built = build_metadata(source_dir, build_isolation=build_isolation, what=what)
+        built = build_metadata(
+            source_dir, build_isolation=build_isolation, what=what, environments=environments
+        )
         return SdistMetadata(data=built.data, built=True, output=built.output)
 
 
@@ -106,11 +113,18 @@ def prepare_metadata(source_dir: Path, *, build_isolation: bool = True, what: st
     return build_metadata(source_dir, build_isolation=build_isolation, what=what).data
 
 
-def build_metadata(source_dir: Path, *, build_isolation: bool = True, what: str) -> BuiltMetadata:
+def build_metadata(
+    source_dir: Path,
+    *,
+    build_isolation: bool = True,
+    what: str,
+    environments: BuildEnvironments | None = None,
+) -> BuiltMetadata:
     """Run the project's PEP 517 ``prepare_metadata_for_build_wheel`` (or ``build_wheel``).
 
-    With ``build_isolation`` the backend runs in a fresh environment holding only the project's
-    build requirements, installed by pip under the user's pip configuration. Nothing reaches
+    With ``build_isolation`` the backend runs in an environment holding only the project's
+    build requirements, installed by pip under the user's pip configuration: a fresh one, or
+    the one of ``environments`` made for the same build-system requirements. Nothing reaches
     this process's stdout or stderr: the backend's output and the warnings it raises (which
     pyproject_hooks re-raises here as ``BuildBackendWarning``) are returned, or carried by the
     ``BuildError``.
@@ -125,7 +139,13 @@ def build_metadata(source_dir: Path, *, build_isolation: bool = True, what: str)
             _backend_warnings(output),
             tempfile.TemporaryDirectory(prefix="pinlock-metadata-") as out,
         ):
-            if build_isolation:
+            if build_isolation and environments is not None:
+                requires = build.ProjectBuilder(source_dir).build_system_requires
+                env = environments.environment(requires)
+                builder = build.ProjectBuilder.from_isolated_env(env, source_dir, runner=runner)
+                environments.install(env, builder.get_requires_for_build("wheel"))
+                data = _read_metadata_dir(builder.metadata_path(out), what)
+            elif build_isolation:
                 with DefaultIsolatedEnv() as env:
                     builder = build.ProjectBuilder.from_isolated_env(env, source_dir, runner=runner)
                     env.install(builder.build_system_requires)

@@ -296,6 +296,11 @@ class Factory:
         )
 
     def is_satisfied_by(self, requirement: Requirement, candidate: AnyCandidate) -> bool:
+        # resolvelib asks this for every pin and every requirement on it, every round.
+        if type(requirement) is SpecifierRequirement and type(candidate) is Candidate:
+            if candidate.link is None or str(requirement.specifier):
+                return self.admits(requirement.specifier, candidate.version)
+            return True
         if isinstance(requirement, PythonRequirement):
             return isinstance(candidate, PythonCandidate) and self.admits(
                 requirement.specifier, candidate.version

@@ -13,7 +13,6 @@ sdist is read (and perhaps built) only for a version that has no wheel at all.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -139,9 +138,11 @@ def _by_rank(files: list[tuple[Any, DistFile]]) -> tuple[DistFile, ...]:
     return tuple(dist for _rank, dist in sorted(files, key=lambda item: item[0]))
 
 
-@functools.lru_cache(maxsize=1 << 14)
 def build_tag(filename: str) -> tuple[int, str] | tuple[()]:
     """A wheel's PEP 427 build tag (``()`` when it has none or the name cannot be parsed)."""
+    # Most wheels have none: five dash-separated parts. Only a sixth part is parsed.
+    if filename.count("-") != 5:
+        return ()
     try:
         return parse_wheel_filename(filename)[2]
     except InvalidWheelFilename:
