@@ -637,7 +637,7 @@ def test_consecutive_dependent_versions_are_merged_into_a_range() -> None:
     index.release("markupsafe", "3.0.4", wheels=["cp312-cp312-win_amd64"])
     text = impossible(index, "flask==3.0.0", "markupsafe<2.0")
     assert (
-        "    MarkupSafe>=2.0 is required by jinja2>=3.1.2,<=3.1.6 <- flask 3.0.0 <- "
+        "    markupsafe>=2.0 is required by jinja2>=3.1.2,<=3.1.6 <- flask 3.0.0 <- "
         "-r requirements.in\n" in text
     )
     assert text.count("is required by jinja2") == 1
@@ -697,3 +697,20 @@ def test_backtracking_goes_to_the_requirer_not_to_an_innocent_bystander() -> Non
         "top": "1.0",
     }
     assert result.rounds <= 30
+
+
+def test_an_extra_is_chosen_only_at_a_version_whose_base_fits() -> None:
+    # storage 2.0's base needs web>=3 while the input says web<3: its [s3] extra must not be
+    # chosen at 2.0, or the clash surfaces later and is blamed on the last pin that depends on
+    # web ("auth"), which then steps back through every one of its versions.
+    index = FakeIndex()
+    index.release("storage", "1.0", "web>=1", "s3lib; extra == 's3'", extras=["s3"])
+    index.release("storage", "2.0", "web>=3", "s3lib; extra == 's3'", extras=["s3"])
+    index.release("s3lib", "1.0")
+    for minor in range(30):
+        index.release("auth", f"0.{minor}", "web>=1")
+    index.release("web", "2.2")
+    index.release("web", "3.2")
+    result = run(index, "web<3", "storage[s3]", "auth")
+    assert pins(result) == {"auth": "0.29", "s3lib": "1.0", "storage": "1.0", "web": "2.2"}
+    assert result.rounds <= 8

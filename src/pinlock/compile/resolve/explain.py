@@ -173,7 +173,7 @@ def _askers(
     for info in infos:
         parent = info.parent
         asker = parent.identifier if isinstance(parent, Candidate) else None
-        groups[(str(info.requirement), asker)].append(info)
+        groups[(_spelled(info.requirement), asker)].append(info)
     shown: list[tuple[str, str]] = []
     for (text, asker), members in groups.items():
         first = members[0]
@@ -189,6 +189,14 @@ def _askers(
         if (text, who) not in shown:
             shown.append((text, who))
     return shown
+
+
+def _spelled(requirement: Requirement) -> str:
+    """A requirement in one spelling (normalized name, sorted extras and specifiers), so the
+    same requirement written two ways by two versions of a project is shown once."""
+    if isinstance(requirement, SpecifierRequirement):
+        return f"{requirement.identifier}{requirement.specifier}"
+    return str(requirement)
 
 
 def _roots(

@@ -253,8 +253,16 @@ class Factory:
 
     def _fits(self, candidate: Candidate, others: Mapping[str, Iterable[Requirement]]) -> bool:
         """Whether every dependency of ``candidate`` can still be met with the requirements
-        other projects already put on it (``others``); if not, ``clashes`` says why."""
-        for dep in self.dependencies(candidate):
+        other projects already put on it (``others``); if not, ``clashes`` says why.
+
+        An extras candidate brings its base's dependencies too (through the base at the same
+        version): they are checked with its own, or an extra would be chosen at a version whose
+        base cannot be, and the clash found only later and blamed on someone else.
+        """
+        deps = self.dependencies(candidate)
+        if candidate.extras:
+            deps += self.dependencies(candidate.base)
+        for dep in deps:
             if isinstance(dep, PythonRequirement):
                 if not self.admits(dep.specifier, self.python.version):
                     self.clashes[candidate.base] = (dep, ())
