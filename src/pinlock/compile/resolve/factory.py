@@ -246,6 +246,7 @@ class Factory:
             return False
         try:
             self.dependencies(candidate)
+            self.dependencies(base)  # an extras candidate brings its base's (see _fits)
         except UNREADABLE_METADATA as error:
             self.set_aside[base] = error
             return False
@@ -271,7 +272,7 @@ class Factory:
             if not isinstance(dep, SpecifierRequirement):
                 continue
             against: list[Requirement] = []
-            for identifier in {dep.identifier, dep.name}:
+            for identifier in dict.fromkeys((dep.identifier, dep.name)):
                 if identifier in others:
                     against.extend(
                         other
