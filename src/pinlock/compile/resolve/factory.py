@@ -127,6 +127,7 @@ class Factory:
         # Versions left out by forward checking: the dependency that could not be met, and the
         # requirements of others it clashed with (the latest such clash of each version).
         self.clashes: dict[Candidate, tuple[Requirement, tuple[Requirement, ...]]] = {}
+        self._in_force: Mapping[str, Iterable[Requirement]] = {}
 
     # -- versions and files -------------------------------------------------------------------
 
@@ -175,7 +176,9 @@ class Factory:
         A candidate one of whose dependencies no version can meet together with them is left
         out (forward checking): resolvelib would reject it anyway, but only when pinning it,
         and then it blames the dependency's other requirers instead of whoever asked for this
-        project, and backtracks to the wrong place.
+        project, and backtracks to the wrong place. Candidates are checked when reached against
+        the latest criteria resolvelib has shown (what it would check them against itself);
+        holding each call's own would keep every past state alive.
         """
         if identifier == self.python.identifier:
             # The one candidate, unless a Requires-Python rules it out: resolvelib must see no
@@ -230,11 +233,14 @@ class Factory:
             if candidate not in incompatible and candidate.base not in self.set_aside:
                 matches.append(candidate)
 
+        if others is not None:
+            self._in_force = others
+
         def readable() -> Iterator[AnyCandidate]:
             return (
                 candidate
                 for candidate in matches
-                if self._readable(candidate) and self._fits(candidate, others or {})
+                if self._readable(candidate) and self._fits(candidate, self._in_force)
             )
 
         return readable
