@@ -488,6 +488,11 @@ def test_the_closest_foreign_wheel_stands_for_the_target() -> None:
     source = result.by_name()[NormalizedName("old")].metadata_file
     assert source is not None
     assert source.filename == "old-1.0-cp311-cp311-win_amd64.whl"
+    # A wheel for Python 2 only never stands in: the sdist is read instead.
+    index.release("legacy", "0.5", "futures", wheels=["py2-none-any"])
+    index.release("legacy", "0.5", wheels=[], sdist=True)
+    package = run(index, "legacy", target=LINUX).by_name()[NormalizedName("legacy")]
+    assert package.metadata_origin is MetadataOrigin.BUILT
 
 
 def test_an_sdist_is_read_only_for_a_version_without_any_wheel() -> None:

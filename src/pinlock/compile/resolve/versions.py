@@ -93,9 +93,10 @@ def project_versions(files: Iterable[DistFile], policy: FilePolicy) -> ProjectVe
             if versions - shown
         },
         foreign_wheels={
-            version: _closest_wheel(foreign[version], target)
+            version: wheel
             for version, files in (*ranked_usable.items(), *ranked_yanked.items())
-            if not any(f.is_wheel for f in files) and foreign.get(version)
+            if not any(f.is_wheel for f in files)
+            and (wheel := _closest_wheel(foreign.get(version, []), target)) is not None
         },
     )
 
@@ -152,24 +153,20 @@ def build_tag(filename: str) -> tuple[int, str] | tuple[()]:
 _INTERPRETER = re.compile(r"(?:cp|py|pp)(\d)(\d*)\Z")
 
 
-def _closest_wheel(wheels: list[DistFile], target: Target) -> DistFile:
+def _closest_wheel(wheels: list[DistFile], target: Target) -> DistFile | None:
     """The wheel whose metadata best stands for the target's: built for the newest Python not
-    newer than the target's (old setup.py files computed dependencies per Python version),
-    then the highest build tag, then the file name, so the choice is deterministic."""
+    newer than the target's (old setup.py files computed dependencies per Python version, so a
+    wheel for another major version, or only for newer Pythons, never stands in), then the
+    highest build tag, then the file name, so the choice is deterministic."""
     wanted = (target.python_full_version.major, target.python_full_version.minor)
-
-    def closeness(dist: DistFile) -> tuple[bool, tuple[int, int], _Descending, str]:
+    ranked: list[tuple[tuple[int, _Descending, str], DistFile]] = []
+    for dist in wheels:
         pythons = [_python_of(tag) for tag in dist.wheel_tags]
         fitting = [p for p in pythons if p is not None and p[0] == wanted[0] and p <= wanted]
-        best = max(fitting, default=(0, 0))
-        return (
-            not fitting,
-            (-best[0], -best[1]),
-            _Descending(build_tag(dist.filename)),
-            dist.filename,
-        )
-
-    return min(wheels, key=closeness)
+        if fitting:
+            key = (-max(fitting)[1], _Descending(build_tag(dist.filename)), dist.filename)
+            ranked.append((key, dist))
+    return min(ranked, key=lambda item: item[0])[1] if ranked else None
 
 
 def _python_of(tag: Tag) -> tuple[int, int] | None:
