@@ -87,8 +87,13 @@ class MetadataFetcher:
         static = static_project_metadata(path)
         if static is not None:
             return static
-        data = sdist.prepare_metadata(path, build_isolation=self._build_isolation, what=str(path))
-        return parse_metadata(data, what=str(path))
+        built = sdist.build_metadata(
+            path,
+            build_isolation=self._build_isolation,
+            what=str(path),
+            environments=self._environments,
+        )
+        return parse_metadata(built.data, what=str(path))
 
     # -- one file ------------------------------------------------------------------------
 
