@@ -11,6 +11,7 @@ from pinlock.compile import CompileRequest, CompileResult, compile_locks
 from pinlock.errors import ConfigError, PinlockError, ReqFileError, ResolutionImpossible
 from pinlock.lock.txt import read_lock
 from pinlock.target import Target
+from tests.support.artifacts import make_sdist
 from tests.support.compiling import compile_text, pinned_versions
 from tests.support.index_server import IndexServer
 
@@ -404,7 +405,32 @@ def test_built_sdist_metadata_warns_for_another_target(
     )
     assert pinned_versions(other.text) == {"dyn": "1.0", "beta": "1.0"}
     [warning] = other.warnings
-    assert "dyn 1.0: metadata was built from its sdist" in warning
+    assert warning.startswith("metadata was built from the sdist on this machine")
+    assert warning.endswith("dyn 1.0 for CPython 3.12 on linux x86_64 (manylinux_2_28)")
+
+
+def test_one_warning_per_run_lists_every_package_built_for_another_target(
+    tmp_path: Path,
+    sdist_factory: Factory,
+    index_factory: Callable[..., IndexServer],
+) -> None:
+    sdist_factory("dyn", "1.0", metadata_version="2.1")
+    sdist_factory("other", "2.0", metadata_version="2.1")
+    index = index_factory()
+    targets = (Target.from_spec("3.12", "linux"), Target.from_spec("3.11", "linux"))
+    results = compile_text(tmp_path, "dyn\nother\n", index_url=index.url, targets=targets)
+    warnings = [warning for result in results for warning in result.warnings]
+    # Before: one warning per package per lock (four); now one for the run.
+    assert len(warnings) == 1
+    assert warnings[0].endswith(
+        "dyn 1.0 (CPython 3.11 on linux x86_64 (manylinux_2_28); CPython 3.12 on linux x86_64 "
+        "(manylinux_2_28)), other 2.0 (CPython 3.11 on linux x86_64 (manylinux_2_28); "
+        "CPython 3.12 on linux x86_64 (manylinux_2_28))"
+    )
+    # What the backend printed comes with the result, for a verbose view; never on stderr.
+    logs = {log.what: log for log in results[0].build_logs}
+    assert set(logs) == {"dyn-1.0.tar.gz", "other-2.0.tar.gz"}
+    assert not any(log.failed for log in logs.values())
 
 
 def test_direct_references_and_editables(
@@ -442,3 +468,64 @@ def test_paths_outside_the_project_stay_absolute(
 def test_unknown_project_is_explained(tmp_path: Path, simple_index: IndexServer) -> None:
     with pytest.raises(ResolutionImpossible, match="no configured index or find-links source"):
         _compile(tmp_path, simple_index, "no-such-project\n")
+
+
+_FAILING_BACKEND = (
+    b"def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):\n"
+    b"    raise RuntimeError('install_requires must be a list of valid requirements')\n"
+)
+
+
+def _failing_sdist(files_dir: Path, name: str, version: str) -> Path:
+    return make_sdist(
+        files_dir,
+        name,
+        version,
+        pkg_info=False,
+        extra_members={f"{name}-{version}/tinybackend.py": _FAILING_BACKEND},
+    )
+
+
+def test_a_version_whose_sdist_fails_to_build_is_set_aside(
+    tmp_path: Path,
+    files_dir: Path,
+    wheel_factory: Factory,
+    index_factory: Callable[..., IndexServer],
+) -> None:
+    wheel_factory("app", "1.0", requires_dist=["curlify"])
+    wheel_factory("curlify", "2.2")
+    _failing_sdist(files_dir, "curlify", "3.0")
+    index = index_factory()
+    result = _compile(tmp_path, index, "app\n")
+    assert pinned_versions(result.text) == {"app": "1.0", "curlify": "2.2"}
+    [warning] = result.warnings
+    assert warning.startswith("set aside curlify 3.0: could not build curlify-3.0.tar.gz: ")
+    assert warning.endswith("(RuntimeError: install_requires must be a list of valid requirements)")
+    [log] = result.build_logs
+    assert log.failed and "Traceback" in log.output
+    with pytest.raises(ResolutionImpossible) as caught:
+        _compile(tmp_path, index, "curlify>=3\n", output="-")
+    assert "set aside (could not build curlify-3.0.tar.gz: " in str(caught.value)
+    assert caught.value.exit_code == 3
+
+
+def test_metadata_is_read_from_a_wheel_for_another_platform_instead_of_building(
+    tmp_path: Path,
+    files_dir: Path,
+    wheel_factory: Factory,
+    index_factory: Callable[..., IndexServer],
+) -> None:
+    wheel_factory("native", "1.0", requires_dist=["helper"], tag="cp312-cp312-win_amd64")
+    sdist = _failing_sdist(files_dir, "native", "1.0")  # would fail, were it built
+    wheel_factory("helper", "1.0")
+    index = index_factory()
+    linux = Target.from_spec("3.12", "linux")
+    result = _compile(tmp_path, index, "native\n", targets=(linux,), output="-")
+    assert pinned_versions(result.text) == {"helper": "1.0", "native": "1.0"}
+    [warning] = result.warnings
+    assert warning == (
+        "no wheel fits the target, so dependencies were read from a wheel for another "
+        f"platform (they may differ on the target): native 1.0 for {linux.description}"
+    )
+    assert index.requests_for(sdist.name) == []
+    assert result.build_logs == ()

@@ -16,7 +16,7 @@ from packaging.version import Version
 from pinlock.cache import Cache
 from pinlock.compile.metadata import MetadataFetcher
 from pinlock.coremetadata import CoreMetadata, parse_metadata
-from pinlock.errors import HashMismatch, MetadataError
+from pinlock.errors import BuildError, HashMismatch, MetadataError
 from pinlock.index.config import IndexSettings
 from pinlock.index.http import HttpSession
 from pinlock.index.models import DistFile, FileKind
@@ -423,3 +423,105 @@ def test_local_files_without_a_digest_are_not_cached_on_disk(
     assert MetadataFetcher(client, cache).fetch(dist).requires_dist == (Requirement("first"),)
     make_wheel(tmp_path, "rebuilt", "1.0", requires_dist=["second"])
     assert MetadataFetcher(client, cache).fetch(dist).requires_dist == (Requirement("second"),)
+
+
+# -- peek: cheap reads only; failures remembered ------------------------------------------
+
+
+def test_peek_reads_ranges_but_never_downloads_or_builds(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpSession,
+    cache: Cache,
+) -> None:
+    ranged = make_wheel(files_dir, "ranged", "1.0", requires_dist=["six"], padding=200_000)
+    built = make_sdist(files_dir, "built", "1.0", dynamic=["Requires-Dist"])
+    with_ranges = index_factory()
+    without_ranges = index_factory(ranges=False)
+    fetcher = MetadataFetcher(client, cache)
+
+    wheel = _only(_dists(client, with_ranges, "ranged"), ranged.name)
+    peeked = fetcher.peek(wheel)
+    assert peeked is not None and peeked.requires_dist == (Requirement("six"),)
+    assert with_ranges.bytes_sent(ranged.name) < 100_000
+
+    whole_only = _only(_dists(client, without_ranges, "ranged"), ranged.name)
+    sdist = _only(_dists(client, without_ranges, "built"), built.name)
+    without_ranges.clear_log()
+    # Without its digest the same wheel is not the one read above (metadata is keyed by sha256).
+    assert fetcher.peek(_replace(whole_only, hashes={})) is None
+    assert fetcher.peek(sdist) is None
+    assert [r.range_header for r in without_ranges.requests_for(ranged.name)] == ["bytes=-65536"]
+    assert without_ranges.requests_for(built.name) == []
+    assert fetcher.build_output(sdist) is None
+
+
+def test_a_failed_build_is_remembered_for_the_run(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpSession,
+    cache: Cache,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    attempts = tmp_path / "attempts"
+    monkeypatch.setenv("BACKEND_ATTEMPTS_FILE", str(attempts))
+    failing_backend = (
+        b"import os\n"
+        b"def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):\n"
+        b"    with open(os.environ['BACKEND_ATTEMPTS_FILE'], 'a') as log:\n"
+        b"        log.write('build\\n')\n"
+        b"    raise RuntimeError('old setup.py')\n"
+    )
+    sdist = make_sdist(
+        files_dir,
+        "broken",
+        "1.0",
+        pkg_info=False,
+        extra_members={"broken-1.0/tinybackend.py": failing_backend},
+    )
+    index = index_factory()
+    dist = _only(_dists(client, index, "broken"), sdist.name)
+    fetcher = MetadataFetcher(client, cache, build_isolation=False)
+    for _ in range(3):
+        with pytest.raises(BuildError, match=r"could not build broken-1\.0\.tar\.gz"):
+            fetcher.fetch(dist)
+    assert fetcher.peek(dist) is None
+    assert attempts.read_text() == "build\n"
+
+
+def test_builds_with_the_same_build_requirements_share_one_environment(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpSession,
+    cache: Cache,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_wheel(files_dir, "buildhelper", "1.0")
+    pyproject = (
+        b'[build-system]\nrequires = ["buildhelper"]\n'
+        b'build-backend = "tinybackend"\nbackend-path = ["."]\n'
+    )
+    sdists = [
+        make_sdist(
+            files_dir,
+            name,
+            "1.0",
+            pkg_info=False,
+            backend_requires_dist=[f"dep-of-{name}"],
+            extra_members={f"{name}-1.0/pyproject.toml": pyproject},
+        )
+        for name in ("first", "second")
+    ]
+    index = index_factory()
+    monkeypatch.setenv("PIP_INDEX_URL", index.url)  # where the build environment's pip looks
+    fetcher = MetadataFetcher(client, cache)
+    try:
+        for sdist in sdists:
+            project = sdist.name.split("-")[0]
+            metadata = fetcher.fetch(_only(_dists(client, index, project), sdist.name))
+            assert metadata.requires_dist == (Requirement(f"dep-of-{project}"),)
+    finally:
+        fetcher.close()
+    # buildhelper was installed once, into one environment used by both builds.
+    assert len(index.requests_for("buildhelper-1.0-py3-none-any.whl")) == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pinlock.compile.sdist import is_trusted_pkg_info, sdist_metadata
+from pinlock.compile.sdist import is_trusted_pkg_info, read_sdist_metadata, sdist_metadata
 from pinlock.errors import BuildError, MetadataError
 from tests.support.artifacts import make_sdist
 
@@ -149,3 +149,39 @@ def test_not_an_archive(tmp_path: Path) -> None:
     bogus.write_bytes(b"plain text, not gzip")
     with pytest.raises(MetadataError, match="not a readable sdist archive"):
         sdist_metadata(bogus)
+
+
+def test_backend_output_and_warnings_are_returned_not_printed(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    noisy_backend = (
+        b"import warnings\n"
+        b"import tinybackend\n"
+        b"build_wheel = tinybackend.build_wheel\n"
+        b"def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):\n"
+        b"    print('noisy backend says hello')\n"
+        b"    warnings.warn('License classifiers are deprecated', UserWarning)\n"
+        b"    return tinybackend.prepare_metadata_for_build_wheel(metadata_directory)\n"
+    )
+    pyproject = (
+        b'[build-system]\nrequires = []\nbuild-backend = "noisybackend"\nbackend-path = ["."]\n'
+    )
+    sdist = make_sdist(
+        tmp_path,
+        "noisy",
+        "1.0",
+        pkg_info=False,
+        backend_requires_dist=["quiet-dep"],
+        extra_members={
+            "noisy-1.0/noisybackend.py": noisy_backend,
+            "noisy-1.0/pyproject.toml": pyproject,
+        },
+    )
+    found = read_sdist_metadata(sdist, build_isolation=False)
+    assert found.built
+    assert _requires(found.data) == ["quiet-dep"]
+    assert "noisy backend says hello" in found.output
+    assert "BuildBackendWarning: License classifiers are deprecated" in found.output
+    printed = capfd.readouterr()
+    assert "noisy backend" not in printed.out + printed.err
+    assert "deprecated" not in printed.out + printed.err

@@ -195,16 +195,26 @@ class NoMatchingDistribution(PinlockError):
 
 
 class ResolutionImpossible(PinlockError):
-    """Requirements that cannot all hold at once; ``explanation`` names them and their chains."""
+    """Requirements that cannot all hold at once; ``explanation`` names them and their chains.
+
+    ``rounds`` is how many resolver rounds were tried; ``build_output`` what the backends of
+    the builds that failed on the way printed (for a user who asks to see it).
+    """
 
     exit_code = 3
 
-    def __init__(self, explanation: str) -> None:
+    def __init__(self, explanation: str, *, rounds: int = 0, build_output: str = "") -> None:
         self.explanation = explanation
+        self.rounds = rounds
+        self.build_output = build_output
         super().__init__(explanation)
 
     def __str__(self) -> str:
-        return self.explanation
+        # A failed build is the one case where its backend's output is shown: its last lines.
+        tail = "\n".join(self.build_output.strip().splitlines()[-20:])
+        if not tail:
+            return self.explanation
+        return f"{self.explanation.rstrip()}\nwhat the failed build printed (last lines):\n{tail}"
 
 
 class LockConflict(PinlockError):

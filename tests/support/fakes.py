@@ -3,7 +3,8 @@
 ``FakeIndex`` declares releases once and serves them through the two Protocols of
 ``pinlock.compile.resolve``: ``index.files`` is a ``FileSource`` (what a finder lists) and
 ``index.metadata`` a ``MetadataSource`` (the core metadata of each file). Both record what they
-were asked, so tests can count requests.
+were asked, so tests can count requests. Like the real source, ``peek`` answers for wheels only
+(an sdist would have to be downloaded and perhaps built) and never records a fetch.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from pinlock.coremetadata import CoreMetadata
-from pinlock.errors import MetadataError
+from pinlock.errors import BuildError, MetadataError, PinlockError
 from pinlock.index.models import DistFile, FileKind
 from pinlock.origin import Origin
 from pinlock.reqfile import ReqLine
@@ -52,17 +53,38 @@ class FakeMetadata:
 
     def __init__(self) -> None:
         self.by_url: dict[str, CoreMetadata] = {}
+        self.errors: dict[str, PinlockError] = {}
         self.trees: dict[Path, CoreMetadata] = {}
         self.fetched: list[str] = []
+        self.peeked: list[str] = []
+        self.built: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def fetch(self, dist: DistFile) -> CoreMetadata:
         with self._lock:
             self.fetched.append(dist.filename)
+        error = self.errors.get(dist.url)
+        if error is not None:
+            raise error
         try:
-            return self.by_url[dist.url]
+            meta = self.by_url[dist.url]
         except KeyError:
             raise MetadataError(dist.filename, "the fake index has no metadata for it") from None
+        if not dist.is_wheel:
+            with self._lock:
+                self.built.setdefault(dist.url, f"building {dist.filename}\n")
+        return meta
+
+    def peek(self, dist: DistFile) -> CoreMetadata | None:
+        with self._lock:
+            self.peeked.append(dist.filename)
+        if not dist.is_wheel or dist.url in self.errors:
+            return None
+        return self.by_url.get(dist.url)
+
+    def build_output(self, dist: DistFile) -> str | None:
+        with self._lock:
+            return self.built.get(dist.url)
 
     def for_source_tree(self, path: Path) -> CoreMetadata:
         try:
@@ -89,12 +111,17 @@ class FakeIndex:
         sdist: bool = False,
         yanked: bool = False,
         index_requires_python: str | None = None,
+        broken: str | None = None,
+        build: str | None = None,
     ) -> list[DistFile]:
         """Add ``name`` ``version`` with a wheel per tag in ``wheels`` (and an sdist if asked).
 
         ``requires`` are its Requires-Dist lines and ``requires_python`` its metadata's
         Requires-Python; ``index_requires_python`` is what the index page says of each file
         (PEP 503 ``data-requires-python``), ``yanked`` marks every file yanked (PEP 592).
+        ``broken`` makes reading the metadata of every file fail with that reason (a build
+        error for an sdist, bad metadata for a wheel). An sdist's metadata counts as built.
+        ``build`` is a PEP 427 build tag for the wheels' file names.
         """
         canonical = canonicalize_name(name)
         parsed = Version(version)
@@ -109,7 +136,8 @@ class FakeIndex:
             dynamic=frozenset(),
         )
         made: list[DistFile] = []
-        names = [(f"{stem}-{tag}.whl", FileKind.WHEEL, tag) for tag in wheels]
+        build_part = f"-{build}" if build else ""
+        names = [(f"{stem}{build_part}-{tag}.whl", FileKind.WHEEL, tag) for tag in wheels]
         if sdist:
             names.append((f"{stem}.tar.gz", FileKind.SDIST, ""))
         for filename, kind, tag in names:
@@ -130,6 +158,12 @@ class FakeIndex:
             )
             self.files.by_name[canonical].append(dist)
             self.metadata.by_url[dist.url] = meta
+            if broken is not None:
+                self.metadata.errors[dist.url] = (
+                    MetadataError(filename, broken)
+                    if kind is FileKind.WHEEL
+                    else BuildError(filename, "backend failed", f"output of {filename}\n{broken}\n")
+                )
             made.append(dist)
         return made
 

@@ -101,12 +101,8 @@ def compile_one(
         with_files=fmt == "pylock",
     )
     packages = _emitted(packages, resolution, request, projects, vcs_urls)
-    warnings = tuple(
-        f"{p.name} {p.version}: metadata was built from its sdist on this machine; its "
-        f"dependencies may differ on {target.description}"
-        for p in resolution.packages
-        if target.name != "host" and p.files and session.metadata.was_built(p.files[0])
-    ) + _hash_warnings(packages, request, fmt)
+    warnings = tuple(f"set aside {note}" for note in resolution.set_aside)
+    warnings += _hash_warnings(packages, request, fmt)
     lock = Lock(
         packages=packages,
         options=_lock_options(
@@ -142,6 +138,8 @@ def compile_one(
         flavour=flavour,
         package_count=len(packages),
         warnings=warnings,
+        build_logs=resolution.build_logs,
+        rounds=resolution.rounds,
     )
     return CellLock(result=result, resolution=resolution, txt=txt)
 

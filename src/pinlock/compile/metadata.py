@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pinlock.compile import sdist, wheelzip
+from pinlock.compile.buildenv import BuildEnvironments
 from pinlock.coremetadata import CoreMetadata, parse_metadata
 from pinlock.digests import check_all_digests
-from pinlock.errors import MetadataError
+from pinlock.errors import BuildError, HashMismatch, MetadataError, PinlockError
 from pinlock.pyproject import static_project_metadata
 from pinlock.store import ArtifactStore
 from pinlock.urls import local_path
@@ -35,7 +36,12 @@ _METADATA_BUCKET = "metadata"
 
 
 class MetadataFetcher:
-    """Core metadata of index files and local projects; safe to share between threads."""
+    """Core metadata of index files and local projects; safe to share between threads.
+
+    A file whose metadata cannot be had (its build fails, its metadata is invalid or names
+    another project) fails the same way every time it is asked for in a run, without another
+    build or download.
+    """
 
     def __init__(
         self,
@@ -50,33 +56,39 @@ class MetadataFetcher:
         self._store = ArtifactStore(cache) if store is None else store
         self._build_isolation = build_isolation
         self._memo: dict[str, CoreMetadata] = {}
-        self._built: set[str] = set()
+        self._failed: dict[str, PinlockError] = {}
+        # key -> the backend's output, for each file whose metadata was built on this machine
+        # ("" when that happened in an earlier run and only the cache remembers it).
+        self._built: dict[str, str] = {}
         self._guard = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
+        self._no_ranges: set[str] = set()  # wheel URLs whose server sent no byte range
+        self._environments = BuildEnvironments()
 
     def fetch(self, dist: DistFile) -> CoreMetadata:
         """The metadata of ``dist``, checked to name the file's project and version."""
-        key = _cache_key(dist)
-        with self._guard:
-            known = self._memo.get(key)
-            if known is not None:
-                return known
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
-            with self._guard:
-                known = self._memo.get(key)
-            if known is not None:
-                return known
-            metadata = self._load(dist, key)
-            with self._guard:
-                self._memo[key] = metadata
-                self._key_locks.pop(key, None)
-            return metadata
+        metadata = self._get(dist, cheap=False)
+        assert metadata is not None
+        return metadata
+
+    def peek(self, dist: DistFile) -> CoreMetadata | None:
+        """The metadata of ``dist`` when it can be had cheaply: from memory or the cache, a PEP
+        658 ``.metadata`` file, range reads of a wheel or a local wheel. None when only a whole
+        download or a build would tell, or when another thread is reading it right now."""
+        return self._get(dist, cheap=True)
+
+    def close(self) -> None:
+        """Remove the build environments this fetcher made (they are reused until then)."""
+        self._environments.close()
 
     def was_built(self, dist: DistFile) -> bool:
         """Whether ``dist``'s metadata came from building its sdist on this machine."""
+        return self.build_output(dist) is not None
+
+    def build_output(self, dist: DistFile) -> str | None:
+        """What the backend printed building ``dist``'s metadata here; None if it was not built."""
         with self._guard:
-            return (_cache_key(dist)) in self._built
+            return self._built.get(_cache_key(dist))
 
     def for_source_tree(self, path: Path) -> CoreMetadata:
         """Metadata of a local project folder: its static ``[project]`` table when dependencies,
@@ -85,12 +97,55 @@ class MetadataFetcher:
         static = static_project_metadata(path)
         if static is not None:
             return static
-        data = sdist.prepare_metadata(path, build_isolation=self._build_isolation, what=str(path))
-        return parse_metadata(data, what=str(path))
+        built = sdist.build_metadata(
+            path,
+            build_isolation=self._build_isolation,
+            what=str(path),
+            environments=self._environments,
+        )
+        return parse_metadata(built.data, what=str(path))
 
     # -- one file ------------------------------------------------------------------------
 
-    def _load(self, dist: DistFile, key: str) -> CoreMetadata:
+    def _get(self, dist: DistFile, *, cheap: bool) -> CoreMetadata | None:
+        key = _cache_key(dist)
+        with self._guard:
+            known = self._memo.get(key)
+            if known is not None:
+                return known
+            failure = self._failed.get(key)
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        if failure is not None:
+            if cheap:
+                return None
+            raise failure
+        if not key_lock.acquire(blocking=not cheap):
+            return None
+        try:
+            with self._guard:
+                known = self._memo.get(key)
+                failure = self._failed.get(key)
+            if known is not None:
+                return known
+            if failure is not None:
+                if cheap:
+                    return None
+                raise failure
+            try:
+                metadata = self._load(dist, key, cheap=cheap)
+            except (MetadataError, BuildError, HashMismatch) as error:
+                if not cheap:
+                    with self._guard:
+                        self._failed[key] = error
+                raise
+            if metadata is not None:
+                with self._guard:
+                    self._memo[key] = metadata
+            return metadata
+        finally:
+            key_lock.release()
+
+    def _load(self, dist: DistFile, key: str, *, cheap: bool) -> CoreMetadata | None:
         # A local file without a digest may be rebuilt under the same name: read it afresh.
         persistent = key != dist.url or local_path(dist.url) is None
         cached = self._cache.get(_METADATA_BUCKET, key) if persistent else None
@@ -101,33 +156,51 @@ class MetadataFetcher:
                 pass  # a damaged entry is read again from the source below
             else:
                 if self._cache.get(_BUILT_BUCKET, key) is not None:
-                    self._mark_built(key)
+                    self._mark_built(key, "")
                 return metadata
-        data, built = self._read(dist)
+        if cheap:
+            data = self._cheap_read(dist)
+            if data is None:
+                return None
+            built: str | None = None
+        else:
+            data, built = self._read(dist)
         metadata = self._checked(parse_metadata(data, what=dist.filename), dist)
-        if built:
-            self._mark_built(key)
+        if built is not None:
+            self._mark_built(key, built)
         if persistent:
-            if built:
+            if built is not None:
                 self._cache.put(_BUILT_BUCKET, key, b"")
             self._cache.put(_METADATA_BUCKET, key, data)
         return metadata
 
-    def _mark_built(self, key: str) -> None:
+    def _mark_built(self, key: str, output: str) -> None:
         with self._guard:
-            self._built.add(key)
+            if output or key not in self._built:
+                self._built[key] = output
 
-    def _read(self, dist: DistFile) -> tuple[bytes, bool]:
-        """The metadata bytes, and whether they were built here from an sdist."""
+    def _read(self, dist: DistFile) -> tuple[bytes, str | None]:
+        """The metadata bytes, and the backend's output when they were built here."""
         if not dist.is_wheel:
             local = local_path(dist.url)
             archive = local if local is not None else self._download(dist)
-            return sdist.read_sdist_metadata(
-                archive, build_isolation=self._build_isolation, name=dist.filename
+            found = sdist.read_sdist_metadata(
+                archive,
+                build_isolation=self._build_isolation,
+                name=dist.filename,
+                environments=self._environments,
             )
-        return self._wheel_metadata(dist), False
+            return found.data, found.output if found.built else None
+        data = self._cheap_read(dist)
+        if data is None:
+            data = _wheel_file_metadata(self._download(dist), dist.filename)
+        return data, None
 
-    def _wheel_metadata(self, dist: DistFile) -> bytes:
+    def _cheap_read(self, dist: DistFile) -> bytes | None:
+        """A wheel's metadata without downloading it whole; None for an sdist, or when the
+        server offers neither a ``.metadata`` file nor range requests."""
+        if not dist.is_wheel:
+            return None
         local = local_path(dist.url)
         if local is not None:
             return _wheel_file_metadata(local, dist.filename)
@@ -135,10 +208,16 @@ class MetadataFetcher:
             data = self._pep658(dist, dist.metadata_url)
             if data is not None:
                 return data
+        with self._guard:
+            if dist.url in self._no_ranges:
+                return None
         data = wheelzip.read_metadata(self._client, dist.url)
-        if data is not None:
-            return data
-        return _wheel_file_metadata(self._download(dist), dist.filename)
+        if data is None:
+            # The server sends whole files only: asking again (the resolver after the
+            # prefetcher's peek) would cost another request for the same answer.
+            with self._guard:
+                self._no_ranges.add(dist.url)
+        return data
 
     def _pep658(self, dist: DistFile, url: str) -> bytes | None:
         response = self._client.get(url)

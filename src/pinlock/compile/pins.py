@@ -172,9 +172,10 @@ def _index_of(
 
 
 def _requires_python(session: CompileSession, package: ResolvedPackage) -> SpecifierSet | None:
-    if package.link is not None or not package.files:
+    """The version's Requires-Python, from the metadata the resolver read (never a new build)."""
+    if package.link is not None or package.metadata_file is None:
         return None
-    return session.metadata.fetch(package.files[0]).requires_python
+    return session.metadata.fetch(package.metadata_file).requires_python
 
 
 def _local_size(url: str) -> int | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pinlock.compile.resolve import BuildLog
 from pinlock.flavour import Flavour
 from pinlock.index.config import PipConfiguration
 from pinlock.index.options import IndexStrategy
@@ -74,7 +75,12 @@ class CompileRequest:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CompileResult:
-    """One lock: where it goes (None for standard output), its text, and whether it changed."""
+    """One lock: where it goes (None for standard output), its text, and whether it changed.
+
+    ``warnings`` are one line each (a run's warnings about all its locks come with its last
+    lock); ``build_logs`` hold what the build backends printed, for a verbose view;
+    ``rounds`` the resolver's rounds.
+    """
 
     input: Path
     output: Path | None
@@ -84,3 +90,5 @@ class CompileResult:
     flavour: Flavour | None
     package_count: int
     warnings: tuple[str, ...] = ()
+    build_logs: tuple[BuildLog, ...] = ()
+    rounds: int = 0

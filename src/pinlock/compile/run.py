@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
@@ -27,7 +28,7 @@ from pinlock.compile.inputs import STDIN, merge, read_constraints, read_input
 from pinlock.compile.naming import check_outputs, lock_path, output_for, plain_lock
 from pinlock.compile.project import ProjectInputs, ProjectSelection
 from pinlock.compile.request import CompileRequest, CompileResult
-from pinlock.compile.resolve import Constraint, Resolution
+from pinlock.compile.resolve import Constraint, MetadataOrigin, Resolution
 from pinlock.compile.session import CompileSession
 from pinlock.errors import ConfigError, LockConflict, PinlockError, ReqFileError
 from pinlock.flavour import Flavour
@@ -142,6 +143,7 @@ def compile_locks(
                 results.append(done.result)
     finally:
         session.close()
+    results = _with_run_warnings(results, layers)
     if not request.dry_run:
         for result in results:
             if result.output is not None:
@@ -215,6 +217,46 @@ def _check_hashes_wanted(pip: PipConfiguration, request: CompileRequest) -> None
 
 def _cell(target: Target, flavour: Flavour | None) -> tuple[str, str]:
     return (target.name, flavour.name if flavour else "")
+
+
+def _with_run_warnings(
+    results: list[CompileResult], resolutions: Mapping[tuple[Path, str, str], Resolution]
+) -> list[CompileResult]:
+    """Add to the last lock one warning per kind for the whole run: the packages whose
+    dependencies were read from a wheel for another platform, and those whose metadata was
+    built here for another target (both may list dependencies that differ on the target)."""
+    targets = {r.target.name: r.target for r in results}
+    foreign: dict[str, set[str]] = defaultdict(set)
+    built: dict[str, set[str]] = defaultdict(set)
+    for (_input, target_name, _flavour), resolution in resolutions.items():
+        for package in resolution.packages:
+            pin = f"{package.name} {package.version}"
+            if package.metadata_origin is MetadataOrigin.OTHER_WHEEL:
+                foreign[pin].add(targets[target_name].description)
+            elif package.metadata_origin is MetadataOrigin.BUILT and target_name != "host":
+                built[pin].add(targets[target_name].description)
+    warnings = []
+    if foreign:
+        warnings.append(
+            "no wheel fits the target, so dependencies were read from a wheel for another "
+            f"platform (they may differ on the target): {_pins_with_targets(foreign)}"
+        )
+    if built:
+        warnings.append(
+            "metadata was built from the sdist on this machine (its dependencies may differ on "
+            f"the target): {_pins_with_targets(built)}"
+        )
+    if not warnings or not results:
+        return results
+    last = results[-1]
+    return [*results[:-1], replace(last, warnings=(*last.warnings, *warnings))]
+
+
+def _pins_with_targets(pins: Mapping[str, set[str]]) -> str:
+    every = set().union(*pins.values())
+    if len(every) == 1:
+        return f"{', '.join(sorted(pins))} for {every.pop()}"
+    return ", ".join(f"{pin} ({'; '.join(sorted(pins[pin]))})" for pin in sorted(pins))
 
 
 def _layer_constraints(

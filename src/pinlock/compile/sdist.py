@@ -12,20 +12,52 @@ import os
 import subprocess
 import tarfile
 import tempfile
+import warnings
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from packaging.version import InvalidVersion, Version
 
+from pinlock.compile.buildenv import BuildEnvironments
 from pinlock.errors import BuildError, MetadataError
 
-__all__ = ["is_trusted_pkg_info", "prepare_metadata", "sdist_metadata"]
+__all__ = [
+    "BuiltMetadata",
+    "SdistMetadata",
+    "build_metadata",
+    "is_trusted_pkg_info",
+    "prepare_metadata",
+    "read_sdist_metadata",
+    "sdist_metadata",
+]
 
 _FIRST_TRUSTED_VERSION = Version("2.2")
 _DEPENDENCY_FIELDS = frozenset({"requires-dist", "requires-python"})
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuiltMetadata:
+    """What a PEP 517 backend prepared: the METADATA bytes, and everything it printed (its
+    subprocess output and the warnings it raised), for a user who asks to see it."""
+
+    data: bytes
+    output: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SdistMetadata:
+    """An sdist's core metadata; ``built`` when its backend had to compute it on this machine
+    (then its dependencies were computed here and may differ elsewhere) with ``output`` the
+    backend's output."""
+
+    data: bytes
+    built: bool
+    output: str = ""
 
 
 def sdist_metadata(path: Path, *, build_isolation: bool = True, name: str | None = None) -> bytes:
@@ -34,25 +66,31 @@ def sdist_metadata(path: Path, *, build_isolation: bool = True, name: str | None
     ``name`` is how errors refer to the sdist (its file name by default); the archive format
     is read from the content, so a cached file without a suffix works too.
     """
-    return read_sdist_metadata(path, build_isolation=build_isolation, name=name)[0]
+    return read_sdist_metadata(path, build_isolation=build_isolation, name=name).data
 
 
 def read_sdist_metadata(
-    path: Path, *, build_isolation: bool = True, name: str | None = None
-) -> tuple[bytes, bool]:
-    """Like ``sdist_metadata``, and whether the backend had to build it on this machine (then
-    its dependencies were computed here and may differ elsewhere)."""
+    path: Path,
+    *,
+    build_isolation: bool = True,
+    name: str | None = None,
+    environments: BuildEnvironments | None = None,
+) -> SdistMetadata:
+    """Like ``sdist_metadata``, saying whether (and with what output) the backend built it."""
     what = name or path.name
     members = _read_archive(path, what)
     top = _top_folder(members)
     pkg_info = members.get(f"{top}PKG-INFO")
     if pkg_info is not None and is_trusted_pkg_info(pkg_info):
-        return pkg_info, False
+        return SdistMetadata(data=pkg_info, built=False)
     with tempfile.TemporaryDirectory(prefix="pinlock-sdist-") as tmp:
         root = Path(tmp) / "src"
         _write_tree(root, members, what)
         source_dir = root / top if top else root
-        return prepare_metadata(source_dir, build_isolation=build_isolation, what=what), True
+        built = build_metadata(
+            source_dir, build_isolation=build_isolation, what=what, environments=environments
+        )
+        return SdistMetadata(data=built.data, built=True, output=built.output)
 
 
 def is_trusted_pkg_info(pkg_info: bytes) -> bool:
@@ -71,10 +109,25 @@ def is_trusted_pkg_info(pkg_info: bytes) -> bool:
 
 
 def prepare_metadata(source_dir: Path, *, build_isolation: bool = True, what: str) -> bytes:
+    """The METADATA bytes ``build_metadata`` prepares."""
+    return build_metadata(source_dir, build_isolation=build_isolation, what=what).data
+
+
+def build_metadata(
+    source_dir: Path,
+    *,
+    build_isolation: bool = True,
+    what: str,
+    environments: BuildEnvironments | None = None,
+) -> BuiltMetadata:
     """Run the project's PEP 517 ``prepare_metadata_for_build_wheel`` (or ``build_wheel``).
 
-    With ``build_isolation`` the backend runs in a fresh environment holding only the project's
-    build requirements, installed by pip under the user's pip configuration.
+    With ``build_isolation`` the backend runs in an environment holding only the project's
+    build requirements, installed by pip under the user's pip configuration: a fresh one, or
+    the one of ``environments`` made for the same build-system requirements. Nothing reaches
+    this process's stdout or stderr: the backend's output and the warnings it raises (which
+    pyproject_hooks re-raises here as ``BuildBackendWarning``) are returned, or carried by the
+    ``BuildError``.
     """
     import build
     from build.env import DefaultIsolatedEnv
@@ -82,15 +135,25 @@ def prepare_metadata(source_dir: Path, *, build_isolation: bool = True, what: st
     output: list[str] = []
     runner = _capturing_runner(output)
     try:
-        with tempfile.TemporaryDirectory(prefix="pinlock-metadata-") as out:
-            if build_isolation:
+        with (
+            _backend_warnings(output),
+            tempfile.TemporaryDirectory(prefix="pinlock-metadata-") as out,
+        ):
+            if build_isolation and environments is not None:
+                requires = build.ProjectBuilder(source_dir).build_system_requires
+                env = environments.environment(requires)
+                builder = build.ProjectBuilder.from_isolated_env(env, source_dir, runner=runner)
+                environments.install(env, builder.get_requires_for_build("wheel"))
+                data = _read_metadata_dir(builder.metadata_path(out), what)
+            elif build_isolation:
                 with DefaultIsolatedEnv() as env:
                     builder = build.ProjectBuilder.from_isolated_env(env, source_dir, runner=runner)
                     env.install(builder.build_system_requires)
                     env.install(builder.get_requires_for_build("wheel"))
-                    return _read_metadata_dir(builder.metadata_path(out), what)
-            builder = build.ProjectBuilder(source_dir, runner=runner)
-            return _read_metadata_dir(builder.metadata_path(out), what)
+                    data = _read_metadata_dir(builder.metadata_path(out), what)
+            else:
+                builder = build.ProjectBuilder(source_dir, runner=runner)
+                data = _read_metadata_dir(builder.metadata_path(out), what)
     except subprocess.CalledProcessError as error:
         output.extend(_stream_text(error.stdout) + _stream_text(error.stderr))
         reason = f"command exited with {error.returncode}: {_command_text(error.cmd)}"
@@ -102,6 +165,18 @@ def prepare_metadata(source_dir: Path, *, build_isolation: bool = True, what: st
         raise BuildError(what, str(error), "".join(output)) from None
     except build.BuildException as error:
         raise BuildError(what, str(error), "".join(output)) from None
+    return BuiltMetadata(data=data, output="".join(output))
+
+
+@contextmanager
+def _backend_warnings(output: list[str]) -> Iterator[None]:
+    """Collect the warnings raised while the backend runs into ``output``, not onto stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            output.extend(f"{warning.category.__name__}: {warning.message}\n" for warning in caught)
 
 
 def _read_metadata_dir(dist_info: str, what: str) -> bytes:

@@ -97,6 +97,7 @@ class CompileSession:
 
     def close(self) -> None:
         self.hash_pool.shutdown(wait=True)
+        self.metadata.close()
         for finder in self._finders.values():
             finder.close()
         self.http.close()

@@ -1,7 +1,9 @@
 """Dependency resolution for one target (and flavour) on resolvelib.
 
 ``resolve()`` takes the parsed input lines, resolves them with the factory/provider pair and
-returns the pinned set with the annotations a lock needs (who asked for each package).
+returns the pinned set with the annotations a lock needs (who asked for each package), and what
+a user may want to know about how it was found: the versions set aside because their metadata
+could not be had, where each pin's metadata came from, the output of every build, the rounds.
 """
 
 from __future__ import annotations
@@ -19,22 +21,26 @@ from pinlock.compile.resolve.candidates import (
     Candidate,
     Constraint,
     ExplicitRequirement,
+    MetadataOrigin,
     Requirement,
     split_identifier,
 )
-from pinlock.compile.resolve.explain import explain_conflict
-from pinlock.compile.resolve.factory import Factory, FileSource, MetadataSource, ResolveOptions
+from pinlock.compile.resolve.explain import explain_conflict, explain_set_aside, set_aside_note
+from pinlock.compile.resolve.factory import Factory, ResolveOptions
 from pinlock.compile.resolve.factory import from_packaging as _from_packaging
 from pinlock.compile.resolve.prefetch import Prefetcher
 from pinlock.compile.resolve.provider import Provider
-from pinlock.errors import ReqFileError, ResolutionImpossible
+from pinlock.compile.resolve.sources import FileSource, MetadataSource
+from pinlock.errors import BuildError, ReqFileError, ResolutionImpossible
 from pinlock.index.models import DistFile, parse_dist_filename
 from pinlock.reqfile import ReqLine
 from pinlock.urls import local_path, url_filename
 
 __all__ = [
+    "BuildLog",
     "Constraint",
     "FileSource",
+    "MetadataOrigin",
     "MetadataSource",
     "Resolution",
     "ResolveOptions",
@@ -56,14 +62,43 @@ class ResolvedPackage:
     via: tuple[str, ...]
     link: str | None = None
     editable: bool = False
+    metadata_origin: MetadataOrigin = MetadataOrigin.WHEEL
+    metadata_file: DistFile | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BuildLog:
+    """What a PEP 517 backend printed while preparing metadata here: shown to a user on
+    failure or on request (``-v``), never on the terminal as it happens."""
+
+    what: str
+    output: str
+    failed: bool
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Resolution:
+    """The pins, and how they were found.
+
+    ``set_aside`` holds one line per version skipped because its metadata could not be had;
+    ``rounds`` is the number of resolver rounds (one pin or one backtrack each).
+    """
+
     packages: tuple[ResolvedPackage, ...]
+    rounds: int = 0
+    set_aside: tuple[str, ...] = ()
+    build_logs: tuple[BuildLog, ...] = ()
 
     def by_name(self) -> dict[NormalizedName, ResolvedPackage]:
         return {p.name: p for p in self.packages}
+
+
+class _RoundCounter(resolvelib.BaseReporter[Requirement, AnyCandidate, str]):
+    def __init__(self) -> None:
+        self.rounds = 0
+
+    def starting_round(self, index: int) -> None:
+        self.rounds = index + 1
 
 
 def resolve(
@@ -114,23 +149,39 @@ def resolve(
     prefetcher.submit(line.requirement for line in requirements if line.requirement is not None)
     # A re-compile knows most names from the existing lock: ask for all their pages at once.
     files.prefetch([*root_labels, *options.prefer])
+    input_order = {root.identifier: index for index, root in reversed(list(enumerate(roots)))}
+    counter = _RoundCounter()
     resolver: resolvelib.Resolver[Requirement, AnyCandidate, str] = resolvelib.Resolver(
-        Provider(factory), resolvelib.BaseReporter()
+        Provider(factory, input_order=input_order), counter
     )
     try:
         result = resolver.resolve(roots, max_rounds=_MAX_ROUNDS)
     except resolvelib.ResolutionImpossible as exc:
-        raise ResolutionImpossible(
-            explain_conflict(exc.causes, factory, root_labels, root_lines=root_lines)
-        ) from None
+        explanation = explain_conflict(exc.causes, factory, root_labels, root_lines=root_lines)
+        raise _impossible(explanation, factory, counter.rounds) from None
     except resolvelib.ResolutionTooDeep:
-        raise ResolutionImpossible(
+        explanation = (
             f"gave up after {_MAX_ROUNDS} resolution rounds for {target.description}: "
             "the requirements leave too many combinations to try; pin some packages more tightly"
-        ) from None
+        ) + explain_set_aside(factory)
+        raise _impossible(explanation, factory, counter.rounds) from None
     finally:
         prefetcher.close()
-    return _collect(result, factory, root_labels, limits)
+    return _collect(result, factory, root_labels, limits, rounds=counter.rounds)
+
+
+def _impossible(explanation: str, factory: Factory, rounds: int) -> ResolutionImpossible:
+    """The error, listing the versions set aside on the way and carrying their build output."""
+    output = "".join(f"--- {log.what}\n{log.output}" for log in _failed_builds(factory))
+    return ResolutionImpossible(explanation, rounds=rounds, build_output=output)
+
+
+def _failed_builds(factory: Factory) -> list[BuildLog]:
+    return [
+        BuildLog(what=error.what, output=error.output, failed=True)
+        for error in factory.set_aside.values()
+        if isinstance(error, BuildError)
+    ]
 
 
 def _direct_root(line: ReqLine, factory: Factory) -> ExplicitRequirement:
@@ -187,6 +238,8 @@ def _collect(
     factory: Factory,
     root_labels: Mapping[NormalizedName, Sequence[str]],
     limits: Mapping[NormalizedName, Sequence[Constraint]],
+    *,
+    rounds: int,
 ) -> Resolution:
     via: dict[NormalizedName, set[str]] = defaultdict(set)
     chosen: dict[NormalizedName, Candidate] = {}
@@ -202,10 +255,15 @@ def _collect(
             if parent_name != name and parent in result.mapping:
                 via[name].add(parent_name)
     packages = []
+    builds = _failed_builds(factory)
     for name, candidate in sorted(chosen.items()):
         labels = set(via[name]) | set(root_labels.get(name, ()))
         labels |= {c.label for c in limits.get(name, ()) if c.annotate}
         meta = factory.metadata_for(candidate)
+        origin, source = _metadata_origin(candidate, factory)
+        if origin is MetadataOrigin.BUILT and source is not None:
+            output = factory.metadata.build_output(source) or ""
+            builds.append(BuildLog(what=source.filename, output=output, failed=False))
         packages.append(
             ResolvedPackage(
                 name=name,
@@ -215,6 +273,29 @@ def _collect(
                 via=tuple(sorted(labels, key=str.lower)),
                 link=candidate.link,
                 editable=candidate.editable,
+                metadata_origin=origin,
+                metadata_file=source,
             )
         )
-    return Resolution(packages=tuple(packages))
+    return Resolution(
+        packages=tuple(packages),
+        rounds=rounds,
+        set_aside=tuple(set_aside_note(c, e) for c, e in factory.set_aside.items()),
+        build_logs=tuple(builds),
+    )
+
+
+def _metadata_origin(
+    candidate: Candidate, factory: Factory
+) -> tuple[MetadataOrigin, DistFile | None]:
+    if candidate.source_dir is not None:
+        return MetadataOrigin.SOURCE, None
+    source = candidate.metadata_file or (candidate.files[0] if candidate.files else None)
+    if source is None:  # pragma: no cover - metadata_for has failed for such a candidate
+        return MetadataOrigin.SOURCE, None
+    if source.is_wheel:
+        fits = source in candidate.files
+        return (MetadataOrigin.WHEEL if fits else MetadataOrigin.OTHER_WHEEL), source
+    if factory.metadata.build_output(source) is not None:
+        return MetadataOrigin.BUILT, source
+    return MetadataOrigin.SDIST, source

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -21,6 +22,7 @@ __all__ = [
     "Candidate",
     "Constraint",
     "ExplicitRequirement",
+    "MetadataOrigin",
     "PythonCandidate",
     "PythonRequirement",
     "Requirement",
@@ -44,6 +46,16 @@ def split_identifier(identifier: str) -> tuple[NormalizedName, frozenset[Normali
     return NormalizedName(name), extras
 
 
+class MetadataOrigin(Enum):
+    """Where a pinned version's dependencies were read from (the value says it in words)."""
+
+    WHEEL = "a wheel for the target"
+    OTHER_WHEEL = "a wheel for another platform"
+    SDIST = "the sdist's PKG-INFO"
+    BUILT = "building the sdist on this machine"
+    SOURCE = "the project itself"
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Constraint:
     """A version limit that does not itself ask for the package (``-c``, a layer below).
@@ -63,14 +75,16 @@ class Candidate:
     """One version of a project (with extras, when ``extras`` is non-empty).
 
     ``files`` are the files of that version usable on the target, best first; metadata is read
-    from ``files[0]``. A direct reference (URL, local path, editable) has ``link`` set and its
-    ``files`` hold the one file it points at, if it is a file.
+    from ``metadata_file`` (``files[0]`` when None), which is a wheel for another platform when
+    no wheel fits the target (see ``versions``). A direct reference (URL, local path, editable)
+    has ``link`` set and its ``files`` hold the one file it points at, if it is a file.
     """
 
     name: NormalizedName
     version: Version
     extras: frozenset[NormalizedName] = frozenset()
     files: tuple[DistFile, ...] = field(default=(), compare=False, hash=False)
+    metadata_file: DistFile | None = field(default=None, compare=False, hash=False)
     link: str | None = None
     editable: bool = False
     source_dir: str | None = field(default=None, compare=False, hash=False)
@@ -119,6 +133,9 @@ class SpecifierRequirement:
     extras: frozenset[NormalizedName]
     specifier: SpecifierSet
     text: str
+    # The candidate whose metadata states it (None for an input line): explanations name it,
+    # and a candidate is never checked against what its own project asked for.
+    required_by: Candidate | None = field(default=None, compare=False, hash=False)
 
     @property
     def identifier(self) -> str:

@@ -1,19 +1,20 @@
 """Builds and caches candidates for the provider, and remembers what it needs to explain a failure.
 
-All the "which files and versions may this target use" policy lives here: wheel tags and
-Requires-Python of the target, PEP 592 yanked files, PEP 440 pre-release rules, ``-c`` constraints,
-``--only-binary``/``--no-binary``, GPU flavour builds, and the preference for already-pinned
-versions. The provider stays a thin adapter to resolvelib.
+The "which versions may this target use" policy lives here (with the per-file rules in
+``versions``): PEP 592 yanked files, PEP 440 pre-release rules, ``-c`` constraints and the
+preference for already-pinned versions. A candidate whose metadata cannot be had (its build
+fails, its metadata is invalid or names another project, its file is corrupt) is set aside with
+a note, as pip does, and the next version is tried. The provider stays a thin adapter to
+resolvelib.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from packaging.requirements import Requirement as PackagingRequirement
 from packaging.specifiers import SpecifierSet
@@ -31,29 +32,21 @@ from pinlock.compile.resolve.candidates import (
     SpecifierRequirement,
     split_identifier,
 )
+from pinlock.compile.resolve.sources import FileSource, MetadataSource
+from pinlock.compile.resolve.versions import FilePolicy, ProjectVersions, project_versions
 from pinlock.coremetadata import CoreMetadata
-from pinlock.errors import MetadataError
+from pinlock.errors import BuildError, MetadataError
 from pinlock.flavour import Flavour
-from pinlock.index.models import DistFile
 from pinlock.target import Target
 
-__all__ = ["Factory", "FileSource", "MetadataSource", "ResolveOptions"]
+__all__ = ["Factory", "ResolveOptions"]
 
 
-class FileSource(Protocol):
-    """Where the files of a project come from (``pinlock.index.finder.PackageFinder``)."""
-
-    def find(self, name: NormalizedName) -> tuple[DistFile, ...]: ...
-
-    def prefetch(self, names: Iterable[NormalizedName]) -> None: ...
-
-
-class MetadataSource(Protocol):
-    """Where core metadata comes from (``pinlock.compile.metadata.MetadataFetcher``)."""
-
-    def fetch(self, dist: DistFile) -> CoreMetadata: ...
-
-    def for_source_tree(self, path: Path) -> CoreMetadata: ...
+# What makes a candidate's metadata impossible to have. A network failure is not among them:
+# it says nothing about the candidate, and ends the run. Nor is a file whose bytes disagree with
+# the digest the index states: as in pip, that ends the run (the index, or the way to it, cannot
+# be trusted).
+UNREADABLE_METADATA = (BuildError, MetadataError)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -75,15 +68,6 @@ class ResolveOptions:
     prefer_binary: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Versions:
-    """The usable files of each version of a project, and why other files were set aside."""
-
-    usable: Mapping[Version, tuple[DistFile, ...]]
-    yanked_only: Mapping[Version, tuple[DistFile, ...]]
-    rejected: Mapping[str, set[Version]]
-
-
 class Factory:
     """Candidates and dependencies for the provider, memoized; thread-safe where prefetch needs."""
 
@@ -103,7 +87,13 @@ class Factory:
         self.python = PythonCandidate(
             version=self.target.python_full_version, description=self.target.description
         )
-        self._versions: dict[NormalizedName, _Versions] = {}
+        self._policy = FilePolicy(
+            target=self.target,
+            only_binary=options.only_binary,
+            no_binary=options.no_binary,
+            flavour=options.flavour,
+        )
+        self._versions: dict[NormalizedName, ProjectVersions] = {}
         self._lock = threading.Lock()
         self._dependencies: dict[Candidate, tuple[Requirement, ...]] = {}
         self._admitted: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
@@ -111,55 +101,25 @@ class Factory:
         self.required_by: dict[NormalizedName, set[Candidate | None]] = defaultdict(set)
         # Direct references given in the inputs (URLs, paths, editables), by name.
         self.explicit: dict[NormalizedName, Candidate] = {}
+        # Versions set aside because their metadata cannot be had, with the error that said so.
+        self.set_aside: dict[Candidate, Exception] = {}
+        # Versions left out by forward checking: the dependency that could not be met, and the
+        # requirements of others it clashed with (the latest such clash of each version).
+        self.clashes: dict[Candidate, tuple[Requirement, tuple[Requirement, ...]]] = {}
+        self._in_force: Mapping[str, Iterable[Requirement]] = {}
 
     # -- versions and files -------------------------------------------------------------------
 
-    def versions(self, name: NormalizedName) -> _Versions:
+    def versions(self, name: NormalizedName) -> ProjectVersions:
         """Every version of ``name`` with files the target can use, sorted newest first."""
         with self._lock:
             known = self._versions.get(name)
         if known is not None:
             return known
-        usable: dict[Version, list[tuple[tuple[int, int], DistFile]]] = defaultdict(list)
-        yanked: dict[Version, list[tuple[tuple[int, int], DistFile]]] = defaultdict(list)
-        rejected: dict[str, set[Version]] = defaultdict(set)
-        for dist in self.files.find(name):
-            reason = self._unusable_reason(dist)
-            if reason is not None:
-                rejected[reason].add(dist.version)
-                continue
-            rank = self._file_rank(dist)
-            (yanked if dist.yanked else usable)[dist.version].append((rank, dist))
-        result = _Versions(
-            usable={v: _by_rank(fs) for v, fs in sorted(usable.items(), reverse=True)},
-            yanked_only={
-                v: _by_rank(fs) for v, fs in sorted(yanked.items(), reverse=True) if v not in usable
-            },
-            rejected=dict(rejected),
-        )
+        result = project_versions(self.files.find(name), self._policy)
         with self._lock:
             self._versions[name] = result
         return result
-
-    def _unusable_reason(self, dist: DistFile) -> str | None:
-        flavour = self.options.flavour
-        if flavour is not None and flavour.owns(dist.name) and not flavour.accepts(dist.version):
-            return f"not a {flavour.name} build"
-        if dist.is_wheel:
-            if _listed(self.options.no_binary, dist.name):
-                return "wheels excluded by --no-binary"
-            if self.target.tag_rank(dist.wheel_tags) is None:
-                return f"no wheel for {self.target.description}"
-        elif _listed(self.options.only_binary, dist.name):
-            return "sdists excluded by --only-binary"
-        if not self.target.accepts_python(dist.requires_python):
-            return f"requires a Python other than {self.target.python_full_version}"
-        return None
-
-    def _file_rank(self, dist: DistFile) -> tuple[int, int]:
-        if dist.is_wheel:
-            return (0, self.target.tag_rank(dist.wheel_tags) or 0)
-        return (1, 0)
 
     def admits(self, specifier: SpecifierSet, version: Version) -> bool:
         """Whether ``specifier`` admits ``version``, pre-releases included (callers decide those).
@@ -182,7 +142,23 @@ class Factory:
         identifier: str,
         requirements: Sequence[Requirement],
         incompatible: set[AnyCandidate],
-    ) -> list[AnyCandidate]:
+        *,
+        others: Mapping[str, Iterable[Requirement]] | None = None,
+    ) -> list[AnyCandidate] | Callable[[], Iterator[AnyCandidate]]:
+        """The candidates for ``identifier``, best first.
+
+        Index candidates come lazily: each one's metadata is read as resolvelib reaches it, and
+        one whose metadata cannot be had is set aside and skipped (pip's behaviour), so a
+        broken old release never ends a resolution that a newer or older one can finish.
+
+        ``others`` are the requirements already on every other project (resolvelib's criteria).
+        A candidate one of whose dependencies no version can meet together with them is left
+        out (forward checking): resolvelib would reject it anyway, but only when pinning it,
+        and then it blames the dependency's other requirers instead of whoever asked for this
+        project, and backtracks to the wrong place. Candidates are checked when reached against
+        the latest criteria resolvelib has shown (what it would check them against itself);
+        holding each call's own would keep every past state alive.
+        """
         if identifier == self.python.identifier:
             # The one candidate, unless a Requires-Python rules it out: resolvelib must see no
             # match (and backtrack), never a candidate that fails its own requirements.
@@ -230,14 +206,102 @@ class Factory:
                 _ReverseVersion(v),
             )
         )
-        matches: list[AnyCandidate] = []
+        matches: list[Candidate] = []
         for version in allowed:
-            candidate = Candidate(name=name, version=version, extras=extras, files=table[version])
-            if candidate not in incompatible:
+            files = table[version]
+            candidate = Candidate(
+                name=name,
+                version=version,
+                extras=extras,
+                files=files,
+                metadata_file=versions.metadata_file(version, files),
+            )
+            if candidate not in incompatible and candidate.base not in self.set_aside:
                 matches.append(candidate)
-        return matches
+
+        if others is not None:
+            self._in_force = others
+
+        def readable() -> Iterator[AnyCandidate]:
+            return (
+                candidate
+                for candidate in matches
+                if self._readable(candidate) and self._fits(candidate, self._in_force)
+            )
+
+        return readable
+
+    def _readable(self, candidate: Candidate) -> bool:
+        """Whether ``candidate``'s dependencies can be read; if not it is set aside for good."""
+        base = candidate.base
+        if base in self.set_aside:
+            return False
+        try:
+            self.dependencies(candidate)
+            self.dependencies(base)  # an extras candidate brings its base's (see _fits)
+        except UNREADABLE_METADATA as error:
+            self.set_aside[base] = error
+            return False
+        return True
+
+    def _fits(self, candidate: Candidate, others: Mapping[str, Iterable[Requirement]]) -> bool:
+        """Whether every dependency of ``candidate`` can still be met with the requirements
+        other projects already put on it (``others``); if not, ``clashes`` says why.
+
+        An extras candidate brings its base's dependencies too (through the base at the same
+        version): they are checked with its own, or an extra would be chosen at a version whose
+        base cannot be, and the clash found only later and blamed on someone else.
+        """
+        deps = self.dependencies(candidate)
+        if candidate.extras:
+            deps += self.dependencies(candidate.base)
+        for dep in deps:
+            if isinstance(dep, PythonRequirement):
+                if not self.admits(dep.specifier, self.python.version):
+                    self.clashes[candidate.base] = (dep, ())
+                    return False
+                continue
+            if not isinstance(dep, SpecifierRequirement):
+                continue
+            against: list[Requirement] = []
+            for identifier in dict.fromkeys((dep.identifier, dep.name)):
+                if identifier in others:
+                    against.extend(
+                        other
+                        for other in others[identifier]
+                        if not isinstance(other, SpecifierRequirement)
+                        or other.required_by is None
+                        or other.required_by.name != candidate.name
+                    )
+            if against and not self._satisfiable(dep, against):
+                self.clashes[candidate.base] = (dep, tuple(against))
+                return False
+        return True
+
+    def _satisfiable(self, dep: SpecifierRequirement, against: Sequence[Requirement]) -> bool:
+        """Whether some version of ``dep``'s project (pre-releases and yanked ones included:
+        this only rules out what can never be chosen) meets ``dep``, ``against`` and the
+        constraints at once."""
+        explicit = [r.candidate for r in against if isinstance(r, ExplicitRequirement)]
+        if explicit or dep.name in self.explicit:
+            wanted = explicit or [self.explicit[dep.name]]
+            return all(self.is_satisfied_by(dep, c) for c in wanted)
+        specifiers = [dep.specifier]
+        specifiers += [r.specifier for r in against if isinstance(r, SpecifierRequirement)]
+        specifiers += [c.specifier for c in self.constraints.get(dep.name, ())]
+        versions = self.versions(dep.name)
+        return any(
+            all(self.admits(s, v) for s in specifiers)
+            for table in (versions.usable, versions.yanked_only)
+            for v in table
+        )
 
     def is_satisfied_by(self, requirement: Requirement, candidate: AnyCandidate) -> bool:
+        # resolvelib asks this for every pin and every requirement on it, every round.
+        if type(requirement) is SpecifierRequirement and type(candidate) is Candidate:
+            if candidate.link is None or str(requirement.specifier):
+                return self.admits(requirement.specifier, candidate.version)
+            return True
         if isinstance(requirement, PythonRequirement):
             return isinstance(candidate, PythonCandidate) and self.admits(
                 requirement.specifier, candidate.version
@@ -276,7 +340,7 @@ class Factory:
             if req.url:
                 deps.append(self.direct_requirement(req, required_by=candidate))
             else:
-                deps.append(from_packaging(req))
+                deps.append(from_packaging(req, required_by=candidate))
         for dep in deps:
             if not isinstance(dep, PythonRequirement):
                 self.required_by[split_identifier(dep.identifier)[0]].add(candidate.base)
@@ -297,6 +361,8 @@ class Factory:
     def metadata_for(self, candidate: Candidate) -> CoreMetadata:
         if candidate.source_dir is not None:
             meta = self.metadata.for_source_tree(Path(candidate.source_dir))
+        elif candidate.metadata_file is not None:
+            meta = self.metadata.fetch(candidate.metadata_file)
         elif candidate.files:
             meta = self.metadata.fetch(candidate.files[0])
         else:
@@ -325,7 +391,9 @@ class Factory:
         return ExplicitRequirement(candidate=known.base, text=str(req))
 
 
-def from_packaging(req: PackagingRequirement) -> SpecifierRequirement:
+def from_packaging(
+    req: PackagingRequirement, *, required_by: Candidate | None = None
+) -> SpecifierRequirement:
     """A resolver requirement from a parsed PEP 508 requirement (markers already evaluated)."""
     text = f"{req.name}{'[' + ','.join(sorted(req.extras)) + ']' if req.extras else ''}"
     return SpecifierRequirement(
@@ -333,17 +401,8 @@ def from_packaging(req: PackagingRequirement) -> SpecifierRequirement:
         extras=frozenset(canonicalize_name(e) for e in req.extras),
         specifier=req.specifier,
         text=f"{text}{req.specifier}",
+        required_by=required_by,
     )
-
-
-def _by_rank(files: list[tuple[tuple[int, int], DistFile]]) -> tuple[DistFile, ...]:
-    return tuple(dist for _rank, dist in sorted(files, key=lambda item: (item[0], item[1].url)))
-
-
-def _listed(names: frozenset[str], name: NormalizedName) -> bool:
-    if name in names:
-        return True
-    return ":all:" in names and f"-{name}" not in names
 
 
 def _exact_pins(specifiers: Iterable[SpecifierSet]) -> set[Version]:

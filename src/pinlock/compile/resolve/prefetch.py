@@ -5,6 +5,10 @@ walks the dependency tree as the resolver would most likely walk it (newest usab
 each project) on a thread pool, so pages and metadata are in the memo caches by the time the
 single-threaded resolver asks. A guess that turns out wrong costs bandwidth, never correctness:
 errors are swallowed here and surface when the resolver itself asks.
+
+It only ever reads cheap metadata (a PEP 658 ``.metadata`` file, range reads of a wheel, the
+cache): it never downloads an sdist or a whole wheel and never builds. A version whose
+metadata needs that is left to the resolver, which may never ask for it.
 """
 
 from __future__ import annotations
@@ -55,7 +59,10 @@ class Prefetcher:
                 if version.is_prerelease and not factory.options.pre:
                     continue
                 if factory.admits(req.specifier, version):
-                    meta = factory.metadata.fetch(versions.usable[version][0])
+                    files = versions.usable[version]
+                    meta = factory.metadata.peek(versions.metadata_file(version, files))
+                    if meta is None:
+                        return
                     self.submit(
                         r
                         for r in meta.requires_dist
@@ -65,7 +72,16 @@ class Prefetcher:
         except PinlockError:
             return
 
-    def close(self) -> None:
+    def close(self, *, wait: bool = False) -> None:
+        """Stop walking; with ``wait``, first let every walk under way finish."""
+        if wait:
+            while True:
+                with self._lock:
+                    pending = [f for f in self._futures if not f.done()]
+                if not pending:
+                    break
+                for future in pending:
+                    future.result()
         with self._lock:
             self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,31 +1,87 @@
-"""The resolvelib provider: a thin adapter over the factory."""
+"""The resolvelib provider: a thin adapter over the factory, and the order in which to pin.
+
+The order follows pip's provider (``narrow_requirement_selection`` and ``get_preference``), with
+one addition: the target's Python alone first; then what the input files ask for (their limits
+apply before anything else chooses); then the projects named by the last backtrack (the
+requirements that clashed and the candidates that asked for them), since no solution exists
+while that clash stands; then projects that keep turning up in clashes without being pinned;
+and among the rest, direct references and exact pins, upper-bounded requirements, the inputs
+in the order given, any constrained requirement, and the name for determinism.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from resolvelib.providers import AbstractProvider
 from resolvelib.structs import RequirementInformation
 
 from pinlock.compile.resolve.candidates import (
+    PYTHON_IDENTIFIER,
     AnyCandidate,
     ExplicitRequirement,
     PythonRequirement,
     Requirement,
+    split_identifier,
 )
 from pinlock.compile.resolve.factory import Factory
 
 __all__ = ["Provider"]
 
 _Info = RequirementInformation[Requirement, AnyCandidate]
+_Preference = tuple[bool, bool, bool, bool, float, bool, str]
+
+# How often a project must be named by a backtrack while still unpinned before it is pinned
+# ahead of everything else (pip's threshold): its limits then apply before others choose.
+_PROMOTE_AFTER_CONFLICTS = 5
 
 
 class Provider(AbstractProvider[Requirement, AnyCandidate, str]):
-    def __init__(self, factory: Factory) -> None:
+    def __init__(self, factory: Factory, *, input_order: Mapping[str, int] | None = None) -> None:
         self.factory = factory
+        self._input_order = dict(input_order or {})
+        self._conflicts: defaultdict[str, int] = defaultdict(int)
+        self._promoted: set[str] = set()
 
     def identify(self, requirement_or_candidate: Requirement | AnyCandidate) -> str:
         return requirement_or_candidate.identifier
+
+    def narrow_requirement_selection(
+        self,
+        identifiers: Iterable[str],
+        resolutions: Mapping[str, AnyCandidate],
+        candidates: Mapping[str, Iterator[AnyCandidate]],
+        information: Mapping[str, Iterator[_Info]],
+        backtrack_causes: Sequence[_Info],
+    ) -> Iterable[str]:
+        """Python alone; else the identifiers the last backtrack named; else the promoted ones.
+
+        Checking backtrack causes here is linear; in ``get_preference`` it would be quadratic.
+        """
+        causes: set[str] = set()
+        for info in backtrack_causes:
+            causes.add(info.requirement.identifier)
+            if info.parent is not None:
+                causes.add(info.parent.identifier)
+        for identifier in causes:
+            if identifier not in resolutions:
+                self._conflicts[identifier] += 1
+                if self._conflicts[identifier] >= _PROMOTE_AFTER_CONFLICTS:
+                    self._promoted.add(identifier)
+        inputs: list[str] = []
+        named: list[str] = []
+        promoted: list[str] = []
+        for identifier in identifiers:
+            if identifier == PYTHON_IDENTIFIER:
+                return [identifier]
+            if identifier in self._input_order:
+                inputs.append(identifier)
+            elif identifier in causes:
+                named.append(identifier)
+            elif identifier in self._promoted:
+                promoted.append(identifier)
+        return inputs or named or promoted or identifiers
 
     def get_preference(
         self,
@@ -34,30 +90,46 @@ class Provider(AbstractProvider[Requirement, AnyCandidate, str]):
         candidates: Mapping[str, Iterator[AnyCandidate]],
         information: Mapping[str, Iterator[_Info]],
         backtrack_causes: Sequence[_Info],
-    ) -> tuple[bool, bool, bool, bool, str]:
-        infos = list(information[identifier])
-        requirements = [info.requirement for info in infos]
-        # Python first (it has one candidate), then direct references and exact pins, then
-        # whatever caused the last backtrack, then the rest by name for determinism.
-        is_python = any(isinstance(r, PythonRequirement) for r in requirements)
-        is_explicit = any(isinstance(r, ExplicitRequirement) for r in requirements)
-        is_pinned = any(
-            spec.operator in ("==", "===")
-            for r in requirements
-            if not isinstance(r, PythonRequirement | ExplicitRequirement)
-            for spec in r.specifier
+    ) -> _Preference:
+        direct = pinned = upper_bounded = constrained = False
+        specifiers = [
+            c.specifier for c in self.factory.constraints.get(split_identifier(identifier)[0], ())
+        ]
+        for info in information[identifier]:
+            requirement = info.requirement
+            if isinstance(requirement, ExplicitRequirement):
+                direct = True
+            elif not isinstance(requirement, PythonRequirement):
+                specifiers.append(requirement.specifier)
+        for specifier in specifiers:
+            for spec in specifier:
+                constrained = True
+                wildcard = spec.version.endswith("*")
+                if spec.operator in ("==", "===") and not wildcard:
+                    pinned = True
+                elif spec.operator in ("<", "<=", "~=") or (spec.operator == "==" and wildcard):
+                    upper_bounded = True
+        return (
+            identifier not in self._promoted,
+            not direct,
+            not pinned,
+            not upper_bounded,
+            self._input_order.get(identifier, float("inf")),
+            not constrained,
+            identifier,
         )
-        causes = {info.requirement.identifier for info in backtrack_causes}
-        return (not is_python, not is_explicit, not is_pinned, identifier not in causes, identifier)
 
     def find_matches(
         self,
         identifier: str,
         requirements: Mapping[str, Iterator[Requirement]],
         incompatibilities: Mapping[str, Iterator[AnyCandidate]],
-    ) -> list[AnyCandidate]:
+    ) -> list[AnyCandidate] | Callable[[], Iterator[AnyCandidate]]:
         return self.factory.find_matches(
-            identifier, list(requirements[identifier]), set(incompatibilities[identifier])
+            identifier,
+            list(requirements[identifier]),
+            set(incompatibilities[identifier]),
+            others=requirements,
         )
 
     def is_satisfied_by(self, requirement: Requirement, candidate: AnyCandidate) -> bool:

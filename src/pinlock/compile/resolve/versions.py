@@ -1,0 +1,200 @@
+"""Which versions of a project a target may use, which of their files, and whose metadata to read.
+
+A version is usable when at least one of its files is: a wheel whose tags fit the target, or an
+sdist (which builds anywhere), allowed by ``--only-binary``/``--no-binary``, the flavour and the
+index's Requires-Python. Its files are ranked as pip ranks them: wheels before sdists, the best
+tag first, and among equal tags the highest build tag.
+
+Metadata is read without building wherever possible: from the best usable file when it is a
+wheel; when no wheel fits the target, from a wheel of the same version built for another
+platform (its dependencies are almost always the same, and a warning says it was done); an
+sdist is read (and perhaps built) only for a version that has no wheel at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.tags import Tag
+from packaging.utils import InvalidWheelFilename, NormalizedName, parse_wheel_filename
+from packaging.version import Version
+
+from pinlock.flavour import Flavour
+from pinlock.index.models import DistFile
+from pinlock.target import Target
+
+__all__ = ["FilePolicy", "ProjectVersions", "project_versions"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FilePolicy:
+    """What decides whether a file may be used, besides the target."""
+
+    target: Target
+    only_binary: frozenset[str] = frozenset()
+    no_binary: frozenset[str] = frozenset()
+    flavour: Flavour | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProjectVersions:
+    """The versions of one project, newest first.
+
+    ``usable`` maps each usable version to its usable files, best first; ``yanked_only`` the
+    versions whose usable files are all yanked (PEP 592). ``rejected`` maps a reason to the
+    versions that have no usable file for that reason (a version with any usable file is never
+    listed there). ``foreign_wheels`` holds, for usable versions none of whose wheels fits the
+    target, the wheel of another platform their metadata is read from.
+    """
+
+    usable: Mapping[Version, tuple[DistFile, ...]]
+    yanked_only: Mapping[Version, tuple[DistFile, ...]]
+    rejected: Mapping[str, frozenset[Version]]
+    foreign_wheels: Mapping[Version, DistFile]
+
+    def metadata_file(self, version: Version, files: tuple[DistFile, ...]) -> DistFile:
+        """The file to read ``version``'s metadata from, given its usable ``files``."""
+        best = files[0]
+        if best.is_wheel:
+            return best
+        return self.foreign_wheels.get(version, best)
+
+
+def project_versions(files: Iterable[DistFile], policy: FilePolicy) -> ProjectVersions:
+    """Sort a project's files into usable versions, yanked ones and those set aside (and why)."""
+    usable: dict[Version, list[tuple[Any, DistFile]]] = defaultdict(list)
+    yanked: dict[Version, list[tuple[Any, DistFile]]] = defaultdict(list)
+    rejected: dict[str, set[Version]] = defaultdict(set)
+    foreign: dict[Version, list[DistFile]] = defaultdict(list)
+    target = policy.target
+    for dist in files:
+        reason = _unusable_reason(dist, policy)
+        if reason is None:
+            (yanked if dist.yanked else usable)[dist.version].append((_rank(dist, target), dist))
+            continue
+        rejected[reason].add(dist.version)
+        if _other_platform_wheel(dist, policy):
+            foreign[dist.version].append(dist)
+    shown = set(usable) | set(yanked)
+    ranked_usable = {v: _by_rank(fs) for v, fs in sorted(usable.items(), reverse=True)}
+    ranked_yanked = {
+        v: _by_rank(fs) for v, fs in sorted(yanked.items(), reverse=True) if v not in usable
+    }
+    return ProjectVersions(
+        usable=ranked_usable,
+        yanked_only=ranked_yanked,
+        rejected={
+            reason: frozenset(versions - shown)
+            for reason, versions in rejected.items()
+            if versions - shown
+        },
+        foreign_wheels={
+            version: wheel
+            for version, files in (*ranked_usable.items(), *ranked_yanked.items())
+            if not any(f.is_wheel for f in files)
+            and (wheel := _closest_wheel(foreign.get(version, []), target)) is not None
+        },
+    )
+
+
+def _unusable_reason(dist: DistFile, policy: FilePolicy) -> str | None:
+    flavour = policy.flavour
+    if flavour is not None and flavour.owns(dist.name) and not flavour.accepts(dist.version):
+        return f"not a {flavour.name} build"
+    if dist.is_wheel:
+        if _listed(policy.no_binary, dist.name):
+            return "wheels excluded by --no-binary"
+        if policy.target.tag_rank(dist.wheel_tags) is None:
+            return f"no wheel for {policy.target.description}"
+    elif _listed(policy.only_binary, dist.name):
+        return "sdists excluded by --only-binary"
+    if not policy.target.accepts_python(dist.requires_python):
+        return f"requires a Python other than {policy.target.python_full_version}"
+    return None
+
+
+def _other_platform_wheel(dist: DistFile, policy: FilePolicy) -> bool:
+    """A wheel set aside only because its tags do not fit: its metadata may still be read."""
+    if not dist.is_wheel or _listed(policy.no_binary, dist.name):
+        return False
+    flavour = policy.flavour
+    if flavour is not None and flavour.owns(dist.name) and not flavour.accepts(dist.version):
+        return False
+    return policy.target.accepts_python(dist.requires_python)
+
+
+def _rank(dist: DistFile, target: Target) -> tuple[int, int, _Descending, str]:
+    """pip's order: wheels first, best tag first, then the highest build tag; URL for ties."""
+    if dist.is_wheel:
+        rank = target.tag_rank(dist.wheel_tags) or 0
+        return (0, rank, _Descending(build_tag(dist.filename)), dist.url)
+    return (1, 0, _Descending(()), dist.url)
+
+
+def _by_rank(files: list[tuple[Any, DistFile]]) -> tuple[DistFile, ...]:
+    return tuple(dist for _rank, dist in sorted(files, key=lambda item: item[0]))
+
+
+def build_tag(filename: str) -> tuple[int, str] | tuple[()]:
+    """A wheel's PEP 427 build tag (``()`` when it has none or the name cannot be parsed)."""
+    # Most wheels have none: five dash-separated parts. Only a sixth part is parsed.
+    if filename.count("-") != 5:
+        return ()
+    try:
+        return parse_wheel_filename(filename)[2]
+    except InvalidWheelFilename:
+        return ()
+
+
+_INTERPRETER = re.compile(r"(?:cp|py|pp)(\d)(\d*)\Z")
+
+
+def _closest_wheel(wheels: list[DistFile], target: Target) -> DistFile | None:
+    """The wheel whose metadata best stands for the target's: built for the newest Python not
+    newer than the target's (old setup.py files computed dependencies per Python version, so a
+    wheel for another major version, or only for newer Pythons, never stands in), then the
+    highest build tag, then the file name, so the choice is deterministic."""
+    wanted = (target.python_full_version.major, target.python_full_version.minor)
+    ranked: list[tuple[tuple[int, _Descending, str], DistFile]] = []
+    for dist in wheels:
+        pythons = [_python_of(tag) for tag in dist.wheel_tags]
+        fitting = [p for p in pythons if p is not None and p[0] == wanted[0] and p <= wanted]
+        if fitting:
+            key = (-max(fitting)[1], _Descending(build_tag(dist.filename)), dist.filename)
+            ranked.append((key, dist))
+    return min(ranked, key=lambda item: item[0])[1] if ranked else None
+
+
+def _python_of(tag: Tag) -> tuple[int, int] | None:
+    match = _INTERPRETER.match(tag.interpreter)
+    if match is None:
+        return None
+    return (int(match.group(1)), int(match.group(2) or 0))
+
+
+def _listed(names: frozenset[str], name: NormalizedName) -> bool:
+    if name in names:
+        return True
+    return ":all:" in names and f"-{name}" not in names
+
+
+class _Descending:
+    """Sorts its value highest first inside an ascending tuple key."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __lt__(self, other: _Descending) -> bool:
+        return bool(self.value > other.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and bool(self.value == other.value)
+
+    def __hash__(self) -> int:
+        return hash(self.value)
