@@ -275,6 +275,14 @@ SYNC_OPTIONS: tuple[Option, ...] = (
         help="Change an externally managed (PEP 668) Python.",
     ),
     Option(
+        name="keep",
+        kind="strs",
+        flags=("--keep",),
+        metavar="NAME|PATH",
+        help="Keep this installed distribution although no lock lists it, with what it "
+        "requires; a folder (.) keeps its project: the package under test. Repeatable.",
+    ),
+    Option(
         name="dry_run",
         kind="flag",
         flags=("--dry-run",),

@@ -64,6 +64,7 @@ def _sync(given: Mapping[str, object]) -> int:
         flavour=values["flavour"],
         index_overrides=overrides,
         cache_dir=values["cache_dir"],
+        keep=values["keep"],
     )
     talk = verbosity >= 0 and not json_output
     shown: list[bool] = []

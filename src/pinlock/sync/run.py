@@ -19,6 +19,7 @@ from pinlock.sync.environment import (
     inspect_environment,
     protected_names,
 )
+from pinlock.sync.keep import kept_names
 from pinlock.sync.locks import merge_options, select_packages
 from pinlock.sync.plan import Plan, make_plan
 from pinlock.sync.report import SyncReport
@@ -47,7 +48,8 @@ class SyncRequest:
     and changes nothing, not even creating ``venv``. ``index_overrides`` are command-line index
     options by pip's names (``index-url``, ``extra-index-url``, ``find-links``, ``no-index``),
     over pip's configuration; the locks' own index lines apply over them, as in
-    ``pip install -r``.
+    ``pip install -r``. ``keep`` names installed distributions no lock lists that stay (with
+    what they require), or project folders (``.``) whose project stays: the package under test.
     """
 
     locks: tuple[Path, ...] = (DEFAULT_LOCK,)
@@ -59,6 +61,7 @@ class SyncRequest:
     flavour: str | None = None
     index_overrides: IndexOverrides = field(default_factory=dict)
     cache_dir: Path | None = None
+    keep: tuple[str, ...] = ()
 
 
 def sync(
@@ -98,6 +101,7 @@ def sync(
         env.installed,
         python_version=env.python_version,
         protected=protected_names(env),
+        kept=kept_names(env, request.keep),
         skipped=wanted.skipped,
     )
     report = SyncReport(
