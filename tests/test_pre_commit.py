@@ -16,7 +16,6 @@ from importlib.metadata import distribution
 from pathlib import Path
 
 import pytest
-from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
 from pinlock.cli.options import COMPILE_OPTIONS
@@ -51,12 +50,8 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """pre-commit's environment: one store for the session, pip offline on a wheelhouse."""
-    markers = {**default_environment(), "extra": ""}
-    needs = [
-        Requirement(text).name
-        for text in distribution("pinlock").requires or ()
-        if Requirement(text).marker is None or Requirement(text).marker.evaluate(markers)  # type: ignore[union-attr]
-    ]
+    requirements = [Requirement(text) for text in distribution("pinlock").requires or ()]
+    needs = [r.name for r in requirements if r.marker is None or r.marker.evaluate({"extra": ""})]
     try:
         # setuptools: pinlock's build backend, which pip installs for an isolated build.
         wheels = wheelhouse([*needs, "setuptools"], tmp_path_factory.mktemp("wheelhouse"))

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from importlib.metadata import Distribution, PackageNotFoundError, distribution
 from pathlib import Path
 
-from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -34,7 +33,6 @@ class CannotRepack(Exception):
 
 def requirement_closure(names: Iterable[str]) -> list[Distribution]:
     """The installed distributions ``names`` need to run here, themselves included."""
-    markers = {**default_environment(), "extra": ""}
     found: dict[str, Distribution] = {}
     pending = list(names)
     while pending:
@@ -48,7 +46,7 @@ def requirement_closure(names: Iterable[str]) -> list[Distribution]:
         found[name] = dist
         for text in dist.requires or ():
             requirement = Requirement(text)
-            if requirement.marker is None or requirement.marker.evaluate(markers):
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
                 pending.append(requirement.name)
     return [found[name] for name in sorted(found)]
 
