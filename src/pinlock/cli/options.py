@@ -56,13 +56,53 @@ def _common() -> tuple[Option, ...]:
             shared=True,
         ),
         Option(
+            name="trusted_host",
+            kind="strs",
+            flags=("--trusted-host",),
+            help="A host whose HTTPS is not checked, or that has none (repeatable).",
+            shared=True,
+        ),
+        Option(
+            name="cert",
+            kind="path",
+            flags=("--cert",),
+            help="CA bundle for HTTPS (pip's cert).",
+            shared=True,
+        ),
+        Option(
+            name="client_cert",
+            kind="path",
+            flags=("--client-cert",),
+            help="TLS client certificate with its key, one PEM file (pip's client-cert).",
+            shared=True,
+        ),
+        Option(
+            name="pip_args",
+            kind="str",
+            flags=("--pip-args",),
+            metavar="ARGS",
+            help="pip options, as pip-tools takes them: index, TLS and version-policy ones "
+            "apply (-i, --extra-index-url, --pre, --only-binary, -c...), those that only change "
+            "how pip installs are ignored, the rest refused.",
+            shared=True,
+        ),
+        Option(
             name="cache_dir", kind="path", flags=("--cache-dir",), help="Cache folder.", shared=True
         ),
         Option(
             name="config",
             kind="path",
             flags=("--config",),
-            help="Read options from this TOML file, not from pyproject.toml's [tool.pinlock].",
+            help="Read options from this TOML file, not from pyproject.toml's [tool.pinlock] "
+            "(and its [tool.pip-tools], when it has one).",
+            config=False,
+        ),
+        Option(
+            name="no_config",
+            kind="flag",
+            flags=("--no-config",),
+            help="Read no configuration file: neither [tool.pinlock] nor pip-tools' "
+            "(.pip-tools.toml, [tool.pip-tools]). pip's own configuration still applies.",
             config=False,
         ),
     )
@@ -102,8 +142,8 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
     ),
     Option(
         name="upgrade",
-        kind="flag",
-        flags=("-U", "--upgrade"),
+        kind="toggle",
+        flags=("--upgrade/--no-upgrade", "-U"),
         help="Ignore the pins of existing locks.",
         config=False,
     ),
@@ -114,11 +154,11 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         help="Upgrade this package (NAME or NAME==VER).",
         config=False,
     ),
-    Option(name="pre", kind="flag", flags=("--pre",), help="Allow pre-releases."),
+    Option(name="pre", kind="flag", flags=("--pre", "-p"), help="Allow pre-releases."),
     Option(
         name="dry_run",
         kind="flag",
-        flags=("--dry-run",),
+        flags=("--dry-run", "-n"),
         help="Print the locks instead of writing them.",
         config=False,
     ),
@@ -139,7 +179,6 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         "does (a public upload can shadow a private package).",
         default="first-index",
     ),
-    Option(name="trusted_host", kind="strs", flags=("--trusted-host",)),
     Option(name="only_binary", kind="strs", flags=("--only-binary",)),
     Option(name="no_binary", kind="strs", flags=("--no-binary",)),
     Option(
@@ -232,6 +271,75 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         flags=("--no-emit-project",),
         help="Leave local project folders (-e ., ./sub) and project inputs out of the locks.",
     ),
+    # What else a lock shows, named as pip-compile names it.
+    Option(
+        name="unsafe_package",
+        kind="strs",
+        flags=("--unsafe-package",),
+        help="Leave this package out of the locks, as pip-compile does with the packages it "
+        "calls unsafe (like --no-emit-package); repeatable.",
+    ),
+    Option(
+        name="allow_unsafe",
+        kind="toggle",
+        flags=("--allow-unsafe/--no-allow-unsafe",),
+        help="Pin pip, setuptools and distribute like every other package; "
+        "--no-allow-unsafe leaves them out (or, given, the --unsafe-package names).",
+        default=True,
+    ),
+    Option(
+        name="header",
+        kind="toggle",
+        flags=("--header/--no-header",),
+        help="Start each lock with a comment saying how it was made.",
+        default=True,
+    ),
+    Option(
+        name="annotate",
+        kind="toggle",
+        flags=("--annotate/--no-annotate",),
+        help="Say below each pin what asked for it (# via); # from lines, which sync reads, stay.",
+        default=True,
+    ),
+    Option(
+        name="emit_index_url",
+        kind="toggle",
+        flags=("--emit-index-url/--no-emit-index-url",),
+        help="Write --index-url, --extra-index-url and --no-index lines into the locks.",
+        default=True,
+    ),
+    Option(
+        name="emit_find_links",
+        kind="toggle",
+        flags=("--emit-find-links/--no-emit-find-links",),
+        help="Write --find-links lines into the locks.",
+        default=True,
+    ),
+    Option(
+        name="emit_trusted_host",
+        kind="toggle",
+        flags=("--emit-trusted-host/--no-emit-trusted-host",),
+        help="Write --trusted-host lines into the locks.",
+        default=True,
+    ),
+    Option(
+        name="newline",
+        kind="str",
+        flags=("--newline",),
+        metavar="LF|CRLF|NATIVE|PRESERVE",
+        help="Line endings of the locks: preserve (the existing lock's, else the input's, "
+        "else LF), lf, crlf or native.",
+        default="preserve",
+    ),
+    Option(
+        name="uploaded_prior_to",
+        kind="str",
+        flags=("--uploaded-prior-to", "--exclude-newer"),
+        metavar="WHEN",
+        help="Only files uploaded before WHEN: an ISO 8601 date or time (2025-01-31, "
+        "2025-01-31T12:00:00Z; local time without an offset) or P<n>D, n days ago. Needs "
+        "indexes that state upload times (PEP 700 JSON); local files are not filtered.",
+    ),
     Option(name="quiet", kind="flag", flags=("-q", "--quiet"), config=False),
     Option(
         name="verbose",
@@ -253,7 +361,7 @@ SYNC_OPTIONS: tuple[Option, ...] = (
     Option(
         name="python",
         kind="path",
-        flags=("--python",),
+        flags=("--python", "--python-executable"),
         help="Interpreter or virtual environment folder to sync.",
     ),
     Option(
@@ -285,7 +393,7 @@ SYNC_OPTIONS: tuple[Option, ...] = (
     Option(
         name="dry_run",
         kind="flag",
-        flags=("--dry-run",),
+        flags=("--dry-run", "-n"),
         help="Print the plan, change nothing.",
         config=False,
     ),

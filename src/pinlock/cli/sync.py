@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pinlock.cli.declare import parse_quickly
 from pinlock.cli.options import SYNC_OPTIONS, resolve_options
+from pinlock.cli.pipargs import index_overrides
 from pinlock.cli.running import echo, exit_code_of
 
 if TYPE_CHECKING:
@@ -46,14 +47,7 @@ def _sync(given: Mapping[str, object]) -> int:
     values = resolve_options("sync", given)
     verbosity = values["verbose"] - values["quiet"]
     json_output = values["json_output"]
-    overrides: dict[str, Any] = {
-        "extra-index-url": values["extra_index_url"],
-        "find-links": values["find_links"],
-    }
-    if values["index_url"] is not None:
-        overrides["index-url"] = values["index_url"]
-    if values["no_index"]:
-        overrides["no-index"] = True
+    overrides = index_overrides(values)
     request = SyncRequest(
         locks=values["locks"],
         python=values["python"],
