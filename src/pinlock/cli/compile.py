@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pinlock.cli.options import COMPILE_OPTIONS, resolve_options
 from pinlock.cli.pipargs import index_overrides
+from pinlock.cli.piptools import command_line_notes
 from pinlock.cli.running import echo, exit_code_of
 from pinlock.cli.typed import single_command_app
 
@@ -39,6 +40,8 @@ def run_compile(given: Mapping[str, object]) -> int:
 
 
 def _compile(given: Mapping[str, object]) -> int:
+    for note in command_line_notes("compile", given):
+        echo(f"note: {note}", err=True)
     values = resolve_options("compile", given)
     warned: set[str] = set()
     for result in _run(values):

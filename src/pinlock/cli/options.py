@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from pinlock.cli.declare import Option, config_schema, merge
-from pinlock.config import load_command_config
+from pinlock.cli.piptools import hidden_options, piptools_config
+from pinlock.config import load_command_config, load_piptools_tables
 
 __all__ = ["COMMAND_OPTIONS", "COMPILE_OPTIONS", "SYNC_OPTIONS", "resolve_options"]
 
@@ -105,6 +106,14 @@ def _common() -> tuple[Option, ...]:
             "(.pip-tools.toml, [tool.pip-tools]). pip's own configuration still applies.",
             config=False,
         ),
+    )
+
+
+def _on_by_default(name: str, help: str) -> Option:
+    """A switch that is on unless ``--no-<name>`` (pip-compile's spelling) says otherwise."""
+    dashed = name.replace("_", "-")
+    return Option(
+        name=name, kind="toggle", flags=(f"--{dashed}/--no-{dashed}",), help=help, default=True
     )
 
 
@@ -287,41 +296,17 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         "--no-allow-unsafe leaves them out (or, given, the --unsafe-package names).",
         default=True,
     ),
-    Option(
-        name="header",
-        kind="toggle",
-        flags=("--header/--no-header",),
-        help="Start each lock with a comment saying how it was made.",
-        default=True,
+    _on_by_default("header", "Start each lock with a comment saying how it was made."),
+    _on_by_default(
+        "annotate",
+        "Say below each pin what asked for it (# via); # from lines, which sync reads, stay.",
     ),
-    Option(
-        name="annotate",
-        kind="toggle",
-        flags=("--annotate/--no-annotate",),
-        help="Say below each pin what asked for it (# via); # from lines, which sync reads, stay.",
-        default=True,
+    _on_by_default(
+        "emit_index_url",
+        "Write --index-url, --extra-index-url and --no-index lines into the locks.",
     ),
-    Option(
-        name="emit_index_url",
-        kind="toggle",
-        flags=("--emit-index-url/--no-emit-index-url",),
-        help="Write --index-url, --extra-index-url and --no-index lines into the locks.",
-        default=True,
-    ),
-    Option(
-        name="emit_find_links",
-        kind="toggle",
-        flags=("--emit-find-links/--no-emit-find-links",),
-        help="Write --find-links lines into the locks.",
-        default=True,
-    ),
-    Option(
-        name="emit_trusted_host",
-        kind="toggle",
-        flags=("--emit-trusted-host/--no-emit-trusted-host",),
-        help="Write --trusted-host lines into the locks.",
-        default=True,
-    ),
+    _on_by_default("emit_find_links", "Write --find-links lines into the locks."),
+    _on_by_default("emit_trusted_host", "Write --trusted-host lines into the locks."),
     Option(
         name="newline",
         kind="str",
@@ -348,6 +333,7 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         help="Print more: the pip configuration in force and where each value came from.",
         config=False,
     ),
+    *hidden_options("compile"),
 )
 
 SYNC_OPTIONS: tuple[Option, ...] = (
@@ -427,6 +413,7 @@ SYNC_OPTIONS: tuple[Option, ...] = (
         help="Print more: every step, and the pip configuration in force.",
         config=False,
     ),
+    *hidden_options("sync"),
 )
 
 COMMAND_OPTIONS: dict[str, tuple[Option, ...]] = {
@@ -438,11 +425,19 @@ COMMAND_OPTIONS: dict[str, tuple[Option, ...]] = {
 def resolve_options(command: str, given: Mapping[str, object]) -> dict[str, Any]:
     """``command``'s option values, by name: the command line (``given``, by name) over
     ``[tool.pinlock.<command>]`` over ``[tool.pinlock]`` (or the ``--config`` file's tables)
-    over the declared defaults. Every table of the file is checked."""
-    config_file = given.get("config")
+    over pip-tools' configuration (``[tool.pip-tools.<command>]`` over ``[tool.pip-tools]``,
+    in ``.pip-tools.toml`` or pyproject.toml) over the declared defaults. Every table of
+    both tools is checked. ``--no-config`` reads none of them."""
+    if given.get("no_config"):
+        return merge(COMMAND_OPTIONS[command], given, {})
+    config_file = None if given.get("config") is None else Path(str(given["config"]))
     config = load_command_config(
         command,
         {name: config_schema(options) for name, options in COMMAND_OPTIONS.items()},
-        config_file=None if config_file is None else Path(str(config_file)),
+        config_file=config_file,
     )
+    found = load_piptools_tables(config_file=config_file)
+    if found is not None:
+        source, tables = found
+        config = {**piptools_config(command, tables, source, COMMAND_OPTIONS), **config}
     return merge(COMMAND_OPTIONS[command], given, config)

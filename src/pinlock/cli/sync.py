@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from pinlock.cli.declare import parse_quickly
 from pinlock.cli.options import SYNC_OPTIONS, resolve_options
 from pinlock.cli.pipargs import index_overrides
+from pinlock.cli.piptools import command_line_notes
 from pinlock.cli.running import echo, exit_code_of
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ def run_sync(given: Mapping[str, object]) -> int:
 def _sync(given: Mapping[str, object]) -> int:
     from pinlock.sync import SyncRequest, sync
 
+    for note in command_line_notes("sync", given):
+        echo(f"note: {note}", err=True)
     values = resolve_options("sync", given)
     verbosity = values["verbose"] - values["quiet"]
     json_output = values["json_output"]
