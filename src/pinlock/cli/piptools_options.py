@@ -221,8 +221,8 @@ PIPTOOLS_OPTIONS: tuple[PipToolsOption, ...] = (
         "--strip-extras/--no-strip-extras",
         treatment=_R,
         harmless=("true",),
-        why="pinlock's locks never carry extras (their dependencies are pinned by name), so "
-        "every lock works as a constraints file: --strip-extras is always on",
+        why="--strip-extras is what pinlock does: its locks never carry extras (what an extra "
+        "adds is pinned by name), so every lock works as a constraints file",
     ),
     _o(
         "--generate-hashes",
@@ -261,9 +261,9 @@ PIPTOOLS_OPTIONS: tuple[PipToolsOption, ...] = (
         "--emit-options/--no-emit-options",
         treatment=_R,
         harmless=("true",),
-        why="--only-binary/--no-binary lines change what pip installs from a lock, so pinlock "
-        "always keeps them; leave index lines out with --no-emit-index-url, "
-        "--no-emit-find-links and --no-emit-trusted-host",
+        why="--emit-options is what pinlock does: --only-binary/--no-binary lines change what "
+        "pip installs from a lock, so they always stay; leave index lines out with "
+        "--no-emit-index-url, --no-emit-find-links and --no-emit-trusted-host",
     ),
     _o(
         "--unsafe-package",
