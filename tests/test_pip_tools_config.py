@@ -77,7 +77,7 @@ def test_a_command_table_wins_over_the_shared_one_and_only_for_its_command() -> 
     [
         ({"resolver": "legacy"}, "resolver: pip-tools' option, refused in \\[tool.pip-tools\\]"),
         ({"no-strip-extras": True}, "never carry extras"),
-        ({"emit-options": False}, "always keeps them"),
+        ({"emit-options": False}, "so they always stay"),
         ({"build-deps-for": ["wheel"]}, "does not lock build requirements"),
         ({"dry-run": True}, "dry-run: .* on the command line only"),
         ({"upgrade": True}, "on the command line only"),
