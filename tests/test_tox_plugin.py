@@ -40,6 +40,7 @@ def wheels(tmp_path: Path) -> Path:
     for version in ("1.0", "2.0"):
         make_wheel(folder, "alpha", version)
     make_wheel(folder, "junk", "1")
+    make_wheel(folder, "keepme", "1")
     return folder
 
 
@@ -98,6 +99,7 @@ def test_the_plugin_syncs_every_run_and_keeps_the_package_under_test(
         'commands = python -I -c "import toxdemo"\n\n'
         "[testenv:py]\n"
         "pinlock_locks = requirements/dev-{pinlock_target}.txt\n"
+        "pinlock_keep = keepme\n"
         f"commands = {CHECK}\n\n"
         f"[testenv:plain]\ndeps = {wheels / 'junk-1-py3-none-any.whl'}\n",
         encoding="utf-8",
@@ -109,13 +111,15 @@ def test_the_plugin_syncs_every_run_and_keeps_the_package_under_test(
 
     # Between runs the environment drifts and the lock moves on.
     python = project / ".tox" / "py" / "bin" / "python"
-    pip_install(python, str(wheels / "junk-1-py3-none-any.whl"))
+    pip_install(
+        python, *(str(wheels / f"{name}-1-py3-none-any.whl") for name in ("junk", "keepme"))
+    )
     write_lock(project / "requirements" / f"dev-{TARGET}.txt", wheels, "2.0")
     second = tox(project, app_data, "-e", "py")
     assert second.returncode == 0, second.stdout + second.stderr
     assert "1 upgrade, 1 remove" in second.stdout
     assert "ok 0.1 2.0" in second.stdout
-    assert _unseeded(freeze(python)) == ["alpha==2.0", "toxdemo==0.1"]
+    assert _unseeded(freeze(python)) == ["alpha==2.0", "keepme==1", "toxdemo==0.1"]
 
     third = tox(project, app_data, "-e", "py")
     assert third.returncode == 0, third.stdout + third.stderr

@@ -100,9 +100,11 @@ def tox_on_install(tox_env: ToxEnv, arguments: Any, section: str, of_type: str) 
 def _kept(tox_env: ToxEnv, root: Path) -> tuple[str, ...]:
     """``pinlock_keep``, the package under test and the names of the environment's ``deps``."""
     from pinlock.pyproject import project_name
+    from pinlock.sync.keep import is_project_path
 
+    # Folders are tox's root's, wherever tox was started.
     kept = [
-        str(root / entry) if entry.startswith(".") else entry
+        str(root / entry) if is_project_path(entry) else entry
         for entry in tox_env.conf["pinlock_keep"]
     ]
     if not _skips_install(tox_env):
