@@ -71,6 +71,10 @@ def test_config_schema_comes_from_the_declarations() -> None:
         "extra-index-url",
         "find-links",
         "no-index",
+        "trusted-host",
+        "cert",
+        "client-cert",
+        "pip-args",
         "cache-dir",
     }
     for key in sync_schema.shared:

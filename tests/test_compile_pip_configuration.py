@@ -114,10 +114,10 @@ def test_require_hashes_refuses_a_lock_without_hashes(
 def test_a_refused_setting_stops_compile_naming_key_and_origin(
     tmp_path: Path, index: IndexServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PIP_UPLOADED_PRIOR_TO", "P3D")
+    monkeypatch.setenv("PIP_KEYRING_PROVIDER", "subprocess")
     with pytest.raises(ConfigError) as caught:
         _compile(tmp_path, index, "alpha\n")
-    assert (caught.value.source, caught.value.key) == ("PIP_UPLOADED_PRIOR_TO", "uploaded-prior-to")
+    assert (caught.value.source, caught.value.key) == ("PIP_KEYRING_PROVIDER", "keyring-provider")
     assert not (tmp_path / "main.txt").exists()
 
 

@@ -19,7 +19,18 @@ from typing import Literal
 from pinlock.errors import ConfigError
 from pinlock.pyproject import read_toml
 
-__all__ = ["KNOWN_SECTIONS", "CommandSchema", "OptionSpec", "load_command_config", "load_config"]
+__all__ = [
+    "KNOWN_SECTIONS",
+    "PIPTOOLS_FILES",
+    "CommandSchema",
+    "OptionSpec",
+    "load_command_config",
+    "load_config",
+    "load_piptools_tables",
+]
+
+# Where pip-tools looks for its configuration, first found wins (pip-tools' order).
+PIPTOOLS_FILES = (".pip-tools.toml", "pyproject.toml")
 
 # Sub-tables of [tool.pinlock] that hold one command's options rather than being options.
 KNOWN_SECTIONS: frozenset[str] = frozenset({"compile", "sync"})
@@ -159,12 +170,48 @@ def _locate(
     if config_file is not None:
         document = _read_toml(config_file, required=True)
         pinlock_table = _tool_pinlock(document, str(config_file))
+        if pinlock_table is None and "tool" in document:
+            # Tables of other tools only (a .pip-tools.toml): no pinlock options.
+            return str(config_file), {}, "tool.pinlock"
         if pinlock_table is None:
             return str(config_file), document, ""
         return str(config_file), pinlock_table, "tool.pinlock"
     pyproject = (project_dir if project_dir is not None else Path.cwd()) / "pyproject.toml"
     document = _read_toml(pyproject, required=False)
     return str(pyproject), _tool_pinlock(document, str(pyproject)) or {}, "tool.pinlock"
+
+
+def load_piptools_tables(
+    *, config_file: Path | None = None, project_dir: Path | None = None
+) -> tuple[str, dict[str, dict[str, object]]] | None:
+    """pip-tools' configuration as pip-tools finds it: the ``--config`` file, else the first of
+    ``.pip-tools.toml`` and ``pyproject.toml`` in ``project_dir`` (the working folder).
+
+    Returns the file and its tables by section: ``""`` for ``[tool.pip-tools]``, ``compile``
+    and ``sync`` for its sub-tables; None when the file has no ``[tool.pip-tools]``.
+    """
+    if config_file is not None:
+        source, document = str(config_file), _read_toml(config_file, required=True)
+    else:
+        folder = project_dir if project_dir is not None else Path.cwd()
+        found = next((folder / name for name in PIPTOOLS_FILES if (folder / name).is_file()), None)
+        if found is None:
+            return None
+        source, document = str(found), _read_toml(found, required=True)
+    tool = document.get("tool")
+    table = tool.get("pip-tools") if isinstance(tool, dict) else None
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(source, "tool.pip-tools", "must be a table")
+    tables: dict[str, dict[str, object]] = {"": table}
+    for section in ("compile", "sync"):
+        sub = table.get(section)
+        if sub is not None and not isinstance(sub, dict):
+            raise ConfigError(source, f"tool.pip-tools.{section}", "must be a table")
+        if sub is not None:
+            tables[section] = sub
+    return source, tables
 
 
 def _join(prefix: str, name: str) -> str:

@@ -12,13 +12,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pinlock.cli.options import COMPILE_OPTIONS, index_overrides, resolve_options
+from pinlock.cli.options import COMPILE_OPTIONS, resolve_options
+from pinlock.cli.pipargs import index_overrides
+from pinlock.cli.piptools import command_line_notes
 from pinlock.cli.running import echo, exit_code_of
 from pinlock.cli.typed import single_command_app
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pinlock.compile import CompileResult
-    from pinlock.compile.request import LockFormat
+    from pinlock.compile.request import LockFormat, Newline
 
 __all__ = ["HELP", "compile_app", "main", "run_compile"]
 
@@ -36,6 +40,8 @@ def run_compile(given: Mapping[str, object]) -> int:
 
 
 def _compile(given: Mapping[str, object]) -> int:
+    for note in command_line_notes("compile", given):
+        echo(f"note: {note}", err=True)
     values = resolve_options("compile", given)
     warned: set[str] = set()
     for result in _run(values):
@@ -135,12 +141,54 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
         all_extras=values["all_extras"],
         groups=tuple(values["group"]),
         build_isolation=values["build_isolation"],
-        no_emit_packages=tuple(values["no_emit_package"]),
+        no_emit_packages=(*values["no_emit_package"], *_unsafe(values)),
         no_emit_project=values["no_emit_project"],
         output_format=lock_format,
         stdin=stdin,
+        header=values["header"],
+        annotate=values["annotate"],
+        emit_index_url=values["emit_index_url"],
+        emit_find_links=values["emit_find_links"],
+        emit_trusted_host=values["emit_trusted_host"],
+        newline=_newline(values["newline"]),
+        uploaded_prior_to=_cutoff(values["uploaded_prior_to"]),
     )
     return compile_locks(request)
+
+
+# What pip-compile calls unsafe to pin, unless told otherwise with --unsafe-package.
+_UNSAFE = ("distribute", "pip", "setuptools")
+
+
+def _unsafe(values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The packages pip-compile's options leave out: those --unsafe-package names, or with
+    --no-allow-unsafe pip-compile's unsafe ones. pinlock pins pip and setuptools otherwise."""
+    named = tuple(values["unsafe_package"])
+    if named or values["allow_unsafe"]:
+        return named
+    return _UNSAFE
+
+
+def _newline(value: str) -> Newline:
+    from pinlock.errors import ConfigError
+
+    newlines: dict[str, Newline] = {
+        "lf": "lf",
+        "crlf": "crlf",
+        "native": "native",
+        "preserve": "preserve",
+    }
+    if value.lower() not in newlines:
+        raise ConfigError("--newline", value, "expected LF, CRLF, native or preserve")
+    return newlines[value.lower()]
+
+
+def _cutoff(value: str | None) -> datetime | None:
+    from pinlock.index.uploaded import parse_cutoff
+
+    if value is None:
+        return None
+    return parse_cutoff(value, source="--uploaded-prior-to", key=value)
 
 
 def _lock_format(value: str | None) -> LockFormat | None:
@@ -175,7 +223,7 @@ def _command_line(values: Mapping[str, Any], inputs: list[Path]) -> str:
     As in pip-compile's header, index options are kept (credentials masked): without them the
     command would resolve against other indexes.
     """
-    from pinlock.urls import redact_url
+    from pinlock.urls import redact_text, redact_url
 
     words = ["pinlock", "compile"]
     if values["generate_hashes"] is False:
@@ -215,6 +263,19 @@ def _command_line(values: Mapping[str, Any], inputs: list[Path]) -> str:
             words.append(_flag(name))
     if values["build_isolation"] is False:
         words.append("--no-build-isolation")
+    for name in ("header", "annotate", "emit_index_url", "emit_find_links", "emit_trusted_host"):
+        if values[name] is False:
+            words.append(_flag(f"no_{name}"))
+    for value in values["unsafe_package"]:
+        words += ["--unsafe-package", value]
+    if values["allow_unsafe"] is False:
+        words.append("--no-allow-unsafe")
+    if values["newline"].lower() != "preserve":
+        words += ["--newline", values["newline"].lower()]
+    if values["uploaded_prior_to"] is not None:
+        words += ["--uploaded-prior-to", values["uploaded_prior_to"]]
+    if values["pip_args"]:
+        words += ["--pip-args", redact_text(values["pip_args"])]
     if values["output_file"] not in (None, "-"):
         words += ["--output-file", values["output_file"]]
     words += [str(p) for p in inputs]

@@ -55,7 +55,7 @@ class Option:
     the ``argument`` (the command's positional values) exists in configuration files only.
     ``default`` applies when neither the command line nor a configuration table sets it; None
     means empty (false, zero, no values). ``config`` lets the command's own table set it,
-    ``shared`` lets ``[tool.pinlock]`` set it too.
+    ``shared`` lets ``[tool.pinlock]`` set it too. A ``hidden`` option is not in the help.
     """
 
     name: str
@@ -67,6 +67,7 @@ class Option:
     default: object = None
     config: bool = True
     shared: bool = False
+    hidden: bool = False
 
     def __post_init__(self) -> None:
         if self.config and self.kind not in _CONFIG_KINDS:

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from pinlock.cli.declare import Option, config_schema, merge
-from pinlock.config import load_command_config
+from pinlock.cli.piptools import hidden_options, piptools_config
+from pinlock.config import load_command_config, load_piptools_tables
 
 __all__ = [
     "COMMAND_OPTIONS",
     "COMPILE_OPTIONS",
     "SYNC_OPTIONS",
-    "index_overrides",
     "resolve_options",
 ]
 
@@ -62,15 +62,63 @@ def _common() -> tuple[Option, ...]:
             shared=True,
         ),
         Option(
+            name="trusted_host",
+            kind="strs",
+            flags=("--trusted-host",),
+            help="A host whose HTTPS is not checked, or that has none (repeatable).",
+            shared=True,
+        ),
+        Option(
+            name="cert",
+            kind="path",
+            flags=("--cert",),
+            help="CA bundle for HTTPS (pip's cert).",
+            shared=True,
+        ),
+        Option(
+            name="client_cert",
+            kind="path",
+            flags=("--client-cert",),
+            help="TLS client certificate with its key, one PEM file (pip's client-cert).",
+            shared=True,
+        ),
+        Option(
+            name="pip_args",
+            kind="str",
+            flags=("--pip-args",),
+            metavar="ARGS",
+            help="pip options, as pip-tools takes them: index, TLS and version-policy ones "
+            "apply (-i, --extra-index-url, --pre, --only-binary, -c...), those that only change "
+            "how pip installs are ignored, the rest refused.",
+            shared=True,
+        ),
+        Option(
             name="cache_dir", kind="path", flags=("--cache-dir",), help="Cache folder.", shared=True
         ),
         Option(
             name="config",
             kind="path",
             flags=("--config",),
-            help="Read options from this TOML file, not from pyproject.toml's [tool.pinlock].",
+            help="Read options from this TOML file, not from pyproject.toml's [tool.pinlock] "
+            "(and its [tool.pip-tools], when it has one).",
             config=False,
         ),
+        Option(
+            name="no_config",
+            kind="flag",
+            flags=("--no-config",),
+            help="Read no configuration file: neither [tool.pinlock] nor pip-tools' "
+            "(.pip-tools.toml, [tool.pip-tools]). pip's own configuration still applies.",
+            config=False,
+        ),
+    )
+
+
+def _on_by_default(name: str, help: str) -> Option:
+    """A switch that is on unless ``--no-<name>`` (pip-compile's spelling) says otherwise."""
+    dashed = name.replace("_", "-")
+    return Option(
+        name=name, kind="toggle", flags=(f"--{dashed}/--no-{dashed}",), help=help, default=True
     )
 
 
@@ -108,8 +156,8 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
     ),
     Option(
         name="upgrade",
-        kind="flag",
-        flags=("-U", "--upgrade"),
+        kind="toggle",
+        flags=("--upgrade/--no-upgrade", "-U"),
         help="Ignore the pins of existing locks.",
         config=False,
     ),
@@ -120,11 +168,11 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         help="Upgrade this package (NAME or NAME==VER).",
         config=False,
     ),
-    Option(name="pre", kind="flag", flags=("--pre",), help="Allow pre-releases."),
+    Option(name="pre", kind="flag", flags=("--pre", "-p"), help="Allow pre-releases."),
     Option(
         name="dry_run",
         kind="flag",
-        flags=("--dry-run",),
+        flags=("--dry-run", "-n"),
         help="Print the locks instead of writing them.",
         config=False,
     ),
@@ -145,7 +193,6 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         "does (a public upload can shadow a private package).",
         default="first-index",
     ),
-    Option(name="trusted_host", kind="strs", flags=("--trusted-host",)),
     Option(name="only_binary", kind="strs", flags=("--only-binary",)),
     Option(name="no_binary", kind="strs", flags=("--no-binary",)),
     Option(
@@ -238,6 +285,51 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         flags=("--no-emit-project",),
         help="Leave local project folders (-e ., ./sub) and project inputs out of the locks.",
     ),
+    # What else a lock shows, named as pip-compile names it.
+    Option(
+        name="unsafe_package",
+        kind="strs",
+        flags=("--unsafe-package",),
+        help="Leave this package out of the locks, as pip-compile does with the packages it "
+        "calls unsafe (like --no-emit-package); repeatable.",
+    ),
+    Option(
+        name="allow_unsafe",
+        kind="toggle",
+        flags=("--allow-unsafe/--no-allow-unsafe",),
+        help="Pin pip, setuptools and distribute like every other package; "
+        "--no-allow-unsafe leaves them out (or, given, the --unsafe-package names).",
+        default=True,
+    ),
+    _on_by_default("header", "Start each lock with a comment saying how it was made."),
+    _on_by_default(
+        "annotate",
+        "Say below each pin what asked for it (# via); # from lines, which sync reads, stay.",
+    ),
+    _on_by_default(
+        "emit_index_url",
+        "Write --index-url, --extra-index-url and --no-index lines into the locks.",
+    ),
+    _on_by_default("emit_find_links", "Write --find-links lines into the locks."),
+    _on_by_default("emit_trusted_host", "Write --trusted-host lines into the locks."),
+    Option(
+        name="newline",
+        kind="str",
+        flags=("--newline",),
+        metavar="LF|CRLF|NATIVE|PRESERVE",
+        help="Line endings of the locks: preserve (the existing lock's, else the input's, "
+        "else LF), lf, crlf or native.",
+        default="preserve",
+    ),
+    Option(
+        name="uploaded_prior_to",
+        kind="str",
+        flags=("--uploaded-prior-to", "--exclude-newer"),
+        metavar="WHEN",
+        help="Only files uploaded before WHEN: an ISO 8601 date or time (2025-01-31, "
+        "2025-01-31T12:00:00Z; local time without an offset) or P<n>D, n days ago. Needs "
+        "indexes that state upload times (PEP 700 JSON); local files are not filtered.",
+    ),
     Option(name="quiet", kind="flag", flags=("-q", "--quiet"), config=False),
     Option(
         name="verbose",
@@ -246,6 +338,7 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         help="Print more: the pip configuration in force and where each value came from.",
         config=False,
     ),
+    *hidden_options("compile"),
 )
 
 SYNC_OPTIONS: tuple[Option, ...] = (
@@ -259,7 +352,7 @@ SYNC_OPTIONS: tuple[Option, ...] = (
     Option(
         name="python",
         kind="path",
-        flags=("--python",),
+        flags=("--python", "--python-executable"),
         help="Interpreter or virtual environment folder to sync.",
     ),
     Option(
@@ -281,9 +374,17 @@ SYNC_OPTIONS: tuple[Option, ...] = (
         help="Change an externally managed (PEP 668) Python.",
     ),
     Option(
+        name="keep",
+        kind="strs",
+        flags=("--keep",),
+        metavar="NAME|PATH",
+        help="Keep this installed distribution although no lock lists it, with what it "
+        "requires; a folder (.) keeps its project: the package under test. Repeatable.",
+    ),
+    Option(
         name="dry_run",
         kind="flag",
-        flags=("--dry-run",),
+        flags=("--dry-run", "-n"),
         help="Print the plan, change nothing.",
         config=False,
     ),
@@ -332,6 +433,7 @@ SYNC_OPTIONS: tuple[Option, ...] = (
         help="Print more: every step, and the pip configuration in force.",
         config=False,
     ),
+    *hidden_options("sync"),
 )
 
 COMMAND_OPTIONS: dict[str, tuple[Option, ...]] = {
@@ -343,26 +445,19 @@ COMMAND_OPTIONS: dict[str, tuple[Option, ...]] = {
 def resolve_options(command: str, given: Mapping[str, object]) -> dict[str, Any]:
     """``command``'s option values, by name: the command line (``given``, by name) over
     ``[tool.pinlock.<command>]`` over ``[tool.pinlock]`` (or the ``--config`` file's tables)
-    over the declared defaults. Every table of the file is checked."""
-    config_file = given.get("config")
+    over pip-tools' configuration (``[tool.pip-tools.<command>]`` over ``[tool.pip-tools]``,
+    in ``.pip-tools.toml`` or pyproject.toml) over the declared defaults. Every table of
+    both tools is checked. ``--no-config`` reads none of them."""
+    if given.get("no_config"):
+        return merge(COMMAND_OPTIONS[command], given, {})
+    config_file = None if given.get("config") is None else Path(str(given["config"]))
     config = load_command_config(
         command,
         {name: config_schema(options) for name, options in COMMAND_OPTIONS.items()},
-        config_file=None if config_file is None else Path(str(config_file)),
+        config_file=config_file,
     )
+    found = load_piptools_tables(config_file=config_file)
+    if found is not None:
+        source, tables = found
+        config = {**piptools_config(command, tables, source, COMMAND_OPTIONS), **config}
     return merge(COMMAND_OPTIONS[command], given, config)
-
-
-def index_overrides(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The index options given (command line or configuration) as pip's command-line layer of
-    its configuration, keyed by pip's option names; the same for both commands."""
-    overrides: dict[str, Any] = {
-        "extra-index-url": values["extra_index_url"],
-        "find-links": values["find_links"],
-        "trusted-host": values.get("trusted_host", ()),
-    }
-    if values["index_url"] is not None:
-        overrides["index-url"] = values["index_url"]
-    if values["no_index"]:
-        overrides["no-index"] = True
-    return overrides

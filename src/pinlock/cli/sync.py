@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pinlock.cli.declare import parse_quickly
-from pinlock.cli.options import SYNC_OPTIONS, index_overrides, resolve_options
+from pinlock.cli.options import SYNC_OPTIONS, resolve_options
+from pinlock.cli.pipargs import index_overrides
+from pinlock.cli.piptools import command_line_notes
 from pinlock.cli.running import INTERRUPTED, echo, exit_code_of
 from pinlock.errors import PinlockError
 
@@ -79,6 +81,8 @@ def _error_json(exc: BaseException) -> dict[str, object]:
 def _sync(given: Mapping[str, object]) -> int:
     from pinlock.sync import SyncRequest, sync
 
+    for note in command_line_notes("sync", given):
+        echo(f"note: {note}", err=True)
     values = resolve_options("sync", given)
     verbosity = values["verbose"] - values["quiet"]
     json_output = values["json_output"]
@@ -95,6 +99,7 @@ def _sync(given: Mapping[str, object]) -> int:
         cache_dir=values["cache_dir"],
         allow_empty=values["allow_empty"],
         lock_timeout=values["lock_timeout"],
+        keep=values["keep"],
     )
     talk = verbosity >= 0 and not json_output
     shown: list[bool] = []

@@ -72,6 +72,7 @@ def _parameter_info(option: Option) -> Any:
         metavar=option.metavar,
         count=option.kind == "count",
         show_default=False,
+        hidden=option.hidden,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,7 +15,7 @@ from packaging.version import Version
 from pinlock.compile.naming import lock_format
 from pinlock.compile.pins import PinSources, lock_packages
 from pinlock.compile.project import ProjectInputs
-from pinlock.compile.request import CompileRequest, CompileResult, LockFormat
+from pinlock.compile.request import CompileRequest, CompileResult, LockFormat, Newline
 from pinlock.compile.resolve import Constraint, Resolution, ResolveOptions, resolve
 from pinlock.compile.session import CompileSession
 from pinlock.compile.vcs import parse_vcs_url
@@ -122,13 +123,19 @@ def compile_one(
     )
     txt = render_lock(
         lock,
-        header,
+        header if request.header else None,
         annotation_style=request.annotation_style,
+        annotate=request.annotate,
         emit_hashes=request.generate_hashes,
+        emit_index=request.emit_index_url,
+        emit_find_links=request.emit_find_links,
+        emit_trusted_host=request.emit_trusted_host,
         default_index=settings.index_url,
     )
     text = txt if fmt == "txt" else _pylock_text(lock, request, target, flavour)
-    previous = out.read_text(encoding="utf-8") if out and out.is_file() else None
+    # Read as it is, line endings included: a lock is unchanged only byte for byte.
+    previous = out.read_bytes().decode("utf-8", "replace") if out and out.is_file() else None
+    text = text.replace("\n", _line_ending(request.newline, previous, path))
     result = CompileResult(
         input=path,
         output=out,
@@ -142,6 +149,20 @@ def compile_one(
         rounds=resolution.rounds,
     )
     return CellLock(result=result, resolution=resolution, txt=txt)
+
+
+def _line_ending(newline: Newline, previous: str | None, path: Path) -> str:
+    """What ends each line of the lock: ``preserve`` keeps the existing lock's, else the
+    input's, else LF (pip-compile's rule)."""
+    if newline == "preserve":
+        texts = [previous] if previous is not None else []
+        if not texts and path.is_file():
+            texts.append(path.read_bytes().decode("utf-8", "replace"))
+        for text in texts:
+            if "\r\n" in text:
+                return "\r\n"
+        return "\n"
+    return {"lf": "\n", "crlf": "\r\n", "native": os.linesep}[newline]
 
 
 def _pin_vcs(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -13,10 +14,12 @@ from pinlock.index.config import PipConfiguration
 from pinlock.index.options import IndexStrategy
 from pinlock.target import Target
 
-__all__ = ["AnnotationStyle", "CompileRequest", "CompileResult", "LockFormat"]
+__all__ = ["AnnotationStyle", "CompileRequest", "CompileResult", "LockFormat", "Newline"]
 
 AnnotationStyle = Literal["split", "line"]
 LockFormat = Literal["txt", "pylock"]
+# lf, crlf, native (the platform's), preserve (the existing lock's, else the input's, else lf).
+Newline = Literal["lf", "crlf", "native", "preserve"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -40,6 +43,10 @@ class CompileRequest:
     ``no_emit_packages`` (names) and ``no_emit_project`` (local project folders and the projects
     read as inputs) stay out of the locks. ``output_format`` None means by the lock's name
     (``pylock.toml``, ``pylock.<name>.toml`` are PEP 751). ``stdin`` is what input ``-`` reads.
+    ``header``, ``annotate`` (``# via``), ``emit_index_url``, ``emit_find_links`` and
+    ``emit_trusted_host`` say what a requirements.txt lock shows besides its pins, ``newline``
+    its line endings. ``uploaded_prior_to`` leaves out remote files uploaded at or after it
+    (None: pip configuration's ``uploaded-prior-to``, if any).
     """
 
     inputs: tuple[Path, ...]
@@ -71,6 +78,13 @@ class CompileRequest:
     no_emit_project: bool = False
     output_format: LockFormat | None = None
     stdin: str | None = None
+    header: bool = True
+    annotate: bool = True
+    emit_index_url: bool = True
+    emit_find_links: bool = True
+    emit_trusted_host: bool = True
+    newline: Newline = "preserve"
+    uploaded_prior_to: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

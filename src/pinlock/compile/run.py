@@ -15,6 +15,7 @@ import shlex
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from pinlock.errors import ConfigError, LockConflict, PinlockError, ReqFileError
 from pinlock.flavour import Flavour
 from pinlock.index.config import PipConfiguration, load_pip_configuration
 from pinlock.index.options import IndexOptions
+from pinlock.index.uploaded import parse_cutoff
 from pinlock.reqfile import ParsedRequirements, ReqLine, parse_file
 from pinlock.target import Target
 from pinlock.urls import file_url_to_path, is_file_url
@@ -107,6 +109,7 @@ def compile_locks(
         pip_constraints=configured_constraints(pip, environ=env),
         offline=request.offline,
         build_isolation=request.build_isolation,
+        uploaded_prior_to=_cutoff(request, pip),
     )
     results: list[CompileResult] = []
     fresh: dict[tuple[str, str], dict[Path, str]] = {
@@ -163,6 +166,16 @@ def _write_lock(result: CompileResult) -> None:
         raise PinlockError(
             f"cannot write the lock {result.output}: {error.strerror or error}"
         ) from None
+
+
+def _cutoff(request: CompileRequest, pip: PipConfiguration) -> datetime | None:
+    """``--uploaded-prior-to``, else pip configuration's, read once for the whole run."""
+    if request.uploaded_prior_to is not None or pip.uploaded_prior_to is None:
+        return request.uploaded_prior_to
+    return parse_cutoff(
+        pip.uploaded_prior_to,
+        source=pip.origin("uploaded-prior-to") or "pip configuration",
+    )
 
 
 def configured_constraints(

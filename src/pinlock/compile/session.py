@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -47,8 +48,11 @@ class CompileSession:
         pip_constraints: Sequence[ReqLine] = (),
         offline: bool = False,
         build_isolation: bool = True,
+        uploaded_prior_to: datetime | None = None,
     ) -> None:
         self.base = base
+        # Every finder leaves out what was uploaded too late (--uploaded-prior-to).
+        self.uploaded_prior_to = uploaded_prior_to
         # pip's configuration: its policy (pre-releases, binaries) and constraint files apply
         # to every cell, as pip applies them to every install on this machine.
         self.pip = pip or PipConfiguration(index=base)
@@ -79,7 +83,12 @@ class CompileSession:
             self.http.include(settings)
             owned = dict.fromkeys(flavour.packages, (flavour.index,)) if flavour else None
             finder = PackageFinder(
-                settings, self.http, package_indexes=owned, store=self.store, pages=self.pages
+                settings,
+                self.http,
+                package_indexes=owned,
+                store=self.store,
+                pages=self.pages,
+                uploaded_prior_to=self.uploaded_prior_to,
             )
             self._finders[key] = finder
         return finder

@@ -25,6 +25,7 @@ from pinlock.index.options import (
     update_format_control,
 )
 from pinlock.index.pipkeys import ENVIRONMENT_ONLY, Handling, PipKey, find_pip_key
+from pinlock.index.uploaded import parse_cutoff
 from pinlock.urls import redact_text, strip_userinfo
 
 __all__ = [
@@ -55,6 +56,7 @@ POLICY_FIELDS = {
     "pre": "pre",
     "prefer-binary": "prefer_binary",
     "require-hashes": "require_hashes",
+    "uploaded-prior-to": "uploaded_prior_to",
 }
 FORMAT_KEYS = frozenset({"only-binary", "no-binary"})
 _LIST_FIELDS = frozenset({"extra_index_urls", "find_links", "trusted_hosts", "constraints"})
@@ -183,7 +185,8 @@ class PipConfiguration:
     ``index``: where packages come from and how they are reached. ``constraints``: constraint
     files (as written; relative ones are pip's, against the working folder). ``pre``,
     ``only_binary``/``no_binary`` (pip's running state: names or ``:all:``), ``prefer_binary``
-    and ``require_hashes``: the policy pip would apply. ``settings``: every value read, in pip's
+    ``require_hashes`` and ``uploaded_prior_to`` (as written: ``pinlock.index.uploaded`` reads
+    it): the policy pip would apply. ``settings``: every value read, in pip's
     order, with its origin and handling; ``files``: the files pip considers.
     """
 
@@ -194,6 +197,7 @@ class PipConfiguration:
     no_binary: frozenset[str] = frozenset()
     prefer_binary: bool = False
     require_hashes: bool = False
+    uploaded_prior_to: str | None = None
     settings: tuple[PipSetting, ...] = ()
     files: tuple[ConfigFile, ...] = ()
     files_disabled: bool = False
@@ -241,9 +245,10 @@ def load_pip_configuration(
     ``site_prefix`` is ``sys.prefix`` of the environment pip works on (whose ``pip.conf`` is the
     site configuration): the target venv, not necessarily the interpreter running pinlock.
 
-    ``overrides`` play the part of pip's command-line index options (keys spelled like pip's
-    long options, ``-`` or ``_``): single values replace the configured ones, while list options
-    (``extra-index-url``, ``find-links``, ``trusted-host``) add to them, as pip's do.
+    ``overrides`` play the part of pip's command line (keys spelled like pip's long options,
+    ``-`` or ``_``; any option pinlock applies: the index ones, ``pre``, ``only-binary``...):
+    single values replace the configured ones, while list options (``extra-index-url``,
+    ``find-links``, ``trusted-host``, ``constraint``) add to them, as pip's do.
 
     Bad values raise ``ConfigError`` naming key and origin, as pip stops on them; refused keys
     do not raise here (``check()`` does), so ``describe()`` can still show them.
@@ -273,10 +278,17 @@ def load_pip_configuration(
             continue  # an option not given (no value, or an empty list)
         name = normalize_key(key)
         option = find_pip_key(name)
-        index_field = INDEX_FIELDS.get(option.name) if option is not None else None
-        if option is None or index_field is None:
-            raise ConfigError(_COMMAND_LINE, key, "not an index option")
-        fields[index_field] = _convert_override(index_field, name, given, fields.get(index_field))
+        if option is None or option.handling is not Handling.APPLIED:
+            raise ConfigError(_COMMAND_LINE, key, "not a pip option pinlock applies")
+        if option.name in FORMAT_KEYS:
+            target, other = (only, no) if option.name == "only-binary" else (no, only)
+            for value in _as_words(given):
+                update_format_control(value, target, other)
+        else:
+            field = INDEX_FIELDS.get(option.name) or POLICY_FIELDS[option.name]
+            fields[field] = _convert_override(field, name, given, fields.get(field))
+        if option.name == "uploaded-prior-to" and isinstance(given, str):
+            parse_cutoff(given, source=_COMMAND_LINE, key=key)
         shown = given if isinstance(given, str) else " ".join(map(str, _as_words(given)))
         read.append((ConfigItem(key=name, text=shown, origin=_COMMAND_LINE), option))
     index_fields = {k: v for k, v in fields.items() if k not in _POLICY_NAMES}
@@ -352,6 +364,8 @@ def _check_value(option: PipKey, item: ConfigItem) -> None:
             )
     elif option.kind == "format" and item.text.startswith("-"):
         raise ConfigError(item.origin, item.key, "needs a value (names, :all: or :none:)")
+    elif option.name == "uploaded-prior-to":
+        parse_cutoff(item.text, source=item.origin, key=item.key)
 
 
 def _convert(name: str, item: ConfigItem) -> object:

@@ -10,6 +10,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -22,6 +23,7 @@ from pinlock.index.http import HttpResponse, HttpSession, status_error
 from pinlock.index.models import DistFile, parse_dist_filename
 from pinlock.index.pagecache import PageCache
 from pinlock.index.pages import not_an_index_page, parse_html, parse_json
+from pinlock.index.uploaded import uploaded_before
 from pinlock.store import ArtifactStore
 from pinlock.urls import local_path, url_filename
 
@@ -75,7 +77,8 @@ class PackageFinder:
     """Files of projects from ``settings`` (and ``package_indexes`` for the projects it names).
 
     Remote pages are kept in ``pages`` as they are read; when the session is offline they are
-    read from there alone.
+    read from there alone. With ``uploaded_prior_to``, remote files uploaded at or after that
+    moment are left out (``pinlock.index.uploaded``).
     """
 
     def __init__(
@@ -87,8 +90,10 @@ class PackageFinder:
         max_workers: int = 16,
         store: ArtifactStore | None = None,
         pages: PageCache | None = None,
+        uploaded_prior_to: datetime | None = None,
     ) -> None:
         self.settings = settings
+        self.uploaded_prior_to = uploaded_prior_to
         self._client = client
         self._store = store
         self._pages = pages
@@ -132,6 +137,8 @@ class PackageFinder:
         found: dict[str, DistFile] = {}
         for dist in self._files_from_sources(name):
             found.setdefault(dist.url, dist)
+        if self.uploaded_prior_to is not None:
+            return tuple(uploaded_before(found.values(), self.uploaded_prior_to))
         return tuple(found.values())
 
     def _files_from_sources(self, name: NormalizedName) -> Iterable[DistFile]:

@@ -157,8 +157,8 @@ PIP_INSTALL_KEYS: tuple[PipKey, ...] = (
     _key(
         "uploaded-prior-to",
         kind="value",
-        handling=_R,
-        why="drops files by upload time, which pinlock does not read",
+        handling=_A,
+        why="compile takes only files uploaded before it, from indexes that state upload times",
     ),
     # -- what is installed -------------------------------------------------------------------
     _key("requirement", kind="list", handling=_R, why=_ADDS),

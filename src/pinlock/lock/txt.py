@@ -40,20 +40,31 @@ class LockHeader:
 
 def render_lock(
     lock: Lock,
-    header: LockHeader,
+    header: LockHeader | None,
     *,
     annotation_style: Literal["split", "line"] = "split",
+    annotate: bool = True,
     emit_hashes: bool = True,
     emit_index: bool = True,
+    emit_find_links: bool = True,
+    emit_trusted_host: bool = True,
     default_index: str | None = None,
 ) -> str:
     """The lock's text: deterministic, ``\\n`` line endings, one final newline.
 
+    ``header`` None writes none; without ``annotate`` no ``# via`` lines (``# from`` lines stay:
+    sync reads them). ``emit_index`` writes the ``--index-url``, ``--extra-index-url`` and
+    ``--no-index`` lines, ``emit_find_links`` and ``emit_trusted_host`` theirs.
     ``default_index`` is the index pins come from unless a ``# from`` line says otherwise (the
     resolution's default index; PyPI when None).
     """
-    lines = _header_lines(header)
-    option_lines = _option_lines(lock.options, emit_index=emit_index)
+    lines = _header_lines(header) if header is not None else []
+    option_lines = _option_lines(
+        lock.options,
+        emit_index=emit_index,
+        emit_find_links=emit_find_links,
+        emit_trusted_host=emit_trusted_host,
+    )
     if option_lines:
         lines.extend([*option_lines, ""])
     # Editables first, then by name: pip-compile's order, which tools reading locks expect.
@@ -64,7 +75,7 @@ def render_lock(
         lines.extend(
             _package_lines(
                 package,
-                annotation_style,
+                annotation_style if annotate else None,
                 emit_hashes=emit_hashes,
                 default_index=default_index or DEFAULT_INDEX_URL,
             )
@@ -107,17 +118,21 @@ def _header_lines(header: LockHeader) -> list[str]:
     return lines
 
 
-def _option_lines(options: IndexOptions, *, emit_index: bool) -> list[str]:
+def _option_lines(
+    options: IndexOptions, *, emit_index: bool, emit_find_links: bool, emit_trusted_host: bool
+) -> list[str]:
     lines: list[str] = []
     if emit_index:
         index_url = options.index_url
         if index_url is not None and index_url.rstrip("/") != DEFAULT_INDEX_URL:
             lines.append(f"--index-url {redact_url(index_url)}")
         lines.extend(f"--extra-index-url {redact_url(url)}" for url in options.extra_index_urls)
+    if emit_find_links:
         lines.extend(f"--find-links {redact_url(link)}" for link in options.find_links)
+    if emit_trusted_host:
         lines.extend(f"--trusted-host {host}" for host in options.trusted_hosts)
-        if options.no_index:
-            lines.append("--no-index")
+    if emit_index and options.no_index:
+        lines.append("--no-index")
     # Format controls change what plain pip installs from the lock, so they are always kept.
     if options.only_binary:
         lines.append(f"--only-binary {_format_control(options.only_binary)}")
@@ -132,7 +147,7 @@ def _format_control(names: Iterable[str]) -> str:
 
 def _package_lines(
     package: LockedPackage,
-    annotation_style: Literal["split", "line"],
+    annotation_style: Literal["split", "line"] | None,
     *,
     emit_hashes: bool,
     default_index: str,
@@ -144,7 +159,7 @@ def _package_lines(
         lines.extend(f"    --hash={digest} \\" for digest in hashes)
         lines[-1] = lines[-1].removesuffix(" \\")
     via = sorted(dict.fromkeys(package.via), key=lambda item: (item.lower(), item))
-    if not via:
+    if not via or annotation_style is None:
         pass
     elif annotation_style == "line":
         lines[-1] += f"  # via {', '.join(via)}"

@@ -115,16 +115,18 @@ def make_plan(
     *,
     python_version: tuple[int, ...],
     protected: Collection[NormalizedName] = (),
+    kept: Collection[NormalizedName] = (),
     skipped: Iterable[LockedPackage] = (),
 ) -> Plan:
     """Compare ``wanted`` (already filtered for the target) with ``installed``.
 
-    Unlisted installed distributions are removed, except seed packages and ``protected`` ones,
-    which are kept. Listed ones follow the lock.
+    Unlisted installed distributions are removed, except seed packages, ``protected`` ones
+    (what pinlock needs to finish) and ``kept`` ones (``--keep``), which are kept. Listed ones
+    follow the lock.
     """
     wanted_by_name = {package.name: package for package in wanted}
     installed_by_name = {dist.name: dist for dist in installed}
-    spared = seed_names(python_version) | frozenset(protected)
+    spared = seed_names(python_version) | frozenset(protected) | frozenset(kept)
     steps: list[Step] = []
     for name in sorted(wanted_by_name.keys() | installed_by_name.keys()):
         want = wanted_by_name.get(name)
@@ -132,7 +134,12 @@ def make_plan(
         if want is None:
             assert have is not None
             if name in spared:
-                reason = "seed" if name in seed_names(python_version) else "needed by pinlock"
+                if name in seed_names(python_version):
+                    reason = "seed"
+                elif name in protected:
+                    reason = "needed by pinlock"
+                else:
+                    reason = "kept"
                 steps.append(Step(action=Action.KEEP, name=name, installed=have, reason=reason))
             else:
                 steps.append(Step(action=Action.REMOVE, name=name, installed=have))

@@ -28,6 +28,7 @@ from pinlock.sync.environment import (
     read_installed,
 )
 from pinlock.sync.envlock import hold_environment
+from pinlock.sync.keep import kept_names
 from pinlock.sync.locks import check_hashes, merge_options, select_packages
 from pinlock.sync.plan import Plan, make_plan
 from pinlock.sync.recovery import pending_repairs, recover
@@ -61,7 +62,9 @@ class SyncRequest:
     over pip's configuration; the locks' own index lines apply over them, as in
     ``pip install -r``. Locks with no line for the target are refused when they would remove
     anything, unless ``allow_empty``. ``lock_timeout`` bounds the wait for another run on the
-    same environment (None: as long as it takes).
+    same environment (None: as long as it takes). ``keep`` names
+    installed distributions no lock lists that stay (with what they require), or project
+    folders (``.``) whose project stays: the package under test.
     """
 
     locks: tuple[Path, ...] = (DEFAULT_LOCK,)
@@ -75,6 +78,7 @@ class SyncRequest:
     cache_dir: Path | None = None
     allow_empty: bool = False
     lock_timeout: float | None = None
+    keep: tuple[str, ...] = ()
 
 
 def sync(
@@ -172,6 +176,7 @@ def _plan(
         env.installed,
         python_version=env.python_version,
         protected=protected_names(env),
+        kept=kept_names(env, request.keep),
         skipped=wanted.skipped,
     )
     if not wanted.packages and plan.to_uninstall and not request.allow_empty:
