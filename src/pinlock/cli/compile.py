@@ -38,9 +38,11 @@ def run_compile(given: Mapping[str, object]) -> int:
 def _compile(given: Mapping[str, object]) -> int:
     values = resolve_options("compile", given)
     warned: set[str] = set()
+    stale = 0
     for result in _run(values):
         _print_result(result, values, warned)
-    return 0
+        stale += result.stale is not None
+    return 1 if stale else 0
 
 
 def _print_result(result: CompileResult, values: Mapping[str, Any], warned: set[str]) -> None:
@@ -50,6 +52,13 @@ def _print_result(result: CompileResult, values: Mapping[str, Any], warned: set[
         if warning not in warned:
             warned.add(warning)
             echo(f"warning: {warning}", err=True)
+    if values["check"]:
+        if result.stale is not None:
+            # Always said, -q or not: it is the answer a check is run for.
+            echo(f"stale: {result.output}: {result.stale}", err=True)
+        elif not values["quiet"]:
+            echo(f"up to date: {result.output}", err=True)
+        return
     if result.output is None or dry_run:
         sys.stdout.write(result.text)
     if not values["quiet"] and result.output is not None:
@@ -135,6 +144,8 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
         pip_configuration=pip,
         dry_run=values["dry_run"],
         offline=values["offline"],
+        refresh=values["refresh"],
+        check=values["check"],
         index_strategy=strategy,
         command=os.environ.get("CUSTOM_COMPILE_COMMAND") or _command_line(values, inputs),
         name_template=values["output_template"],

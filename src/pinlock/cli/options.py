@@ -129,6 +129,22 @@ COMPILE_OPTIONS: tuple[Option, ...] = _shared(
         help="Use only the cache (index pages, metadata, files seen before); name what is missing.",
         config=False,
     ),
+    Option(
+        name="refresh",
+        kind="flag",
+        flags=("--refresh",),
+        help="Ask the indexes again for everything the cache holds (pages, metadata) and "
+        "resolve afresh, even when the locks still hold.",
+        config=False,
+    ),
+    Option(
+        name="check",
+        kind="flag",
+        flags=("--check",),
+        help="Write nothing; exit 1 naming each lock that no longer fits its inputs and "
+        "options, and why. Asks no index when the cache holds the pins' metadata.",
+        config=False,
+    ),
     *_common(),
     Option(
         name="index_strategy",

@@ -5,23 +5,38 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
-from packaging.requirements import InvalidRequirement
-from packaging.requirements import Requirement as PackagingRequirement
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import Version
 
+from pinlock.compile.confirm import Verdict, confirm_lock, lock_resolution
 from pinlock.compile.naming import lock_format
 from pinlock.compile.pins import PinSources, lock_packages
+from pinlock.compile.policy import (
+    file_constraints,
+    format_control,
+    lock_options,
+    pip_precedence,
+    preferences,
+    upgrade_limits,
+)
 from pinlock.compile.project import ProjectInputs
 from pinlock.compile.request import CompileRequest, CompileResult, LockFormat
 from pinlock.compile.resolve import Constraint, Resolution, ResolveOptions, resolve
 from pinlock.compile.session import CompileSession
+from pinlock.compile.uptodate import (
+    LockRecord,
+    confirmed_packages,
+    context_digest,
+    lock_changes,
+    recall_lock,
+    remember_lock,
+    text_difference,
+)
 from pinlock.compile.vcs import parse_vcs_url
-from pinlock.errors import ConfigError, PinlockError
+from pinlock.errors import PinlockError
 from pinlock.flavour import Flavour
-from pinlock.index.config import PipConfiguration
-from pinlock.index.options import IndexOptions, layer_format_control
+from pinlock.index.options import IndexOptions
 from pinlock.lock.model import Lock, LockedPackage
 from pinlock.lock.pylock import read_pylock, render_pylock
 from pinlock.lock.txt import LockHeader, read_lock, render_lock
@@ -42,6 +57,55 @@ class CellLock:
     txt: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Cell:
+    """What one cell writes around its packages, and the lock already there."""
+
+    request: CompileRequest
+    path: Path
+    out: Path | None
+    target: Target
+    flavour: Flavour | None
+    default_index: str | None
+    options: IndexOptions
+    previous: str | None
+    existing: Lock | None
+
+    def render(self, packages: tuple[LockedPackage, ...]) -> str:
+        """The requirements.txt text of a lock of ``packages``."""
+        target, flavour = self.target, self.flavour
+        header = LockHeader(
+            command=self.request.command,
+            python_version=target.python_version,
+            target=None if target.name == "host" else target.description,
+            flavour=flavour.name if flavour else None,
+        )
+        return render_lock(
+            self.lock(packages),
+            header,
+            annotation_style=self.request.annotation_style,
+            emit_hashes=self.request.generate_hashes,
+            default_index=self.default_index,
+        )
+
+    def lock(self, packages: tuple[LockedPackage, ...]) -> Lock:
+        return Lock(
+            packages=packages, options=self.options, path=str(self.out) if self.out else None
+        )
+
+    def result(self, text: str, count: int, **details: Any) -> CompileResult:
+        return CompileResult(
+            input=self.path,
+            output=self.out,
+            text=text,
+            changed=self.previous != text,
+            target=self.target,
+            flavour=self.flavour,
+            package_count=count,
+            **details,
+        )
+
+
 def compile_one(
     session: CompileSession,
     request: CompileRequest,
@@ -55,31 +119,56 @@ def compile_one(
     projects: ProjectInputs,
 ) -> CellLock:
     """The lock of ``source`` (read from ``path``) for ``target`` and ``flavour``, going to
-    ``out``; ``layer`` holds the pins of the inputs it builds on."""
+    ``out``; ``layer`` holds the pins of the inputs it builds on.
+
+    An existing lock that still holds (``pinlock.compile.confirm``) is kept as it is, with no
+    request to any index; otherwise the inputs are resolved, preferring the existing pins.
+    """
     settings = session.base.with_options(source.options)
-    finder = session.finder(settings, flavour)
     fmt = lock_format(request, out)
-    existing = _existing_lock(out, fmt)
+    pip = session.pip
+    lock_binary = format_control(request, source)
+    only_binary, no_binary = format_control(request, source, over=pip)
+    pre = request.pre or pip.pre or source.options.pre
+    constraints = [
+        *file_constraints(source.constraints, target),
+        *file_constraints(session.pip_constraints, target),
+        *layer,
+        *upgrade_limits(request),
+    ]
+    previous = out.read_text(encoding="utf-8") if out and out.is_file() else None
+    cell = _Cell(
+        request=request,
+        path=path,
+        out=out,
+        target=target,
+        flavour=flavour,
+        default_index=settings.index_url,
+        options=lock_options(
+            source.options, request, flavour, only_binary=lock_binary[0], no_binary=lock_binary[1]
+        ),
+        previous=previous,
+        existing=_existing_lock(out, fmt),
+    )
+    context = context_digest(
+        settings, pip, target, flavour, build_isolation=request.build_isolation
+    )
+    kept = _kept_lock(session, cell, source, constraints, projects, pre=pre, context=context)
+    if kept is not None:
+        return kept
+    existing = cell.existing
+    finder = session.finder(settings, flavour)
     hint_key = f"{path.resolve()}|{target.name}|{flavour.name if flavour else ''}"
     finder.prefetch(session.remembered_names(hint_key))
-    pip = session.pip
-    lock_binary = _format_control(request, source)
-    only_binary, no_binary = _format_control(request, source, over=pip)
     options = ResolveOptions(
         target=target,
-        pre=request.pre or pip.pre or source.options.pre,
-        prefer=_preferences(existing, request),
-        only_binary=_pip_precedence(only_binary, no_binary),
-        no_binary=_pip_precedence(no_binary, only_binary),
+        pre=pre,
+        prefer=preferences(existing, request),
+        only_binary=pip_precedence(only_binary, no_binary),
+        no_binary=pip_precedence(no_binary, only_binary),
         prefer_binary=pip.prefer_binary,
         flavour=flavour,
     )
-    constraints = [
-        *_file_constraints(source.constraints, target),
-        *_file_constraints(session.pip_constraints, target),
-        *layer,
-        *_upgrade_limits(request),
-    ]
     requirements, vcs_urls = _pin_vcs(session, source.requirements)
     resolution = resolve(
         requirements,
@@ -107,43 +196,109 @@ def compile_one(
         for p in resolution.packages
         if target.name != "host" and p.files and session.metadata.was_built(p.files[0])
     ) + _hash_warnings(packages, request, fmt)
-    lock = Lock(
-        packages=packages,
-        options=_lock_options(
-            source.options,
-            request,
-            flavour,
-            only_binary=lock_binary[0],
-            no_binary=lock_binary[1],
-        ),
-        path=str(out) if out else None,
+    txt = cell.render(packages)
+    text = txt if fmt == "txt" else _pylock_text(cell.lock(packages), request, target, flavour)
+    yanked = (p.name for p in resolution.packages if p.files and all(f.yanked for f in p.files))
+    _remember(session, request, text, LockRecord(context=context, yanked=frozenset(yanked)))
+    stale = None
+    if text != previous and request.check:
+        stale = (
+            "no lock yet" if previous is None else lock_changes(previous, text, existing, packages)
+        )
+    done = cell.result(text, len(packages), warnings=warnings, stale=stale)
+    return CellLock(result=done, resolution=resolution, txt=txt)
+
+
+def _kept_lock(
+    session: CompileSession,
+    cell: _Cell,
+    source: ParsedRequirements,
+    constraints: Sequence[Constraint],
+    projects: ProjectInputs,
+    *,
+    pre: bool,
+    context: str,
+) -> CellLock | None:
+    """The existing lock, kept when it still holds; with ``--check`` a stale one too (its
+    ``stale`` says why). None when the inputs must be resolved."""
+    request, previous = cell.request, cell.previous
+    if request.check and previous is None:
+        done = cell.result("", 0, stale="no lock yet")
+        return CellLock(result=done, resolution=Resolution(packages=()), txt="")
+    record = recall_lock(session.cache, previous) if previous is not None else None
+    if record is None and not request.check:
+        return None  # a lock this cache never saw made (a fresh clone): resolve once
+    kept = _keep_existing(
+        session,
+        cell,
+        source,
+        constraints,
+        projects,
+        pre=pre,
+        yanked=record.yanked if record else (),
     )
-    header = LockHeader(
-        command=request.command,
-        python_version=target.python_version,
-        target=None if target.name == "host" else target.description,
-        flavour=flavour.name if flavour else None,
+    if kept is None or previous is None or cell.existing is None:
+        return None
+    verdict, packages = kept
+    stale = verdict.stale
+    if record is not None and record.context != context:
+        stale = "option changed: pip's configuration, the indexes or the target differ"
+    elif verdict.resolution is not None:
+        txt = cell.render(packages)
+        if txt != previous:
+            stale = text_difference(previous, txt)
+        else:
+            _remember(session, request, previous, record or LockRecord(context=context))
+            done = cell.result(previous, len(packages), confirmed=True)
+            return CellLock(result=done, resolution=verdict.resolution, txt=txt)
+    if request.check and stale is not None:
+        done = cell.result(previous, len(cell.existing.packages), stale=stale)
+        return CellLock(result=done, resolution=lock_resolution(cell.existing), txt=previous)
+    return None
+
+
+def _keep_existing(
+    session: CompileSession,
+    cell: _Cell,
+    source: ParsedRequirements,
+    constraints: Sequence[Constraint],
+    projects: ProjectInputs,
+    *,
+    pre: bool,
+    yanked: Iterable[NormalizedName],
+) -> tuple[Verdict, tuple[LockedPackage, ...]] | None:
+    """Whether the existing lock still holds, and its packages as compile would write them;
+    None when this run resolves anyway (asked to upgrade or refresh; no txt lock there)."""
+    request, existing, out = cell.request, cell.existing, cell.out
+    if existing is None or out is None or lock_format(request, out) != "txt":
+        return None
+    if request.upgrade or request.upgrade_packages or request.refresh:
+        return None
+    left_out = {canonicalize_name(name) for name in request.no_emit_packages}
+    if request.no_emit_project:
+        left_out |= projects.names
+    verdict = confirm_lock(
+        existing,
+        source.requirements,
+        constraints,
+        target=cell.target,
+        pre=pre,
+        metadata=session.metadata,
+        left_out=left_out,
+        yanked=yanked,
     )
-    txt = render_lock(
-        lock,
-        header,
-        annotation_style=request.annotation_style,
-        emit_hashes=request.generate_hashes,
-        default_index=settings.index_url,
-    )
-    text = txt if fmt == "txt" else _pylock_text(lock, request, target, flavour)
-    previous = out.read_text(encoding="utf-8") if out and out.is_file() else None
-    result = CompileResult(
-        input=path,
-        output=out,
-        text=text,
-        changed=previous != text,
-        target=target,
-        flavour=flavour,
-        package_count=len(packages),
-        warnings=warnings,
-    )
-    return CellLock(result=result, resolution=resolution, txt=txt)
+    if verdict.resolution is None:
+        return verdict, ()
+    packages = confirmed_packages(verdict.resolution, existing, lock_dir=out.parent)
+    return verdict, _emitted(packages, verdict.resolution, request, projects, {})
+
+
+def _remember(
+    session: CompileSession, request: CompileRequest, text: str, record: LockRecord
+) -> None:
+    """Record how a lock this run keeps or writes was made (a check or dry run blesses none)."""
+    if not (request.check or request.dry_run):
+        remember_lock(session.cache, text, record)
 
 
 def _pin_vcs(
@@ -230,132 +385,3 @@ def _existing_lock(out: Path | None, fmt: LockFormat) -> Lock | None:
     except PinlockError:
         # An unreadable old lock only loses its preferences; the new one replaces it.
         return None
-
-
-def _preferences(existing: Lock | None, request: CompileRequest) -> dict[NormalizedName, Version]:
-    if existing is None or request.upgrade:
-        return {}
-    upgrading = {_upgrade_name(spec) for spec in request.upgrade_packages}
-    return {
-        p.name: p.version
-        for p in existing.packages
-        if p.version is not None and p.name not in upgrading
-    }
-
-
-def _upgrade_requirement(spec: str) -> PackagingRequirement:
-    try:
-        req = PackagingRequirement(spec)
-    except InvalidRequirement as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else "invalid"
-        raise ConfigError(
-            "--upgrade-package", spec, f"expected NAME or NAME==VERSION ({reason})"
-        ) from None
-    if req.url or req.marker is not None:
-        raise ConfigError("--upgrade-package", spec, "expected NAME or NAME==VERSION")
-    return req
-
-
-def _upgrade_name(spec: str) -> NormalizedName:
-    return canonicalize_name(_upgrade_requirement(spec).name)
-
-
-def _upgrade_limits(request: CompileRequest) -> list[Constraint]:
-    """``-P name==1.2`` both frees ``name`` from its old pin and limits it to the given range."""
-    limits = []
-    for spec in request.upgrade_packages:
-        req = _upgrade_requirement(spec)
-        if str(req.specifier):
-            limits.append(
-                Constraint(
-                    name=canonicalize_name(req.name),
-                    specifier=req.specifier,
-                    label=f"--upgrade-package {spec}",
-                )
-            )
-    return limits
-
-
-def _file_constraints(lines: Iterable[ReqLine], target: Target) -> list[Constraint]:
-    limits = []
-    for line in lines:
-        req = line.requirement
-        if req is None or not target.evaluate(req.marker, req.extras):
-            continue
-        limits.append(
-            Constraint(name=canonicalize_name(req.name), specifier=req.specifier, label=line.via)
-        )
-    return limits
-
-
-def _format_control(
-    request: CompileRequest, source: ParsedRequirements, *, over: PipConfiguration | None = None
-) -> tuple[frozenset[str], frozenset[str]]:
-    """``(only_binary, no_binary)`` as pip layers them: its configuration (``over``), then the
-    command line, then the input's own options. Locks carry those of the last two only."""
-    base = (over.only_binary, over.no_binary) if over is not None else ((), ())
-    given = layer_format_control(_names(request.only_binary), _names(request.no_binary), over=base)
-    return layer_format_control(
-        _names(source.options.only_binary), _names(source.options.no_binary), over=given
-    )
-
-
-def _pip_precedence(names: frozenset[str], other: frozenset[str]) -> frozenset[str]:
-    """``names`` for the resolver: under ``:all:`` the projects named in the other set are
-    excepted (``-name``), as pip's named choice beats the other option's ``:all:``."""
-    if ":all:" not in names:
-        return names
-    return names | {f"-{name}" for name in other if name != ":all:"}
-
-
-def _names(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(v if v.startswith(":") else canonicalize_name(v) for v in values)
-
-
-def _lock_options(
-    options: IndexOptions,
-    request: CompileRequest,
-    flavour: Flavour | None,
-    *,
-    only_binary: frozenset[str] = frozenset(),
-    no_binary: frozenset[str] = frozenset(),
-) -> IndexOptions:
-    """Index lines a lock carries: those of its inputs and command line, and its flavour's index.
-
-    pip configuration is not copied into locks: pip reads it again wherever the lock installs.
-    Format controls are kept (as pip-compile does): they change which files plain pip installs.
-    """
-    overrides = request.index_overrides
-    # pip lets a requirement file's --index-url replace the command line's, and resolution
-    # followed pip: the lock must name the index its pins came from.
-    index_url = options.index_url or _as_str(overrides.get("index-url"))
-    extra = [*options.extra_index_urls, *_as_list(overrides.get("extra-index-url"))]
-    find_links = [*options.find_links, *_as_list(overrides.get("find-links"))]
-    if flavour is not None:
-        if "://" in flavour.index and not flavour.index.startswith("file:"):
-            extra.append(flavour.index)
-        else:
-            find_links.append(flavour.index)
-    return IndexOptions(
-        index_url=index_url,
-        extra_index_urls=tuple(dict.fromkeys(extra)),
-        find_links=tuple(dict.fromkeys(find_links)),
-        no_index=options.no_index or bool(overrides.get("no-index")),
-        trusted_hosts=tuple(
-            dict.fromkeys([*options.trusted_hosts, *_as_list(overrides.get("trusted-host"))])
-        ),
-        only_binary=only_binary,
-        no_binary=no_binary,
-    )
-
-
-def _as_str(value: str | bool | Sequence[str] | None) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _as_list(value: str | bool | Sequence[str] | None) -> list[str]:
-    if value is None or isinstance(value, bool):
-        return []
-    if isinstance(value, str):
-        return value.split()
-    return list(value)

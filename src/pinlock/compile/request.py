@@ -32,7 +32,10 @@ class CompileRequest:
     the run loads it.
     ``index_strategy`` says how several indexes answer for one project (``first-index``: the
     first that has it, extra indexes before the default one). ``offline`` runs from the cache
-    alone (index pages, metadata, files) and names what is missing there.
+    alone (index pages, metadata, files) and names what is missing there; ``refresh`` asks the
+    indexes again for everything kept in the cache (pages, metadata) and resolves afresh.
+    ``check`` writes nothing and tells, per lock, whether it still holds (``CompileResult.stale``
+    says why not); it asks no index when the cache knows enough.
     ``constraints`` are ``-c FILE``s for every input. ``extras``, ``all_extras`` and ``groups``
     choose what of project inputs (pyproject.toml, setup.cfg, setup.py) is locked besides their
     dependencies; ``build_isolation`` is how their backends prepare metadata when it is dynamic.
@@ -60,6 +63,8 @@ class CompileRequest:
     pip_site_prefix: Path | None = None
     pip_configuration: PipConfiguration | None = None
     offline: bool = False
+    refresh: bool = False
+    check: bool = False
     index_strategy: IndexStrategy = "first-index"
     constraints: tuple[Path, ...] = ()
     extras: tuple[str, ...] = ()
@@ -74,7 +79,12 @@ class CompileRequest:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CompileResult:
-    """One lock: where it goes (None for standard output), its text, and whether it changed."""
+    """One lock: where it goes (None for standard output), its text, and whether it changed.
+
+    ``confirmed``: the existing lock still held and was kept without resolving (no request to
+    any index). ``stale``, with ``CompileRequest.check``: why the existing lock no longer holds
+    (None when it does).
+    """
 
     input: Path
     output: Path | None
@@ -84,3 +94,5 @@ class CompileResult:
     flavour: Flavour | None
     package_count: int
     warnings: tuple[str, ...] = ()
+    confirmed: bool = False
+    stale: str | None = None

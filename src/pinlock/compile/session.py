@@ -46,6 +46,7 @@ class CompileSession:
         pip: PipConfiguration | None = None,
         pip_constraints: Sequence[ReqLine] = (),
         offline: bool = False,
+        refresh: bool = False,
         build_isolation: bool = True,
     ) -> None:
         self.base = base
@@ -55,7 +56,8 @@ class CompileSession:
         self.pip_constraints = tuple(pip_constraints)
         self.cache = cache
         self.store = ArtifactStore(cache)
-        self.pages = PageCache(cache)
+        # ``refresh``: pages and metadata kept from earlier runs are asked for again.
+        self.pages = PageCache(cache, refresh=refresh)
         # Offline, the session fetches nothing: pages come from ``pages``, metadata from the
         # cache, files from the store, and whatever is missing is named (``OfflineMiss``).
         self.http = HttpSession(base, credentials=Credentials(environ), offline=offline)
@@ -65,7 +67,7 @@ class CompileSession:
             self.http.include(settings)
         self.http.include(base, urls=[flavour.index for flavour in flavours])
         self.metadata = MetadataFetcher(
-            self.http, cache, store=self.store, build_isolation=build_isolation
+            self.http, cache, store=self.store, build_isolation=build_isolation, refresh=refresh
         )
         self.vcs = VcsCheckouts(cache, environ=environ)
         self.hash_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pinlock-hash")

@@ -5,9 +5,10 @@ file) and every thread of it: urllib3 pools keep connections per host, and one c
 (``pinlock.index.credentials``) and one set of trusted hosts hold what every index configuration
 of the run brought (``include``), so pages, metadata, range reads and downloads of a private
 index all authenticate alike. Each host is looked up once per session, a slow lookup raced by an
-IPv4-only one (``pinlock.index.hostnames``). Connection errors, timeouts, 429 and 5xx answers are retried with
-exponential backoff; other answers, 404 included, go back to the caller. A host name that does
-not resolve, a TLS failure or a redirect loop is not retried (``pinlock.index.failures``).
+IPv4-only one (``pinlock.index.hostnames``). Connection errors, timeouts, 429 and 5xx answers
+are retried with exponential backoff; other answers, 404 included, go back to the caller. A
+host name that does not resolve, a TLS failure or a redirect loop is not retried
+(``pinlock.index.failures``).
 Offline (``offline=True``), nothing is fetched: every request of a remote URL raises
 ``OfflineMiss``, and the callers answer from the cache what they can.
 """
