@@ -128,14 +128,32 @@ def test_a_change_resolves_again(
         assert "zeta==1.0" in lock.read_text()
 
 
-def test_missing_metadata_resolves_again(tmp_path: Path, index: IndexServer) -> None:
+def test_a_lock_kept_for_the_same_inputs_needs_no_metadata(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    # The cache recorded the resolution the lock holds for these very inputs.
+    lock = _locked(tmp_path, index, "alpha\n")
+    shutil.rmtree(tmp_path / "cache" / "metadata")
+    code, err = _compile(tmp_path, index)
+    assert code == 0, err
+    assert "up to date" in err
+    assert index.requests == []
+
+
+def test_changed_inputs_without_metadata_resolve_again(tmp_path: Path, index: IndexServer) -> None:
     lock = _locked(tmp_path, index, "alpha\n")
     before = lock.read_bytes()
     shutil.rmtree(tmp_path / "cache" / "metadata")
+    (tmp_path / "requirements.in").write_text("alpha>=1\n")  # still met by the lock
     code, err = _compile(tmp_path, index)
     assert code == 0, err
     assert index.page_requests() != []
     assert lock.read_bytes() == before
+    # Now the metadata is back: another harmless change is told from the cache.
+    (tmp_path / "requirements.in").write_text("alpha>=0.5\n")
+    index.clear_log()
+    assert _compile(tmp_path, index)[0] == 0
+    assert index.requests == []
 
 
 def test_a_lock_this_cache_never_saw_made_is_resolved_once(

@@ -1,6 +1,9 @@
 """``pinlock compile`` / ``pinlock-compile``: options in, locks out; the library does the work.
 
-The options are declared in ``pinlock.cli.options``; the typer command is made from them.
+The options are declared in ``pinlock.cli.options``; the typer command is made from them. As
+for ``pinlock sync``, an ordinary command line is read by the quick reader made from the same
+declarations (``fast_main``): a compile that finds its locks up to date takes less time than
+typer takes to start. Help and command lines the reader does not understand go to typer.
 """
 
 from __future__ import annotations
@@ -12,15 +15,17 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pinlock.cli.declare import parse_quickly
 from pinlock.cli.options import COMPILE_OPTIONS, resolve_options
 from pinlock.cli.running import echo, exit_code_of
-from pinlock.cli.typed import single_command_app
 
 if TYPE_CHECKING:
+    import typer
+
     from pinlock.compile import CompileResult
     from pinlock.compile.request import LockFormat
 
-__all__ = ["HELP", "compile_app", "main", "run_compile"]
+__all__ = ["HELP", "fast_main", "main", "run_compile"]  # and compile_app, made on first use
 
 HELP = (
     "Compile requirement files (.in) into fully pinned, hashed locks (.txt), per target "
@@ -244,9 +249,26 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-compile_app = single_command_app(COMPILE_OPTIONS, run_compile, help=HELP)
+def fast_main(argv: Sequence[str]) -> int | None:
+    """Run ``pinlock compile ARGV`` without typer; None when typer must take the command line."""
+    given = parse_quickly(COMPILE_OPTIONS, argv)
+    return None if given is None else run_compile(given)
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # The typer command, made on first use: the quick reader runs ordinary command lines.
+    if name == "compile_app":
+        from pinlock.cli.typed import single_command_app
+
+        return single_command_app(COMPILE_OPTIONS, run_compile, help=HELP)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The ``pinlock-compile`` script."""
-    compile_app(args=argv, prog_name="pinlock-compile")
+    """The ``pinlock-compile`` script: the quick reader, else the typer command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = fast_main(args)
+    if code is None:
+        __getattr__("compile_app")(args=args, prog_name="pinlock-compile")
+        return
+    raise SystemExit(code)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -23,12 +23,14 @@ from pinlock.compile.policy import (
 from pinlock.compile.project import ProjectInputs
 from pinlock.compile.request import CompileRequest, CompileResult, LockFormat
 from pinlock.compile.resolve import Constraint, Resolution, ResolveOptions, resolve
-from pinlock.compile.session import CompileSession
 from pinlock.compile.uptodate import (
     LockRecord,
+    PinFacts,
     confirmed_packages,
     context_digest,
+    inputs_digest,
     lock_changes,
+    pin_facts,
     recall_lock,
     remember_lock,
     text_difference,
@@ -44,6 +46,9 @@ from pinlock.reqfile import ParsedRequirements, ReqLine
 from pinlock.target import Target
 from pinlock.urls import local_path
 
+if TYPE_CHECKING:
+    from pinlock.compile.session import CompileSession
+
 __all__ = ["CellLock", "compile_one"]
 
 
@@ -57,9 +62,10 @@ class CellLock:
     txt: str
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(kw_only=True, slots=True)
 class _Cell:
-    """What one cell writes around its packages, and the lock already there."""
+    """What one cell writes around its packages, and the lock already there (``previous``, its
+    text; ``existing()``, read when needed)."""
 
     request: CompileRequest
     path: Path
@@ -69,7 +75,14 @@ class _Cell:
     default_index: str | None
     options: IndexOptions
     previous: str | None
-    existing: Lock | None
+    fmt: LockFormat
+    _existing: Lock | None = None
+    _read: bool = False
+
+    def existing(self) -> Lock | None:
+        if not self._read:
+            self._existing, self._read = _existing_lock(self.out, self.fmt), True
+        return self._existing
 
     def render(self, packages: tuple[LockedPackage, ...]) -> str:
         """The requirements.txt text of a lock of ``packages``."""
@@ -148,15 +161,24 @@ def compile_one(
             source.options, request, flavour, only_binary=lock_binary[0], no_binary=lock_binary[1]
         ),
         previous=previous,
-        existing=_existing_lock(out, fmt),
+        fmt=fmt,
     )
-    context = context_digest(
-        settings, pip, target, flavour, build_isolation=request.build_isolation
+    record = LockRecord(
+        context=context_digest(
+            settings, pip, target, flavour, build_isolation=request.build_isolation
+        ),
+        inputs=inputs_digest(
+            source.requirements,
+            constraints,
+            target=target,
+            pre=pre,
+            left_out=_left_out(request, projects),
+        ),
     )
-    kept = _kept_lock(session, cell, source, constraints, projects, pre=pre, context=context)
+    kept = _kept_lock(session, cell, source, constraints, projects, pre=pre, record=record)
     if kept is not None:
         return kept
-    existing = cell.existing
+    existing = cell.existing()
     finder = session.finder(settings, flavour)
     hint_key = f"{path.resolve()}|{target.name}|{flavour.name if flavour else ''}"
     finder.prefetch(session.remembered_names(hint_key))
@@ -199,7 +221,10 @@ def compile_one(
     txt = cell.render(packages)
     text = txt if fmt == "txt" else _pylock_text(cell.lock(packages), request, target, flavour)
     yanked = (p.name for p in resolution.packages if p.files and all(f.yanked for f in p.files))
-    _remember(session, request, text, LockRecord(context=context, yanked=frozenset(yanked)))
+    made = replace(
+        record, yanked=frozenset(yanked), resolution=resolution, pins=pin_facts(packages)
+    )
+    _remember(session, request, text, made)
     stale = None
     if text != previous and request.check:
         stale = (
@@ -217,7 +242,7 @@ def _kept_lock(
     projects: ProjectInputs,
     *,
     pre: bool,
-    context: str,
+    record: LockRecord,
 ) -> CellLock | None:
     """The existing lock, kept when it still holds; with ``--check`` a stale one too (its
     ``stale`` says why). None when the inputs must be resolved."""
@@ -225,72 +250,66 @@ def _kept_lock(
     if request.check and previous is None:
         done = cell.result("", 0, stale="no lock yet")
         return CellLock(result=done, resolution=Resolution(packages=()), txt="")
-    record = recall_lock(session.cache, previous) if previous is not None else None
-    if record is None and not request.check:
-        return None  # a lock this cache never saw made (a fresh clone): resolve once
-    kept = _keep_existing(
-        session,
-        cell,
-        source,
-        constraints,
-        projects,
-        pre=pre,
-        yanked=record.yanked if record else (),
-    )
-    if kept is None or previous is None or cell.existing is None:
-        return None
-    verdict, packages = kept
-    stale = verdict.stale
-    if record is not None and record.context != context:
-        stale = "option changed: pip's configuration, the indexes or the target differ"
-    elif verdict.resolution is not None:
-        txt = cell.render(packages)
-        if txt != previous:
-            stale = text_difference(previous, txt)
-        else:
-            _remember(session, request, previous, record or LockRecord(context=context))
-            done = cell.result(previous, len(packages), confirmed=True)
-            return CellLock(result=done, resolution=verdict.resolution, txt=txt)
-    if request.check and stale is not None:
-        done = cell.result(previous, len(cell.existing.packages), stale=stale)
-        return CellLock(result=done, resolution=lock_resolution(cell.existing), txt=previous)
-    return None
-
-
-def _keep_existing(
-    session: CompileSession,
-    cell: _Cell,
-    source: ParsedRequirements,
-    constraints: Sequence[Constraint],
-    projects: ProjectInputs,
-    *,
-    pre: bool,
-    yanked: Iterable[NormalizedName],
-) -> tuple[Verdict, tuple[LockedPackage, ...]] | None:
-    """Whether the existing lock still holds, and its packages as compile would write them;
-    None when this run resolves anyway (asked to upgrade or refresh; no txt lock there)."""
-    request, existing, out = cell.request, cell.existing, cell.out
-    if existing is None or out is None or lock_format(request, out) != "txt":
+    if previous is None or cell.out is None or cell.fmt != "txt":
         return None
     if request.upgrade or request.upgrade_packages or request.refresh:
         return None
+    known = recall_lock(session.cache, previous)
+    if known is None and not request.check:
+        return None  # a lock this cache never saw made (a fresh clone): resolve once
+    pins: PinFacts | None = None
+    if known is not None and known.context != record.context:
+        verdict = Verdict(stale="option changed: pip's configuration, the indexes or the target")
+    elif known is not None and known.inputs == record.inputs and known.resolution is not None:
+        verdict = Verdict(resolution=known.resolution)  # held for these very inputs before
+        pins = known.pins
+    else:
+        existing = cell.existing()
+        if existing is None:
+            return None
+        verdict = confirm_lock(
+            existing,
+            source.requirements,
+            constraints,
+            target=cell.target,
+            pre=pre,
+            metadata=session.metadata,
+            left_out=_left_out(request, projects),
+            yanked=known.yanked if known is not None else (),
+        )
+    stale = verdict.stale
+    if verdict.resolution is not None:
+        resolution = verdict.resolution
+        if pins is None:
+            existing = cell.existing()
+            pins = pin_facts(existing.packages if existing is not None else ())
+        packages = confirmed_packages(resolution, pins, lock_dir=cell.out.parent)
+        packages = _emitted(packages, resolution, request, projects, {})
+        txt = cell.render(packages)
+        if txt == previous:
+            made = replace(
+                record,
+                yanked=known.yanked if known is not None else frozenset(),
+                resolution=resolution,
+                pins=pin_facts(packages),
+            )
+            _remember(session, request, previous, made)
+            done = cell.result(previous, len(packages), confirmed=True)
+            return CellLock(result=done, resolution=resolution, txt=txt)
+        stale = text_difference(previous, txt)
+    existing = cell.existing()
+    if request.check and stale is not None and existing is not None:
+        done = cell.result(previous, len(existing.packages), stale=stale)
+        return CellLock(result=done, resolution=lock_resolution(existing), txt=previous)
+    return None
+
+
+def _left_out(request: CompileRequest, projects: ProjectInputs) -> frozenset[NormalizedName]:
+    """Names the lock leaves out by choice (``--no-emit-package``, ``--no-emit-project``)."""
     left_out = {canonicalize_name(name) for name in request.no_emit_packages}
     if request.no_emit_project:
         left_out |= projects.names
-    verdict = confirm_lock(
-        existing,
-        source.requirements,
-        constraints,
-        target=cell.target,
-        pre=pre,
-        metadata=session.metadata,
-        left_out=left_out,
-        yanked=yanked,
-    )
-    if verdict.resolution is None:
-        return verdict, ()
-    packages = confirmed_packages(verdict.resolution, existing, lock_dir=out.parent)
-    return verdict, _emitted(packages, verdict.resolution, request, projects, {})
+    return frozenset(left_out)
 
 
 def _remember(

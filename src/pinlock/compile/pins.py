@@ -13,20 +13,23 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from packaging.specifiers import SpecifierSet
 
 from pinlock.compile.request import CompileRequest
 from pinlock.compile.resolve import Resolution, ResolvedPackage
-from pinlock.compile.session import CompileSession
 from pinlock.flavour import Flavour
-from pinlock.index.finder import PackageFinder
 from pinlock.index.models import DistFile
 from pinlock.lock.model import LockedFile, LockedPackage
 from pinlock.reqfile import ReqLine
 from pinlock.target import Target
 from pinlock.urls import is_file_url, local_path
+
+if TYPE_CHECKING:
+    from pinlock.compile.session import CompileSession
+    from pinlock.index.finder import PackageFinder
 
 __all__ = ["PinSources", "lock_packages", "pin_location", "project_root"]
 

@@ -15,26 +15,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from pinlock.cache import Cache
 from pinlock.compile.pins import PinSources, pin_location, project_root
-from pinlock.compile.resolve import Resolution
+from pinlock.compile.resolve import Constraint, Resolution, ResolvedPackage
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings, PipConfiguration
 from pinlock.lock.model import Lock, LockedPackage
+from pinlock.reqfile import ReqLine
 from pinlock.target import Target
-from pinlock.urls import redact_url
+from pinlock.urls import local_path, redact_url
 
 __all__ = [
     "LockRecord",
+    "PinFacts",
     "confirmed_packages",
     "context_digest",
+    "inputs_digest",
     "lock_changes",
+    "pin_facts",
     "recall_lock",
     "remember_lock",
     "text_difference",
@@ -42,18 +47,30 @@ __all__ = [
 
 _RECORDS = "lock-records"
 _NO_SOURCES = PinSources(fragment_hashes={}, vcs_urls={})
+# What a local project folder's metadata is read from.
+_PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
+
+
+# What a lock says of each pin besides its version and annotations: its hashes and the index
+# it comes from (``# from``), by name.
+PinFacts = Mapping[NormalizedName, tuple[tuple[str, ...], str | None]]
+
+
+def pin_facts(
+    packages: Iterable[LockedPackage],
+) -> dict[NormalizedName, tuple[tuple[str, ...], str | None]]:
+    return {package.name: (package.hashes, package.index) for package in packages}
 
 
 def confirmed_packages(
-    resolution: Resolution, existing: Lock, *, lock_dir: Path
+    resolution: Resolution, pins: PinFacts, *, lock_dir: Path
 ) -> tuple[LockedPackage, ...]:
     """The packages of a confirmed resolution as a lock lists them, with the hashes and
-    indexes the existing lock gives them."""
-    pins = {package.name: package for package in existing.packages}
+    indexes the existing lock gives them (``pins``)."""
     root = project_root(lock_dir)
     packages = []
     for package in resolution.packages:
-        pin = pins.get(package.name)
+        hashes, index = pins.get(package.name, ((), None))
         packages.append(
             LockedPackage(
                 name=package.name,
@@ -61,9 +78,9 @@ def confirmed_packages(
                 version=package.version,
                 url=pin_location(package, _NO_SOURCES, lock_dir, root),
                 editable=package.editable,
-                hashes=pin.hashes if pin is not None and not package.editable else (),
+                hashes=() if package.editable else hashes,
                 via=package.via,
-                index=pin.index if pin is not None else None,
+                index=index,
             )
         )
     return tuple(packages)
@@ -95,15 +112,35 @@ def context_digest(
 @dataclass(frozen=True, kw_only=True, slots=True)
 class LockRecord:
     """What the cache keeps about a lock this machine wrote or confirmed: the ``context``
-    digest it was made under, and its pins that are yanked (kept only while pinned with ==)."""
+    digest it was made under, its pins that are yanked (kept only while pinned with ==), and
+    the resolution it holds for the inputs of digest ``inputs`` (``inputs_digest``) with the
+    hashes and indexes it lists (``pins``), so a run with the same inputs needs neither
+    metadata nor even to read the lock to keep it."""
 
     context: str
     yanked: frozenset[NormalizedName] = frozenset()
+    inputs: str | None = None
+    resolution: Resolution | None = None
+    pins: PinFacts | None = None
 
 
 def remember_lock(cache: Cache, text: str, record: LockRecord) -> None:
     """Record how the lock ``text`` was made (or confirmed)."""
-    data = {"context": record.context, "yanked": sorted(record.yanked)}
+    packages = record.resolution.packages if record.resolution is not None else None
+    data = {
+        "context": record.context,
+        "yanked": sorted(record.yanked),
+        "inputs": record.inputs,
+        "packages": None
+        if packages is None
+        else [
+            [p.name, p.display_name, str(p.version), list(p.via), p.link, p.editable]
+            for p in packages
+        ],
+        "pins": None
+        if record.pins is None
+        else {name: [list(hashes), index] for name, (hashes, index) in record.pins.items()},
+    }
     cache.put(_RECORDS, _text_key(text), json.dumps(data).encode())
 
 
@@ -114,11 +151,78 @@ def recall_lock(cache: Cache, text: str) -> LockRecord | None:
         return None
     try:
         found = json.loads(data)
+        packages = found.get("packages")
+        resolution = (
+            None
+            if packages is None
+            else Resolution(
+                packages=tuple(
+                    ResolvedPackage(
+                        name=canonicalize_name(name),
+                        display_name=str(display_name),
+                        version=Version(version),
+                        files=(),
+                        via=tuple(str(label) for label in via),
+                        link=None if link is None else str(link),
+                        editable=bool(editable),
+                    )
+                    for name, display_name, version, via, link, editable in packages
+                )
+            )
+        )
+        pins = found.get("pins")
         return LockRecord(
             context=str(found["context"]),
             yanked=frozenset(canonicalize_name(str(name)) for name in found["yanked"]),
+            inputs=found.get("inputs"),
+            resolution=resolution,
+            pins=None
+            if pins is None
+            else {
+                NormalizedName(name): (
+                    tuple(str(h) for h in hashes),
+                    None if index is None else str(index),
+                )
+                for name, (hashes, index) in pins.items()
+            },
         )
     except (ValueError, KeyError, TypeError):
+        return None
+
+
+def inputs_digest(
+    requirements: Sequence[ReqLine],
+    constraints: Sequence[Constraint],
+    *,
+    target: Target,
+    pre: bool,
+    left_out: Iterable[str],
+) -> str:
+    """A digest of everything a confirmation (``confirm_lock``) reads besides the lock and the
+    metadata kept under its hashes (which never change): the input lines, the limits, the
+    target's markers, and the project files of local folders the inputs name."""
+    lines = []
+    for line in requirements:
+        folder = local_path(line.link) if line.link is not None else None
+        project = [_file_digest(folder / name) for name in _PROJECT_FILES] if folder else []
+        lines.append(
+            [line.text, line.via, str(line.requirement), str(line.marker), sorted(line.extras),
+             line.link, line.editable, project]
+        )  # fmt: skip
+    facts = {
+        "lines": lines,
+        "limits": [[c.name, str(c.specifier), c.label, c.annotate] for c in constraints],
+        "target": target.environment,
+        "pre": pre,
+        "left-out": sorted(left_out),
+    }
+    return hashlib.sha256(json.dumps(facts).encode()).hexdigest()
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
         return None
 
 
