@@ -132,7 +132,7 @@ def test_a_lock_kept_for_the_same_inputs_needs_no_metadata(
     tmp_path: Path, index: IndexServer
 ) -> None:
     # The cache recorded the resolution the lock holds for these very inputs.
-    lock = _locked(tmp_path, index, "alpha\n")
+    _locked(tmp_path, index, "alpha\n")
     shutil.rmtree(tmp_path / "cache" / "metadata")
     code, err = _compile(tmp_path, index)
     assert code == 0, err
