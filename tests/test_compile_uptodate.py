@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -360,3 +362,53 @@ def test_check_and_refresh_or_upgrade_or_stdout_are_refused(
     assert _compile(tmp_path, index, "--check", "--upgrade")[0] == 2
     assert _compile(tmp_path, index, "--check", "-o", "-")[0] == 2
     assert _compile(tmp_path, index, "--offline", "--refresh")[0] == 2
+
+
+def test_a_kept_lock_loads_neither_typer_nor_the_http_stack(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    _locked(tmp_path, index, "alpha\n")
+    code = (
+        "import sys\n"
+        "from pinlock.cli import main\n"
+        "try:\n"
+        f"    main(['compile', '-i', {index.url!r}, '--cache-dir', 'cache', 'requirements.in'])\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'urllib3', 'ssl'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PIP_CONFIG_FILE": "/dev/null"},
+    )
+    assert result.stdout.splitlines()[-2:] == ["exit 0", "[]"], result.stderr
+    assert "up to date" in result.stderr
+    assert index.requests == []
+
+
+def test_the_quick_reader_and_typer_give_compile_the_same_values() -> None:
+    from typer.testing import CliRunner
+
+    from pinlock.cli.declare import parse_quickly
+    from pinlock.cli.options import COMPILE_OPTIONS
+    from pinlock.cli.typed import single_command_app
+
+    argv = ["a.in", "--check", "--refresh", "-i", "i", "-P", "x", "--no-hashes", "b.in", "-q"]
+    seen: list[dict[str, object]] = []
+
+    def body(given: object) -> int:
+        seen.append(dict(given))  # type: ignore[call-overload]
+        return 0
+
+    result = CliRunner().invoke(single_command_app(COMPILE_OPTIONS, body, help=""), argv)
+    assert result.exit_code == 0, result.output
+    quick = parse_quickly(COMPILE_OPTIONS, argv)
+    assert quick is not None
+    assert {k: v for k, v in seen[0].items() if v not in (None, False, [], ())} == {
+        k: v for k, v in quick.items() if v not in (None, False, [], ())
+    }
+    assert quick["check"] is True and quick["refresh"] is True
