@@ -1,18 +1,27 @@
-"""One cell of the matrix: one input resolved for one target and flavour, rendered as a lock."""
+"""One cell of the matrix: one input resolved for one target and flavour, rendered as a lock.
+
+The lock already there is kept when it still holds (``pinlock.compile.existing``); otherwise the
+inputs are resolved, preferring its pins.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from packaging.utils import NormalizedName, canonicalize_name
-
-from pinlock.compile.confirm import Verdict, confirm_lock, lock_resolution
+from pinlock.compile.existing import (
+    CellFrame,
+    CellLock,
+    kept_lock,
+    left_out,
+    remember,
+)
 from pinlock.compile.naming import lock_format
 from pinlock.compile.pins import PinSources, lock_packages
 from pinlock.compile.policy import (
+    emitted,
     file_constraints,
     format_control,
     lock_options,
@@ -21,102 +30,26 @@ from pinlock.compile.policy import (
     upgrade_limits,
 )
 from pinlock.compile.project import ProjectInputs
-from pinlock.compile.request import CompileRequest, CompileResult, LockFormat
-from pinlock.compile.resolve import Constraint, Resolution, ResolveOptions, resolve
+from pinlock.compile.request import CompileRequest, LockFormat
+from pinlock.compile.resolve import Constraint, ResolveOptions, resolve
 from pinlock.compile.uptodate import (
     LockRecord,
-    PinFacts,
-    confirmed_packages,
     context_digest,
     inputs_digest,
     lock_changes,
     pin_facts,
-    recall_lock,
-    remember_lock,
-    text_difference,
 )
 from pinlock.compile.vcs import parse_vcs_url
-from pinlock.errors import PinlockError
 from pinlock.flavour import Flavour
-from pinlock.index.options import IndexOptions
 from pinlock.lock.model import Lock, LockedPackage
-from pinlock.lock.pylock import read_pylock, render_pylock
-from pinlock.lock.txt import LockHeader, read_lock, render_lock
+from pinlock.lock.pylock import render_pylock
 from pinlock.reqfile import ParsedRequirements, ReqLine
 from pinlock.target import Target
-from pinlock.urls import local_path
 
 if TYPE_CHECKING:
     from pinlock.compile.session import CompileSession
 
 __all__ = ["CellLock", "compile_one"]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class CellLock:
-    """A cell's lock (``result``), its resolution, and the lock as requirements.txt text, which
-    a layered input of the same run reads (``-c main.txt``) whatever format was written."""
-
-    result: CompileResult
-    resolution: Resolution
-    txt: str
-
-
-@dataclass(kw_only=True, slots=True)
-class _Cell:
-    """What one cell writes around its packages, and the lock already there (``previous``, its
-    text; ``existing()``, read when needed)."""
-
-    request: CompileRequest
-    path: Path
-    out: Path | None
-    target: Target
-    flavour: Flavour | None
-    default_index: str | None
-    options: IndexOptions
-    previous: str | None
-    fmt: LockFormat
-    _existing: Lock | None = None
-    _read: bool = False
-
-    def existing(self) -> Lock | None:
-        if not self._read:
-            self._existing, self._read = _existing_lock(self.out, self.fmt), True
-        return self._existing
-
-    def render(self, packages: tuple[LockedPackage, ...]) -> str:
-        """The requirements.txt text of a lock of ``packages``."""
-        target, flavour = self.target, self.flavour
-        header = LockHeader(
-            command=self.request.command,
-            python_version=target.python_version,
-            target=None if target.name == "host" else target.description,
-            flavour=flavour.name if flavour else None,
-        )
-        return render_lock(
-            self.lock(packages),
-            header,
-            annotation_style=self.request.annotation_style,
-            emit_hashes=self.request.generate_hashes,
-            default_index=self.default_index,
-        )
-
-    def lock(self, packages: tuple[LockedPackage, ...]) -> Lock:
-        return Lock(
-            packages=packages, options=self.options, path=str(self.out) if self.out else None
-        )
-
-    def result(self, text: str, count: int, **details: Any) -> CompileResult:
-        return CompileResult(
-            input=self.path,
-            output=self.out,
-            text=text,
-            changed=self.previous != text,
-            target=self.target,
-            flavour=self.flavour,
-            package_count=count,
-            **details,
-        )
 
 
 def compile_one(
@@ -150,7 +83,7 @@ def compile_one(
         *upgrade_limits(request),
     ]
     previous = out.read_text(encoding="utf-8") if out and out.is_file() else None
-    cell = _Cell(
+    cell = CellFrame(
         request=request,
         path=path,
         out=out,
@@ -172,10 +105,10 @@ def compile_one(
             constraints,
             target=target,
             pre=pre,
-            left_out=_left_out(request, projects),
+            left_out=left_out(request, projects),
         ),
     )
-    kept = _kept_lock(session, cell, source, constraints, projects, pre=pre, record=record)
+    kept = kept_lock(session, cell, source, constraints, projects, pre=pre, record=record)
     if kept is not None:
         return kept
     existing = cell.existing()
@@ -211,7 +144,7 @@ def compile_one(
         sources=PinSources.of(source.requirements, vcs_urls),
         with_files=fmt == "pylock",
     )
-    packages = _emitted(packages, resolution, request, projects, vcs_urls)
+    packages = emitted(packages, resolution, request, projects, vcs_urls)
     warnings = tuple(
         f"{p.name} {p.version}: metadata was built from its sdist on this machine; its "
         f"dependencies may differ on {target.description}"
@@ -224,7 +157,7 @@ def compile_one(
     made = replace(
         record, yanked=frozenset(yanked), resolution=resolution, pins=pin_facts(packages)
     )
-    _remember(session, request, text, made)
+    remember(session, request, text, made)
     stale = None
     if text != previous and request.check:
         stale = (
@@ -232,92 +165,6 @@ def compile_one(
         )
     done = cell.result(text, len(packages), warnings=warnings, stale=stale)
     return CellLock(result=done, resolution=resolution, txt=txt)
-
-
-def _kept_lock(
-    session: CompileSession,
-    cell: _Cell,
-    source: ParsedRequirements,
-    constraints: Sequence[Constraint],
-    projects: ProjectInputs,
-    *,
-    pre: bool,
-    record: LockRecord,
-) -> CellLock | None:
-    """The existing lock, kept when it still holds; with ``--check`` a stale one too (its
-    ``stale`` says why). None when the inputs must be resolved."""
-    request, previous = cell.request, cell.previous
-    if request.check and previous is None:
-        done = cell.result("", 0, stale="no lock yet")
-        return CellLock(result=done, resolution=Resolution(packages=()), txt="")
-    if previous is None or cell.out is None or cell.fmt != "txt":
-        return None
-    if request.upgrade or request.upgrade_packages or request.refresh:
-        return None
-    known = recall_lock(session.cache, previous)
-    if known is None and not request.check:
-        return None  # a lock this cache never saw made (a fresh clone): resolve once
-    pins: PinFacts | None = None
-    if known is not None and known.context != record.context:
-        verdict = Verdict(stale="option changed: pip's configuration, the indexes or the target")
-    elif known is not None and known.inputs == record.inputs and known.resolution is not None:
-        verdict = Verdict(resolution=known.resolution)  # held for these very inputs before
-        pins = known.pins
-    else:
-        existing = cell.existing()
-        if existing is None:
-            return None
-        verdict = confirm_lock(
-            existing,
-            source.requirements,
-            constraints,
-            target=cell.target,
-            pre=pre,
-            metadata=session.metadata,
-            left_out=_left_out(request, projects),
-            yanked=known.yanked if known is not None else (),
-        )
-    stale = verdict.stale
-    if verdict.resolution is not None:
-        resolution = verdict.resolution
-        if pins is None:
-            existing = cell.existing()
-            pins = pin_facts(existing.packages if existing is not None else ())
-        packages = confirmed_packages(resolution, pins, lock_dir=cell.out.parent)
-        packages = _emitted(packages, resolution, request, projects, {})
-        txt = cell.render(packages)
-        if txt == previous:
-            made = replace(
-                record,
-                yanked=known.yanked if known is not None else frozenset(),
-                resolution=resolution,
-                pins=pin_facts(packages),
-            )
-            _remember(session, request, previous, made)
-            done = cell.result(previous, len(packages), confirmed=True)
-            return CellLock(result=done, resolution=resolution, txt=txt)
-        stale = text_difference(previous, txt)
-    existing = cell.existing()
-    if request.check and stale is not None and existing is not None:
-        done = cell.result(previous, len(existing.packages), stale=stale)
-        return CellLock(result=done, resolution=lock_resolution(existing), txt=previous)
-    return None
-
-
-def _left_out(request: CompileRequest, projects: ProjectInputs) -> frozenset[NormalizedName]:
-    """Names the lock leaves out by choice (``--no-emit-package``, ``--no-emit-project``)."""
-    left_out = {canonicalize_name(name) for name in request.no_emit_packages}
-    if request.no_emit_project:
-        left_out |= projects.names
-    return frozenset(left_out)
-
-
-def _remember(
-    session: CompileSession, request: CompileRequest, text: str, record: LockRecord
-) -> None:
-    """Record how a lock this run keeps or writes was made (a check or dry run blesses none)."""
-    if not (request.check or request.dry_run):
-        remember_lock(session.cache, text, record)
 
 
 def _pin_vcs(
@@ -337,26 +184,6 @@ def _pin_vcs(
         pinned.append(replace(line, link=str(where)))
         urls[str(where) if line.editable else where.as_uri()] = ref.pinned(commit)
     return pinned, urls
-
-
-def _emitted(
-    packages: Sequence[LockedPackage],
-    resolution: Resolution,
-    request: CompileRequest,
-    projects: ProjectInputs,
-    vcs_urls: dict[str, str],
-) -> tuple[LockedPackage, ...]:
-    """The packages the lock lists: without ``--no-emit-package`` names, and with
-    ``--no-emit-project`` without local project folders and the projects read as inputs."""
-    left_out = {canonicalize_name(name) for name in request.no_emit_packages}
-    if request.no_emit_project:
-        left_out |= projects.names
-        for package in resolution.packages:
-            link = package.link
-            local = local_path(link) if link is not None and link not in vcs_urls else None
-            if local is not None and local.is_dir():
-                left_out.add(package.name)
-    return tuple(p for p in packages if p.name not in left_out)
 
 
 def _hash_warnings(
@@ -394,13 +221,3 @@ def _pylock_text(
     if flavour is not None:
         tool["flavour"] = flavour.name
     return render_pylock(lock, environments=[environment], tool=tool)
-
-
-def _existing_lock(out: Path | None, fmt: LockFormat) -> Lock | None:
-    if out is None or not out.is_file():
-        return None
-    try:
-        return read_pylock(out) if fmt == "pylock" else read_lock(out)
-    except PinlockError:
-        # An unreadable old lock only loses its preferences; the new one replaces it.
-        return None

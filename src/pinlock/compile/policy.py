@@ -1,5 +1,6 @@
 """What a compile request and an input's options mean for one cell: the pins to prefer, the
-limits on versions, which files are binary-only, and the index lines a lock carries."""
+limits on versions, which files are binary-only, the index lines a lock carries, and which
+packages it leaves out."""
 
 from __future__ import annotations
 
@@ -10,17 +11,20 @@ from packaging.requirements import Requirement as PackagingRequirement
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from pinlock.compile.project import ProjectInputs
 from pinlock.compile.request import CompileRequest
-from pinlock.compile.resolve import Constraint
+from pinlock.compile.resolve import Constraint, Resolution
 from pinlock.errors import ConfigError
 from pinlock.flavour import Flavour
 from pinlock.index.config import PipConfiguration
 from pinlock.index.options import IndexOptions, layer_format_control
-from pinlock.lock.model import Lock
+from pinlock.lock.model import Lock, LockedPackage
 from pinlock.reqfile import ParsedRequirements, ReqLine
 from pinlock.target import Target
+from pinlock.urls import local_path
 
 __all__ = [
+    "emitted",
     "file_constraints",
     "format_control",
     "lock_options",
@@ -157,3 +161,23 @@ def _as_list(value: str | bool | Sequence[str] | None) -> list[str]:
     if isinstance(value, str):
         return value.split()
     return list(value)
+
+
+def emitted(
+    packages: Sequence[LockedPackage],
+    resolution: Resolution,
+    request: CompileRequest,
+    projects: ProjectInputs,
+    vcs_urls: dict[str, str],
+) -> tuple[LockedPackage, ...]:
+    """The packages the lock lists: without ``--no-emit-package`` names, and with
+    ``--no-emit-project`` without local project folders and the projects read as inputs."""
+    left_out = {canonicalize_name(name) for name in request.no_emit_packages}
+    if request.no_emit_project:
+        left_out |= projects.names
+        for package in resolution.packages:
+            link = package.link
+            local = local_path(link) if link is not None and link not in vcs_urls else None
+            if local is not None and local.is_dir():
+                left_out.add(package.name)
+    return tuple(p for p in packages if p.name not in left_out)

@@ -28,6 +28,7 @@ from pinlock.compile.resolve import Constraint, Resolution, ResolvedPackage
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings, PipConfiguration
 from pinlock.lock.model import Lock, LockedPackage
+from pinlock.pyproject import static_project_metadata
 from pinlock.reqfile import ReqLine
 from pinlock.target import Target
 from pinlock.urls import local_path, redact_url
@@ -197,17 +198,25 @@ def inputs_digest(
     target: Target,
     pre: bool,
     left_out: Iterable[str],
-) -> str:
+) -> str | None:
     """A digest of everything a confirmation (``confirm_lock``) reads besides the lock and the
     metadata kept under its hashes (which never change): the input lines, the limits, the
-    target's markers, and the project files of local folders the inputs name."""
+    target's markers, and the files local references name (a project folder's static
+    metadata files, a local wheel or sdist). None when an input's metadata may change while
+    its files do not (a project whose metadata a backend builds)."""
     lines = []
     for line in requirements:
-        folder = local_path(line.link) if line.link is not None else None
-        project = [_file_digest(folder / name) for name in _PROJECT_FILES] if folder else []
+        local = local_path(line.link) if line.link is not None else None
+        named: list[str | None] = []
+        if local is not None and local.is_dir():
+            if static_project_metadata(local) is None:
+                return None
+            named = [_file_digest(local / name) for name in _PROJECT_FILES]
+        elif local is not None:
+            named = [_file_digest(local)]
         lines.append(
             [line.text, line.via, str(line.requirement), str(line.marker), sorted(line.extras),
-             line.link, line.editable, project]
+             line.link, line.editable, named]
         )  # fmt: skip
     facts = {
         "lines": lines,
