@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from pinlock.compile import CompileRequest, compile_locks
+from tests.support.artifacts import make_wheel
 from tests.support.compiling import compile_cli, pinned_versions
+from tests.support.gitrepo import git
 from tests.support.index_server import IndexServer
 
 Factory = Callable[..., Path]
@@ -412,3 +414,78 @@ def test_the_quick_reader_and_typer_give_compile_the_same_values() -> None:
         k: v for k, v in quick.items() if v not in (None, False, [], ())
     }
     assert quick["check"] is True and quick["refresh"] is True
+
+
+def test_several_targets_with_nothing_changed_ask_no_index(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    (tmp_path / "requirements.in").write_text("alpha[speed]\n")
+    versions = ("--python-version", "3.10", "--python-version", "3.12")
+    assert _compile(tmp_path, index, *versions)[0] == 0
+    index.clear_log()
+    code, err = _compile(tmp_path, index, *versions)
+    assert code == 0, err
+    assert err.count("up to date") == 2
+    assert index.requests == []
+    assert _compile(tmp_path, index, "--check", *versions)[0] == 0
+
+
+def test_a_git_reference_is_checked_by_resolving(
+    tmp_path: Path, index: IndexServer, wheel_factory: Factory
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "my-app"\nversion = "0.1"\ndependencies = ["beta"]\n'
+    )
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("commit", "-q", "-m", "one", cwd=repo)
+    (tmp_path / "requirements.in").write_text(f"my-app @ git+{repo.as_uri()}@main\n")
+    assert _compile(tmp_path, index)[0] == 0
+    # The branch may have moved: only git can tell, so the lock is not kept unasked.
+    code, err = _compile(tmp_path, index, "--check")
+    assert code == 0, err
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "my-app"\nversion = "0.1"\ndependencies = ["beta", "zeta"]\n'
+    )
+    git("commit", "-q", "-am", "two", cwd=repo)
+    code, err = _compile(tmp_path, index, "--check")
+    assert code == 1
+    assert "stale: requirements.txt: pins would change: " in err
+
+
+def test_a_rebuilt_local_wheel_is_not_kept_under_its_old_hash(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    dist = tmp_path / "dist"
+    wheel = make_wheel(dist, "local-thing", "1.0", requires_dist=["beta"])
+    (tmp_path / "requirements.in").write_text(f"./dist/{wheel.name}\n")
+    lock = tmp_path / "requirements.txt"
+    assert _compile(tmp_path, index)[0] == 0
+    before = lock.read_text()
+    index.clear_log()
+    code, err = _compile(tmp_path, index)
+    assert code == 0, err
+    assert "up to date" in err
+    make_wheel(dist, "local-thing", "1.0", requires_dist=["beta", "zeta"])
+    assert _compile(tmp_path, index)[0] == 0
+    assert lock.read_text() != before
+    assert "zeta==1.0" in lock.read_text()
+
+
+def test_a_project_whose_metadata_is_built_is_resolved_each_time(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "setup.py").write_text(
+        "from setuptools import setup\n"
+        "setup(name='proj', version='0.1', install_requires=open('deps.txt').read().split())\n"
+    )
+    (project / "deps.txt").write_text("alpha\n")
+    (tmp_path / "requirements.in").write_text("-e ./proj\n")
+    assert _compile(tmp_path, index, "--no-build-isolation")[0] == 0
+    (project / "deps.txt").write_text("alpha\nzeta\n")  # setup.py unchanged
+    assert _compile(tmp_path, index, "--no-build-isolation")[0] == 0
+    assert "zeta==1.0" in (tmp_path / "requirements.txt").read_text()
