@@ -8,10 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import unquote
 
+import pytest
 from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -155,13 +157,96 @@ def freeze(python: Path) -> list[str]:
 
 
 def file_tree(python: Path) -> dict[str, str]:
-    """Every file of the venv's site-packages and bin, with its digest (byte code aside)."""
+    """Every file of the venv's site-packages and bin, with its digest (byte code aside, and
+    the lock file a sync leaves in the venv)."""
     prefix = python.parent.parent
     tree: dict[str, str] = {}
     for folder, dirs, names in os.walk(prefix):
         dirs[:] = [d for d in dirs if d != "__pycache__" and not d.startswith(".pinlock")]
         for name in names:
+            if name == ".pinlock.lock" and folder == str(prefix):
+                continue
             path = Path(folder) / name
             key = str(path.relative_to(prefix))
             tree[key] = "link" if path.is_symlink() else sha256_hex(path)
     return tree
+
+
+def run_cli(argv: Sequence[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``pinlock-sync ARGV`` in this process: ``(exit code, stdout, stderr)``."""
+    from pinlock.cli.sync import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out, captured.err
+
+
+def spawn_sync(log: Path, *args: str) -> subprocess.Popen[bytes]:
+    """A real ``pinlock sync`` in a process group of its own, its output in ``log``.*."""
+    with log.with_suffix(".out").open("wb") as out, log.with_suffix(".err").open("wb") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "pinlock", "sync", *args],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.005)
+
+
+def holds(prefix: Path, process: subprocess.Popen[bytes]) -> bool:
+    try:
+        return (prefix / ".pinlock.lock").read_text().strip() == f"pid {process.pid}"
+    except OSError:
+        return False
+
+
+def process_table() -> dict[int, tuple[int, str, str]]:
+    """Every process: ``pid -> (parent pid, state, command line)``, read from /proc."""
+    table: dict[int, tuple[int, str, str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        line = " ".join(part.decode(errors="replace") for part in argv).strip()
+        table[int(entry.name)] = (int(fields[1]), fields[0], line)
+    return table
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """The processes ``pid`` started, and theirs: ``pid -> command line``."""
+    table = process_table()
+    found: dict[int, str] = {}
+    parents = {pid}
+    while True:
+        more = {
+            child: line
+            for child, (parent, _state, line) in table.items()
+            if parent in parents and child not in found
+        }
+        if not more:
+            return found
+        found.update(more)
+        parents |= set(more)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2 :].split()[0] != "Z"

@@ -12,6 +12,7 @@ import pytest
 
 from pinlock.cache import Cache
 from pinlock.errors import HashMismatch, NoMatchingDistribution, SyncFailed
+from pinlock.index.config import IndexSettings
 from pinlock.lock.model import Lock
 from pinlock.sync import snapshot as snapshot_module
 from pinlock.sync.apply import apply_plan
@@ -48,7 +49,12 @@ def sync(
     env = inspect_environment(python)
     plan = plan_for(lock, env)
     apply_plan(
-        plan, env, source=source, cache=cache, pip_args=["--no-index"], checkpoint=checkpoint
+        plan,
+        env,
+        source=source,
+        cache=cache,
+        index=IndexSettings(no_index=True),
+        checkpoint=checkpoint,
     )
     return plan
 
@@ -317,7 +323,7 @@ def test_an_editable_gets_its_build_requirements_from_the_indexes(
         env,
         source=FolderSource(files),
         cache=cache,
-        pip_args=["--no-index", "--find-links", str(files)],
+        index=IndexSettings(no_index=True, find_links=(str(files),)),
     )
     assert freeze(python) == ["edproj==1.0 (editable)"]
 

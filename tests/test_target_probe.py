@@ -104,13 +104,14 @@ def test_pip_runs_on_the_facts_of_the_sync_inspection(
 ) -> None:
     python = make_venv(tmp_path / "venv")
     runs: list[list[str]] = []
-    real_run = subprocess.run
 
-    def counting_run(args: list[str], **kwargs: object) -> object:
-        runs.append(args)
-        return real_run(args, **kwargs)  # type: ignore[call-overload]
+    class CountingPopen(subprocess.Popen[str]):
+        # Every child process starts here (subprocess.run, pinlock.processes.run_child).
+        def __init__(self, args: list[str], *more: object, **kwargs: object) -> None:
+            runs.append(args)
+            super().__init__(args, *more, **kwargs)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(subprocess, "run", counting_run)
+    monkeypatch.setattr(subprocess, "Popen", CountingPopen)
     env = inspect_environment(python)
     assert len(runs) == 1
     assert not env.has_pip

@@ -7,6 +7,8 @@ requirements) and formats its own message; the CLI only prints ``str(error)`` an
 
 from __future__ import annotations
 
+import errno
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,10 +17,14 @@ from pinlock.urls import redact_text, redact_url
 __all__ = [
     "BuildError",
     "ConfigError",
+    "EmptyLock",
+    "EnvironmentBusy",
     "EnvironmentProblem",
     "HashMismatch",
+    "Interrupted",
     "LockConflict",
     "MetadataError",
+    "MissingDependencies",
     "NetworkError",
     "NoMatchingDistribution",
     "OfflineMiss",
@@ -26,6 +32,7 @@ __all__ = [
     "PipFailed",
     "ReqFileError",
     "ResolutionImpossible",
+    "StorageError",
     "SyncFailed",
 ]
 
@@ -34,6 +41,30 @@ class PinlockError(Exception):
     """Base class: a problem pinlock can explain to its user."""
 
     exit_code = 1
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived (``pinlock.sync.signals``).
+
+    A ``KeyboardInterrupt``, not a ``PinlockError``: nothing that handles errors may swallow it,
+    and code written for Ctrl-C treats every stop signal alike.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(self.signal_name)
+
+    @property
+    def signal_name(self) -> str:
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:
+            return f"signal {self.signum}"
+
+    @property
+    def exit_code(self) -> int:
+        """What a shell reports for a process this signal ended: 128 + its number."""
+        return 128 + self.signum
 
 
 class ReqFileError(PinlockError):
@@ -191,10 +222,88 @@ class LockConflict(PinlockError):
         return f"{self.name} is pinned differently:\n    {self.first}\n    {self.second}"
 
 
+class StorageError(PinlockError):
+    """A file pinlock could not write: a full disk, a read-only or forbidden folder. Never
+    retried, never taken for a network failure."""
+
+    def __init__(self, path: Path | str, error: OSError) -> None:
+        self.path = Path(path)
+        self.error = error
+        self.errno = error.errno
+        self.reason = error.strerror or str(error)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        folder, name = self.path.parent, self.path.name
+        if self.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            return f"no space left on the device of {folder} (writing {name})"
+        if self.errno == errno.EROFS:
+            return f"{folder} is on a read-only file system (writing {name})"
+        return f"cannot write {self.path}: {self.reason}"
+
+
 class EnvironmentProblem(PinlockError):
     """A target environment pinlock cannot use: missing, not a venv, externally managed..."""
 
     exit_code = 2
+
+
+class EmptyLock(PinlockError):
+    """Locks that want nothing on this target, which would empty the environment."""
+
+    exit_code = 2
+
+    def __init__(self, locks: Sequence[str], skipped: int, prefix: Path, removed: Sequence[str]):
+        self.locks = tuple(locks)
+        self.skipped = skipped
+        self.prefix = prefix
+        self.removed = tuple(removed)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        names = ", ".join(self.locks)
+        if self.skipped:
+            lines = "line is" if self.skipped == 1 else "lines are"
+            what = f"no line of {names} is for this target ({self.skipped} {lines} not, by markers)"
+        else:
+            what = f"{names} {'lists' if len(self.locks) == 1 else 'list'} no packages"
+        shown = ", ".join(self.removed[:8]) + (", ..." if len(self.removed) > 8 else "")
+        return (
+            f"{what}: this sync would remove every package from {self.prefix} ({shown}); "
+            "pass --allow-empty if that is what you want"
+        )
+
+
+class EnvironmentBusy(PinlockError):
+    """Another pinlock run held the environment's lock for longer than the caller would wait."""
+
+    def __init__(self, prefix: Path, lock_file: Path, holder: str, waited: float | None) -> None:
+        self.prefix = prefix
+        self.lock_file = lock_file
+        self.holder = holder
+        self.waited = waited
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        who = f"another pinlock run ({self.holder})" if self.holder else "another pinlock run"
+        return (
+            f"{self.prefix} is in use by {who}: gave up after waiting {self.waited:g} s "
+            f"(--lock-timeout) for {self.lock_file}"
+        )
+
+
+class MissingDependencies(PinlockError):
+    """Packages of the environment-to-be that need what it would not hold."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        listed = "\n".join(f"    {problem}" for problem in self.problems)
+        return f"the lock is incomplete, so nothing was changed:\n{listed}"
 
 
 class PipFailed(PinlockError):
@@ -218,6 +327,8 @@ class SyncFailed(PinlockError):
     def __init__(self, cause: BaseException | str, *, restored: bool) -> None:
         self.cause = cause
         self.restored = restored
+        if isinstance(cause, Interrupted):
+            self.exit_code = cause.exit_code
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -226,4 +337,9 @@ class SyncFailed(PinlockError):
             if self.restored
             else "the environment could NOT be fully restored; inspect it before use"
         )
-        return f"sync failed: {self.cause}\n{state}"
+        cause: object = self.cause
+        if isinstance(cause, Interrupted):
+            cause = f"interrupted by {cause.signal_name}"
+        elif isinstance(cause, KeyboardInterrupt):
+            cause = "interrupted"
+        return f"sync failed: {cause}\n{state}"

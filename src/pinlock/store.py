@@ -19,6 +19,7 @@ named entries such as "the wheel built from the sdist with this digest for this 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import tempfile
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from pinlock.cache import Cache
 from pinlock.digests import Hasher, group_digests
-from pinlock.errors import HashMismatch
+from pinlock.errors import HashMismatch, StorageError
 from pinlock.urls import is_file_url, strip_userinfo
 
 __all__ = ["ArtifactStore", "Download"]
@@ -83,6 +84,23 @@ class ArtifactStore:
             return None  # a sound entry, but not the file these digests want
         return path
 
+    def find_wheel(self, expected: Sequence[str]) -> Path | None:
+        """A stored wheel whose sha256 is one of ``expected``, checked; None if there is none
+        (what ``--check`` reads a wheel's metadata from, without the network)."""
+        for sha256 in sorted(group_digests(expected).get("sha256", ())):
+            if not _SHA256_HEX.fullmatch(sha256):
+                continue
+            try:
+                names = sorted(entry.name for entry in (self.root / sha256).iterdir())
+            except OSError:
+                continue
+            for name in names:
+                if name.endswith(".whl") and not name.startswith("."):
+                    path = self.lookup(sha256, name)
+                    if path is not None:
+                        return path
+        return None
+
     def fetch(
         self, url: str, filename: str, download: Download, *, expected: Sequence[str] = ()
     ) -> tuple[Path, str]:
@@ -106,18 +124,30 @@ class ArtifactStore:
     def add(self, filename: str, write: Callable[[Path], str]) -> tuple[Path, str]:
         """Store the file ``write(staging_path)`` writes; ``write`` returns its
         ``"sha256:<hex>"``, computed from the bytes it wrote (and raises when they are not the
-        ones wanted). Nothing is left behind when it fails."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        ones wanted). Nothing is left behind when it fails. A folder or file that cannot be
+        written (a full disk) is a ``StorageError`` naming it."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            # The process id in its name tells a later run whether the folder is stale.
+            staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=self.root))
+        except OSError as error:
+            raise StorageError(self.root / filename, error) from error
         try:
             staged = staging / filename
-            digest = write(staged)
+            try:
+                digest = write(staged)
+            except StorageError as error:
+                # Named by the store, not by its temporary folder, which is gone by now.
+                raise StorageError(self.root / filename, error.error) from error
             algorithm, _, hex_digest = digest.partition(":")
             if algorithm != "sha256":
                 raise ValueError(f"expected a sha256 digest, got {digest!r}")
             final = self.path(hex_digest, filename)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            staged.replace(final)
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                staged.replace(final)
+            except OSError as error:
+                raise StorageError(final, error) from error
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         return final, f"sha256:{hex_digest.lower()}"
@@ -126,7 +156,10 @@ class ArtifactStore:
         """Store a copy of a local file (a wheel built here); ``(path, "sha256:<hex>")``."""
 
         def copy(dest: Path) -> str:
-            shutil.copyfile(source, dest)
+            try:
+                shutil.copyfile(source, dest)
+            except OSError as error:
+                raise StorageError(dest, error) from error
             hasher = Hasher()
             with dest.open("rb") as handle:
                 while chunk := handle.read(_CHUNK):

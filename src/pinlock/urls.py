@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 __all__ = [
     "file_url_to_path",
     "is_file_url",
+    "is_vcs_url",
     "local_path",
     "path_to_file_url",
     "redact_text",
@@ -29,6 +30,7 @@ __all__ = [
     "url_filename",
 ]
 
+_VCS_URL = re.compile(r"(git|hg|svn|bzr)\+[A-Za-z0-9.+-]+://", re.IGNORECASE)
 _DRIVE = re.compile(r"/?([A-Za-z])[:|](/.*)?\Z")
 # scheme://userinfo@host: the userinfo runs to the last "@" before the path, query or fragment.
 _URL_WITH_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/?#\s]+)@")
@@ -37,6 +39,11 @@ _URL_WITH_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<user
 def is_file_url(url: str) -> bool:
     """Whether ``url`` is a ``file:`` URL (any case)."""
     return url[:5].lower() == "file:"
+
+
+def is_vcs_url(url: str) -> bool:
+    """Whether ``url`` is a VCS URL pip understands (``git+https://...``, ``hg+ssh://...``)."""
+    return _VCS_URL.match(url) is not None
 
 
 def file_url_to_path(url: str, *, windows: bool | None = None) -> Path:

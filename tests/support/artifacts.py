@@ -278,12 +278,14 @@ def make_sdist(
     backend_requires_dist: Sequence[str] | None = None,
     archive_format: str = "tar.gz",
     extra_members: Mapping[str, bytes] | None = None,
+    pyproject: str | None = None,
 ) -> Path:
     """Write an sdist (``.tar.gz`` or ``.zip``) that builds offline with ``tinybackend``.
 
     PKG-INFO states ``requires_dist``; the backend reports ``backend_requires_dist`` when given,
     so a test can tell which of the two a reader used. ``extra_members`` adds archive members
     at the given raw paths (outside the top folder too, for path-traversal tests).
+    ``pyproject`` replaces the default ``pyproject.toml`` (build requirements, say).
     """
     dest.mkdir(parents=True, exist_ok=True)
     tree = sdist_tree(
@@ -295,6 +297,7 @@ def make_sdist(
         dynamic=dynamic,
         pkg_info=pkg_info,
         backend_requires_dist=backend_requires_dist,
+        pyproject=pyproject,
     )
     top = f"{escaped_name(name)}-{Version(version)}"
     members = {f"{top}/{path}": data for path, data in sorted(tree.items())}

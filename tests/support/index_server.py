@@ -20,6 +20,7 @@ import socket
 import sys
 import tarfile
 import threading
+import time
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -138,6 +139,7 @@ class IndexServer:
     ``etags`` and ``last_modified`` send those validators with project pages and answer a
     conditional request whose validator still holds with ``304 Not Modified`` (listed in
     ``not_modified``); ``cache_control`` is sent with project pages as it is.
+    ``throttle`` slows whole-file answers down: that many seconds of pause after each 64 KiB sent.
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class IndexServer:
         etags: bool = False,
         last_modified: bool = False,
         cache_control: str | None = None,
+        throttle: float = 0.0,
     ) -> None:
         self.files_dir = Path(files_dir)
         self.etags = etags
@@ -162,6 +165,7 @@ class IndexServer:
         self.cache_control = cache_control
         self._not_modified: list[str] = []
         self.upload_times = dict(upload_times or {})
+        self.throttle = throttle
         self.digests = digests
         self.auth = (auth, "") if isinstance(auth, str) else auth
         self.html = html
@@ -635,7 +639,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body:
             self.index._count_sent(filename, len(data))
-            self.wfile.write(data)
+            if not self.index.throttle:
+                self.wfile.write(data)
+                return
+            for start in range(0, len(data), 1 << 16):
+                self.wfile.write(data[start : start + (1 << 16)])
+                self.wfile.flush()
+                time.sleep(self.index.throttle)
 
     def _send_simple(self, status: HTTPStatus, body: bytes, *, send_body: bool) -> None:
         self.send_response(status)

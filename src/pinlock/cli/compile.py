@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pinlock.cli.declare import parse_quickly
-from pinlock.cli.options import COMPILE_OPTIONS, resolve_options
+from pinlock.cli.options import COMPILE_OPTIONS, index_overrides, resolve_options
 from pinlock.cli.running import echo, exit_code_of
 
 if TYPE_CHECKING:
@@ -116,15 +116,7 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
         )
         for name in values["flavour"]
     ]
-    overrides: dict[str, Any] = {
-        "extra-index-url": values["extra_index_url"],
-        "find-links": values["find_links"],
-        "trusted-host": values["trusted_host"],
-    }
-    if values["index_url"] is not None:
-        overrides["index-url"] = values["index_url"]
-    if values["no_index"]:
-        overrides["no-index"] = True
+    overrides = index_overrides(values)
     pip = load_pip_configuration(overrides=overrides, site_prefix=site_prefix)
     if values["verbose"]:
         for line in pip.describe():

@@ -27,14 +27,15 @@ __all__ = [
     "quick_reader",
 ]
 
-# str, path: one value; flag: --x sets true; toggle: "--x/--no-x"; count: -q -q;
+# str, path, float: one value; flag: --x sets true; toggle: "--x/--no-x"; count: -q -q;
 # strs, paths: repeatable (or the positional arguments); pairs: repeatable NAME=VALUE, a table
 # in configuration files.
-Kind = Literal["str", "path", "flag", "toggle", "count", "strs", "paths", "pairs"]
+Kind = Literal["str", "path", "float", "flag", "toggle", "count", "strs", "paths", "pairs"]
 
-_CONFIG_KINDS: dict[str, Literal["str", "list", "bool", "table"]] = {
+_CONFIG_KINDS: dict[str, Literal["str", "float", "list", "bool", "table"]] = {
     "str": "str",
     "path": "str",
+    "float": "float",
     "flag": "bool",
     "toggle": "bool",
     "strs": "list",
@@ -135,6 +136,8 @@ def _from_config(option: Option, value: object) -> object:
     """A checked configuration value (``pinlock.config``) in the command line's shape."""
     if option.kind == "path":
         return Path(str(value))
+    if option.kind == "float":
+        return float(str(value))
     if isinstance(value, list):
         return tuple(Path(item) for item in value) if option.kind == "paths" else tuple(value)
     return value
@@ -166,7 +169,7 @@ def quick_reader(options: Sequence[Option]) -> argparse.ArgumentParser:
         if not option.on_command_line:
             continue
         kind = option.kind
-        value_type = Path if kind in ("path", "paths") else str
+        value_type: type = Path if kind in ("path", "paths") else float if kind == "float" else str
         if option.argument:
             parser.add_argument(option.name, nargs="*", type=value_type)
         elif kind == "flag":

@@ -21,7 +21,13 @@ from typing import Any
 from pinlock.cli.declare import Option, config_schema, merge
 from pinlock.config import load_command_config
 
-__all__ = ["COMMAND_OPTIONS", "COMPILE_OPTIONS", "SYNC_OPTIONS", "resolve_options"]
+__all__ = [
+    "COMMAND_OPTIONS",
+    "COMPILE_OPTIONS",
+    "SYNC_OPTIONS",
+    "index_overrides",
+    "resolve_options",
+]
 
 
 def _common() -> tuple[Option, ...]:
@@ -305,6 +311,21 @@ SYNC_OPTIONS: tuple[Option, ...] = (
         config=False,
     ),
     Option(
+        name="allow_empty",
+        kind="flag",
+        flags=("--allow-empty",),
+        help="Sync even when no lock line is for this target, removing every package.",
+        config=False,
+    ),
+    Option(
+        name="lock_timeout",
+        kind="float",
+        flags=("--lock-timeout",),
+        metavar="SECONDS",
+        help="Wait at most this long for another pinlock run on the same environment "
+        "(default: as long as it takes).",
+    ),
+    Option(
         name="json_output",
         kind="flag",
         flags=("--json",),
@@ -346,3 +367,18 @@ def resolve_options(command: str, given: Mapping[str, object]) -> dict[str, Any]
         config_file=None if config_file is None else Path(str(config_file)),
     )
     return merge(COMMAND_OPTIONS[command], given, config)
+
+
+def index_overrides(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The index options given (command line or configuration) as pip's command-line layer of
+    its configuration, keyed by pip's option names; the same for both commands."""
+    overrides: dict[str, Any] = {
+        "extra-index-url": values["extra_index_url"],
+        "find-links": values["find_links"],
+        "trusted-host": values.get("trusted_host", ()),
+    }
+    if values["index_url"] is not None:
+        overrides["index-url"] = values["index_url"]
+    if values["no_index"]:
+        overrides["no-index"] = True
+    return overrides

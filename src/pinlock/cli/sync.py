@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pinlock.cli.declare import parse_quickly
-from pinlock.cli.options import SYNC_OPTIONS, resolve_options
-from pinlock.cli.running import echo, exit_code_of
+from pinlock.cli.options import SYNC_OPTIONS, index_overrides, resolve_options
+from pinlock.cli.running import INTERRUPTED, echo, exit_code_of
+from pinlock.errors import PinlockError
 
 if TYPE_CHECKING:
     from pinlock.sync import SyncReport
@@ -35,9 +36,44 @@ HELP = (
 
 def run_sync(given: Mapping[str, object]) -> int:
     """Run ``pinlock sync`` with the command-line values ``given`` (by option name); print its
-    report and return the exit code (errors are printed, not raised)."""
+    report and return the exit code (errors are printed, not raised; with ``--json`` also as
+    a JSON object on standard output)."""
+
+    def work() -> int:
+        try:
+            return _sync(given)
+        except (PinlockError, KeyboardInterrupt) as exc:
+            if given.get("json_output"):
+                echo(json.dumps({"error": _error_json(exc)}, indent=2))
+            raise
+
+    from pinlock.sync.signals import interruptible
+
     # Once the environment changes, an interrupt arrives as SyncFailed (restored or not).
-    return exit_code_of(lambda: _sync(given), interrupted="interrupted before anything changed")
+    with interruptible(last=True):
+        return exit_code_of(work, interrupted="interrupted before anything changed")
+
+
+def _error_json(exc: BaseException) -> dict[str, object]:
+    from pinlock.errors import Interrupted, SyncFailed
+
+    if isinstance(exc, PinlockError):
+        shown: dict[str, object] = {
+            "type": type(exc).__name__,
+            "message": str(exc),
+            "exit_code": exc.exit_code,
+        }
+        if isinstance(exc, SyncFailed):
+            shown["restored"] = exc.restored
+        return shown
+    name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+    code = exc.exit_code if isinstance(exc, Interrupted) else INTERRUPTED
+    return {
+        "type": "Interrupted",
+        "message": f"interrupted by {name} before anything changed",
+        "exit_code": code,
+        "signal": name,
+    }
 
 
 def _sync(given: Mapping[str, object]) -> int:
@@ -46,14 +82,7 @@ def _sync(given: Mapping[str, object]) -> int:
     values = resolve_options("sync", given)
     verbosity = values["verbose"] - values["quiet"]
     json_output = values["json_output"]
-    overrides: dict[str, Any] = {
-        "extra-index-url": values["extra_index_url"],
-        "find-links": values["find_links"],
-    }
-    if values["index_url"] is not None:
-        overrides["index-url"] = values["index_url"]
-    if values["no_index"]:
-        overrides["no-index"] = True
+    overrides = index_overrides(values)
     request = SyncRequest(
         locks=values["locks"],
         python=values["python"],
@@ -64,6 +93,8 @@ def _sync(given: Mapping[str, object]) -> int:
         flavour=values["flavour"],
         index_overrides=overrides,
         cache_dir=values["cache_dir"],
+        allow_empty=values["allow_empty"],
+        lock_timeout=values["lock_timeout"],
     )
     talk = verbosity >= 0 and not json_output
     shown: list[bool] = []
@@ -78,23 +109,33 @@ def _sync(given: Mapping[str, object]) -> int:
             for line in pip.describe():
                 echo(line, err=True)
 
+    told: list[bool] = []
+
     def before_changes(report: SyncReport) -> None:
         show_pip_configuration(report)
         if talk:
             _print_notes(report)
-            _print_plan(report.plan, verbosity)
+            _print_plan(report, verbosity)
+            told.append(True)
 
-    report = sync(request, before_changes=before_changes)
+    def notify(message: str) -> None:
+        if verbosity >= 0:
+            echo(message, err=True)
+
+    report = sync(request, before_changes=before_changes, notify=notify)
     if json_output:
         echo(json.dumps(report.as_json(), indent=2))
-    elif report.changed:
+    elif report.applied is not None:
         if verbosity >= 0:
+            _print_unchecked(report)
             echo(f"synced {report.environment.prefix}: {_counts(report.plan)}")
     elif talk:
         show_pip_configuration(report)
-        _print_notes(report)
+        if not told:
+            _print_notes(report)
+        _print_unchecked(report)
         if report.differs:
-            _print_plan(report.plan, verbosity)
+            _print_plan(report, verbosity)
             echo(f"would change {report.environment.prefix}: {_counts(report.plan)}")
         else:
             echo(f"nothing to do: {report.environment.prefix} matches the lock")
@@ -104,14 +145,25 @@ def _sync(given: Mapping[str, object]) -> int:
 def _print_notes(report: SyncReport) -> None:
     for note in report.notes:
         echo(note, err=True)
+    for repair in report.repaired:
+        echo(f"repaired: {repair}", err=True)
 
 
-def _print_plan(plan: Plan, verbosity: int) -> None:
+def _print_unchecked(report: SyncReport) -> None:
+    if report.unchecked:
+        names = ", ".join(report.unchecked)
+        echo(f"dependencies not checked (no metadata without the network): {names}", err=True)
+
+
+def _print_plan(report: SyncReport, verbosity: int) -> None:
+    plan = report.plan
+    for repair in report.pending_repairs:
+        echo(f"! {repair}")
     for step in plan.steps if verbosity > 0 else plan.changes:
         echo(step.summary)
     if verbosity > 0:
         for package in plan.skipped:
-            echo(f"  skipped {package.requirement_text} (marker false for this target)")
+            echo(f"  skipped {package.shown_text} (marker false for this target)")
 
 
 def _counts(plan: Plan) -> str:

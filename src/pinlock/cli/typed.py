@@ -22,6 +22,7 @@ Body = Callable[[Mapping[str, object]], int]
 _TYPES: dict[str, Any] = {
     "str": str | None,
     "path": Path | None,
+    "float": float | None,
     "flag": bool | None,
     "toggle": bool | None,
     "count": int,

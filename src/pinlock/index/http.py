@@ -31,7 +31,7 @@ from urllib3.exceptions import HTTPError, InsecureRequestWarning
 
 from pinlock import __version__ as _pinlock_version
 from pinlock.digests import Hasher
-from pinlock.errors import ConfigError, HashMismatch, NetworkError, OfflineMiss
+from pinlock.errors import ConfigError, HashMismatch, NetworkError, OfflineMiss, StorageError
 from pinlock.index.config import IndexSettings
 from pinlock.index.connections import Proxies, is_loopback, make_pool, tls_context
 from pinlock.index.credentials import Credentials
@@ -391,15 +391,28 @@ def _read_chunks(handle: Any) -> Iterator[bytes]:
 
 
 def _save(url: str, chunks: Iterable[bytes], dest: Path, expected: Sequence[str]) -> str:
-    """Write ``dest``; the file must match one expected digest, in whatever algorithm given."""
+    """Write ``dest``; the file must match one expected digest, in whatever algorithm given.
+
+    A failure to write (a full disk) is a ``StorageError``: not a network failure, not retried.
+    """
     hasher = Hasher(expected)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    except OSError as error:
+        raise StorageError(dest, error) from error
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
+            for chunk in chunks:  # network errors come from here...
                 hasher.update(chunk)
-                handle.write(chunk)
+                try:
+                    handle.write(chunk)  # ...storage errors from here
+                except OSError as error:
+                    raise StorageError(dest, error) from error
+            try:
+                handle.flush()
+            except OSError as error:
+                raise StorageError(dest, error) from error
         digest = hasher.check(redact_url(url))
         tmp.replace(dest)
     except BaseException:

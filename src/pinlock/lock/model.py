@@ -12,6 +12,7 @@ from packaging.version import Version
 
 from pinlock.index.options import IndexOptions
 from pinlock.origin import Origin
+from pinlock.urls import redact_url
 
 __all__ = ["Lock", "LockedFile", "LockedPackage", "is_path"]
 
@@ -71,6 +72,11 @@ class LockedPackage:
         else:
             base = f"{self.display_name}=={self.version}"
         return f"{base} ; {self.marker}" if self.marker is not None else base
+
+    @property
+    def shown_text(self) -> str:
+        """``requirement_text`` as it may be printed or stored: credentials in the URL masked."""
+        return redact_url(self.requirement_text) if self.url else self.requirement_text
 
 
 def is_path(location: str) -> bool:

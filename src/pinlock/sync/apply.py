@@ -1,41 +1,60 @@
 """Carrying out a plan all-or-nothing: the order of the steps; ``install`` and ``snapshot`` do them.
 
-Order: fetch and verify every file, build every sdist into a wheel, snapshot the files of every
-distribution that will go away, and only then let pip change the environment. If anything fails
-or the run is interrupted after that point, what was newly installed is removed and the snapshot
-is put back, and the caller learns whether the environment is as it was.
+Order: fetch and verify every file, build every sdist into a wheel, check that the
+environment-to-be holds every dependency of its packages and that its folders can be written,
+snapshot the files of every distribution that will go away (and write the snapshot down), and
+only then let pip change the environment. If anything fails or the run is stopped after that
+point (an exception, or SIGINT/SIGTERM/SIGHUP, which ``piprun`` turns into pip's group stopped
+and waited for), what was newly installed is removed and the snapshot is put back, with every
+further signal held off, and the caller learns whether the environment is as it was. A run
+killed outright leaves its work folder, journal included, for the next one
+(``pinlock.sync.recovery``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import shutil
-import signal
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName
 
 from pinlock.cache import Cache
-from pinlock.errors import PinlockError, SyncFailed
+from pinlock.errors import EnvironmentProblem, PinlockError, StorageError, SyncFailed
 from pinlock.index.models import FileKind
+from pinlock.sync.consistency import (
+    Member,
+    check_dependencies,
+    kept_members,
+    project_requirements,
+    wheel_requirements,
+)
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
-from pinlock.sync.fetch import FileSource, fetch_files
+from pinlock.sync.fetch import FetchedFile, FileSource, fetch_files
 from pinlock.sync.install import (
     _build_sdists,
-    _from_source,
     _install,
     _install_from_source,
     _record_lock_urls,
     _source_of,
 )
+from pinlock.sync.locks import builds_from_source
 from pinlock.sync.piprun import pip_command, run_pip
 from pinlock.sync.plan import Plan
+from pinlock.sync.recovery import JOURNAL, WORK_PREFIX
+from pinlock.sync.signals import uninterruptible
 from pinlock.sync.snapshot import _Snapshot
+from pinlock.urls import local_path
+
+if TYPE_CHECKING:
+    from pinlock.index.config import IndexSettings
 
 __all__ = ["ApplyResult", "apply_plan"]
 
@@ -44,11 +63,13 @@ Checkpoint = Callable[[str], None]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ApplyResult:
-    """What a finished sync did."""
+    """What a finished sync did; ``unchecked`` names packages whose dependencies were not
+    checked (their metadata could not be read)."""
 
     installed: tuple[NormalizedName, ...] = ()
     removed: tuple[NormalizedName, ...] = ()
     built: tuple[NormalizedName, ...] = ()
+    unchecked: tuple[str, ...] = ()
 
 
 def apply_plan(
@@ -57,28 +78,28 @@ def apply_plan(
     *,
     source: FileSource,
     cache: Cache,
-    pip_args: Sequence[str] = (),
+    index: IndexSettings | None = None,
     break_system_packages: bool = False,
     environ: Mapping[str, str] | None = None,
     checkpoint: Checkpoint | None = None,
 ) -> ApplyResult:
     """Make ``env`` match ``plan``; raise ``SyncFailed`` (after restoring) if it cannot.
 
-    ``pip_args`` are index options for pip when it must build an sdist or an editable
-    (their build requirements).
-    ``checkpoint`` is called with the name of each stage once it is done (``"fetched"``,
-    ``"uninstalled"``, ``"installed"``), which lets a caller report progress.
-    Errors before the environment changes (a hash mismatch, a missing file, a failed build)
-    propagate as they are: nothing was touched.
+    ``index`` is where pip finds the build requirements of an sdist or an editable, handed
+    to pip without a secret on its command line (``pipindex``); None leaves pip its own
+    configuration. ``checkpoint`` is called with the name of each stage once it is done
+    (``"fetched"``, ``"uninstalled"``, ``"installed"``), which lets a caller report progress.
+    Errors before the environment changes (a hash mismatch, a missing file, a failed build, a
+    missing dependency, a read-only folder) propagate as they are: nothing was touched.
     """
     if plan.is_empty:
         return ApplyResult()
     mark = checkpoint or (lambda _stage: None)
     # Editables, VCS commits and local folders are built by pip from their source.
-    from_source = [p for p in plan.to_install if _from_source(p)]
+    from_source = [p for p in plan.to_install if builds_from_source(p)]
     for package in from_source:
         _source_of(package)
-    pinned = [p for p in plan.to_install if not _from_source(p)]
+    pinned = [p for p in plan.to_install if not builds_from_source(p)]
     fetched = fetch_files(
         pinned,
         source=source,
@@ -88,22 +109,27 @@ def apply_plan(
     )
     extra = ["--break-system-packages"] if break_system_packages else []
     with _work_dir(env) as work:
-        wheels = _build_sdists(
-            fetched, env, work=work, cache=cache, pip_args=pip_args, environ=environ
-        )
+        build_environ = _build_environment(index, env, work, environ)
+        wheels = _build_sdists(fetched, env, work=work, cache=cache, environ=build_environ)
+        unchecked = check_dependencies(_members(plan, wheels), env.target)
         mark("fetched")
+        _check_writable(env)
         removing = [
             dist.display_name
             for dist in plan.to_uninstall
             if not _pip_replaces_itself(dist, plan, env)
         ]
-        snapshot = _Snapshot.take(
-            env,
-            plan.to_uninstall,
-            work / "backup",
-            work=work,
-            incoming=[wheel for _item, wheel, _digest in wheels],
-        )
+        try:
+            snapshot = _Snapshot.take(
+                env,
+                plan.to_uninstall,
+                work / "backup",
+                work=work,
+                incoming=[wheel for _item, wheel, _digest in wheels],
+                journal=work / JOURNAL,
+            )
+        except OSError as error:
+            raise StorageError(error.filename or work, error) from error
         try:
             if removing:
                 run_pip(
@@ -112,47 +138,92 @@ def apply_plan(
                 mark("uninstalled")
             _install(wheels, env, work, extra, environ)
             _record_lock_urls(wheels, env)
-            _install_from_source(from_source, env, pip_args, extra, environ)
+            _install_from_source(from_source, env, extra, build_environ)
             mark("installed")
             _verify(plan, env)
+            # Done: a run killed from here on leaves nothing to undo.
+            (work / JOURNAL).unlink(missing_ok=True)
         except BaseException as exc:
-            with _interrupts_ignored():
+            with uninterruptible():
                 restored = snapshot.restore(env)
-            cause: BaseException | str = (
-                "interrupted" if isinstance(exc, KeyboardInterrupt) else exc
-            )
-            raise SyncFailed(cause, restored=restored) from exc
+            raise SyncFailed(exc, restored=restored) from exc
     return ApplyResult(
         installed=tuple(p.name for p in plan.to_install),
         removed=tuple(d.name for d in plan.to_uninstall),
         built=tuple(f.package.name for f in fetched if f.kind is FileKind.SDIST),
+        unchecked=unchecked,
     )
+
+
+def _members(plan: Plan, wheels: Sequence[tuple[FetchedFile, Path, str]]) -> list[Member]:
+    members = kept_members(plan.steps)
+    by_name = {item.package.name: wheel for item, wheel, _digest in wheels}
+    for package in plan.to_install:
+        wheel = by_name.get(package.name)
+        version, requires = package.version, None
+        if wheel is not None:
+            requires = wheel_requirements(wheel)
+        elif builds_from_source(package):
+            folder = local_path(package.url or "")
+            if folder is not None and folder.is_dir():  # a VCS commit is checked out by pip
+                version, requires = project_requirements(folder)
+        members.append(
+            Member(
+                name=package.name,
+                display_name=package.display_name,
+                version=version,
+                requires=requires,
+                where=str(package.origin) if package.origin else "",
+            )
+        )
+    return members
+
+
+def _build_environment(
+    index: IndexSettings | None, env: Environment, work: Path, environ: Mapping[str, str] | None
+) -> Mapping[str, str] | None:
+    """The environment of the pips that build: ``index`` given to them as pip reads it."""
+    if index is None:
+        return environ
+    from pinlock.sync.pipindex import pip_index_environment
+
+    own = pip_command(env.python)[0] == sys.executable
+    pip_python = tuple(sys.version_info[:3]) if own else env.python_version
+    return pip_index_environment(index, work, environ, pip_python=pip_python)
+
+
+def _check_writable(env: Environment) -> None:
+    """Refuse, before any change, an environment whose folders cannot be written."""
+    for folder in dict.fromkeys((*env.site_dirs, env.scripts)):
+        if not folder.is_dir():
+            continue
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".pinlock-write-test-", dir=folder)
+        except OSError as error:
+            reason = os.strerror(error.errno) if error.errno else str(error)
+            if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                reason += "; nothing was changed"
+            raise EnvironmentProblem(f"cannot change {env.prefix}: {folder}: {reason}") from error
+        os.close(fd)
+        Path(probe).unlink()
 
 
 @contextlib.contextmanager
 def _work_dir(env: Environment) -> Iterator[Path]:
-    # Next to the environment, so the snapshot can hard-link instead of copying.
+    # Next to the environment, so the snapshot can hard-link instead of copying, and so the
+    # next run finds it if this one is killed.
     try:
-        path = Path(tempfile.mkdtemp(prefix=".pinlock-sync-", dir=env.prefix))
+        path = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=env.prefix))
     except OSError:
-        path = Path(tempfile.mkdtemp(prefix="pinlock-sync-"))
+        try:
+            path = Path(tempfile.mkdtemp(prefix="pinlock-sync-"))
+        except OSError as error:
+            raise StorageError(Path(tempfile.gettempdir()) / "pinlock-sync-", error) from error
     try:
         yield path
     finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _interrupts_ignored() -> Iterator[None]:
-    """Hold off Ctrl-C while the environment is put back: half a restore is worse than none."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+        with uninterruptible():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _pip_replaces_itself(dist: InstalledDist, plan: Plan, env: Environment) -> bool:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,11 +120,15 @@ def find_python(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     create: bool = True,
+    lock_timeout: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
 ) -> Path:
     """The interpreter to sync, by precedence: ``venv``, ``python``, ``$VIRTUAL_ENV``, ``./.venv``.
 
     ``venv`` is created with ``python -m venv`` when missing (unless ``create`` is false), by
-    ``python`` when given, else by the running interpreter. ``system`` without ``python`` means
+    ``python`` when given, else by the running interpreter; a ``venv`` whose creation was
+    interrupted is made again (``pinlock.sync.venvs``, which waits for another run creating it,
+    at most ``lock_timeout`` seconds, telling ``on_wait``). ``system`` without ``python`` means
     the first ``python3`` on PATH.
     """
     # Imported here: ``pinlock.target`` pulls in packaging.tags, which only a sync run needs.
@@ -135,13 +138,15 @@ def find_python(
     here = Path.cwd() if cwd is None else cwd
     if venv is not None:
         folder = venv if venv.is_absolute() else here / venv
-        if not folder.exists():
-            if not create:
-                raise EnvironmentProblem(
-                    f"{folder} does not exist (--dry-run and --check create nothing)"
-                )
+        if not folder.exists() and not create:
+            raise EnvironmentProblem(
+                f"{folder} does not exist (--dry-run and --check create nothing)"
+            )
+        if create:
+            from pinlock.sync.venvs import ensure_venv
+
             creator = find_interpreter(python) if python is not None else Path(sys.executable)
-            _create_venv(creator, folder)
+            ensure_venv(creator, folder, timeout=lock_timeout, on_wait=on_wait)
         return find_interpreter(folder)
     if python is not None:
         return find_interpreter(python if python.is_absolute() else here / python)
@@ -164,31 +169,9 @@ def find_python(
     )
 
 
-def _create_venv(creator: Path, folder: Path) -> None:
-    # A half-made folder would pass for an environment next time: remove it on any failure.
-    try:
-        completed = subprocess.run(
-            [str(creator), "-m", "venv", str(folder)],
-            capture_output=True,
-            text=True,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except BaseException as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise EnvironmentProblem(f"cannot run {creator}: {exc}") from exc
-        raise
-    if completed.returncode != 0:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise EnvironmentProblem(
-            f"could not create a virtual environment at {folder} with {creator}:\n"
-            f"{(completed.stdout + completed.stderr).strip()}"
-        )
-
-
-def inspect_environment(python: Path) -> Environment:
-    """Ask ``python`` for its facts (one subprocess) and read what is installed in it."""
+def inspect_environment(python: Path, *, installed: bool = True) -> Environment:
+    """Ask ``python`` for its facts (one subprocess) and read what is installed in it (unless
+    not ``installed``: a sync reads that once it holds the environment's lock)."""
     # Imported here: ``pinlock.target`` pulls in packaging.tags, which only this call needs.
     from pinlock.target import probe_python
 
@@ -207,7 +190,7 @@ def inspect_environment(python: Path) -> Environment:
         soabi=facts.soabi,
         has_pip=facts.has_pip,
     )
-    return replace(env, installed=read_installed(env.site_dirs))
+    return replace(env, installed=read_installed(env.site_dirs)) if installed else env
 
 
 def read_installed(site_dirs: tuple[Path, ...]) -> tuple[InstalledDist, ...]:

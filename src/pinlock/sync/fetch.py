@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from packaging.tags import Tag
 
 from pinlock.cache import Cache
-from pinlock.digests import file_digest, group_digests
+from pinlock.digests import check_digests, file_digest, group_digests
 from pinlock.errors import HashMismatch, NoMatchingDistribution
 from pinlock.index.models import DistFile, FileKind, parse_dist_filename
 from pinlock.lock.model import LockedPackage
@@ -106,11 +106,16 @@ def fetch_files(
         return ()
     ranks = {tag: i for i, tag in reversed(list(enumerate(tags)))}
     store = ArtifactStore(cache)
-    with ThreadPoolExecutor(max_workers=min(workers, len(packages))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(packages)))
+    try:
         futures = [
             pool.submit(_fetch_one, package, source, store, ranks, target) for package in packages
         ]
         return tuple(future.result() for future in futures)
+    finally:
+        # On a failure or a stop signal, files not yet begun are not fetched at all; those under
+        # way finish (or fail) into the store's staging folders, which they clean up.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _fetch_one(
@@ -128,7 +133,7 @@ def _fetch_one(
     if not candidates:
         wanted = ", ".join(package.hashes) or "any hash"
         raise NoMatchingDistribution(
-            package.requirement_text,
+            package.shown_text,
             target,
             f"no file of {package.name} {package.version} on the lock's indexes matches "
             f"({wanted}) and suits this interpreter",
@@ -206,9 +211,12 @@ def _fetch_url(
     kind = parsed[2] if parsed else FileKind.SDIST
     local = file_url_to_path(url) if is_file_url(url) else None
     if local is not None and local.is_file():
-        digest = file_digest(local)
-        if package.hashes and digest not in package.hashes:
-            raise HashMismatch(url, package.hashes, digest)
+        # Checked in every algorithm the lock gives, as any other file.
+        digest = (
+            check_digests(redact_url(url), local, package.hashes)
+            if package.hashes
+            else file_digest(local)
+        )
         return FetchedFile(package=package, path=local, sha256=digest, kind=kind)
     path, digest = _stored(store, source, url, filename, package.hashes)
     return FetchedFile(package=package, path=path, sha256=digest, kind=kind)
@@ -218,8 +226,12 @@ def _stored(
     store: ArtifactStore, source: FileSource, url: str, filename: str, expected: Sequence[str]
 ) -> tuple[Path, str]:
     path, digest = store.fetch(url, filename, source.download, expected=expected)
-    # Sources check what they download; a source that does not still cannot slip a file by.
-    wanted = group_digests(expected).get("sha256")
-    if wanted and digest.partition(":")[2] not in wanted:
-        raise HashMismatch(redact_url(url), expected, digest)
+    # Sources and the store check what they hand over; a source that does not still cannot
+    # slip a file by: its sha256 is known, a lock without one costs a second read.
+    wanted = group_digests(expected)
+    if "sha256" in wanted:
+        if digest.partition(":")[2] not in wanted["sha256"]:
+            raise HashMismatch(redact_url(url), expected, digest)
+    elif wanted:
+        check_digests(redact_url(url), path, expected)
     return path, digest

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -23,29 +22,16 @@ from pinlock.sync.environment import Environment, InstalledDist, read_installed
 from pinlock.sync.fetch import FetchedFile
 from pinlock.sync.piprun import run_pip
 from pinlock.sync.snapshot import link_or_copy
-from pinlock.urls import is_file_url, local_path
+from pinlock.urls import is_vcs_url, local_path, strip_userinfo
 
 # Private names kept from sync/apply.py, whose orchestration (apply_plan) is their one caller.
 __all__: list[str] = []
 
 
-_VCS_URL = re.compile(r"(git|hg|svn|bzr)\+[A-Za-z0-9.+-]+://", re.IGNORECASE)
-
-
-def _from_source(package: LockedPackage) -> bool:
-    """Whether pip installs ``package`` from its source itself: an editable, a VCS commit or a
-    local project folder, which have no file to fetch and hash-check."""
-    url = package.url or ""
-    if package.editable or _VCS_URL.match(url):
-        return True
-    path = local_path(url) if is_file_url(url) else None
-    return path is not None and path.is_dir()
-
-
 def _source_of(package: LockedPackage) -> str:
     """What pip is given for a package installed from its source; the folder must exist."""
     url = package.url or ""
-    if _VCS_URL.match(url):
+    if is_vcs_url(url):
         return url if package.editable else f"{package.display_name} @ {url}"
     path = local_path(url) or Path(url)
     if not path.is_dir():
@@ -60,10 +46,12 @@ def _build_sdists(
     *,
     work: Path,
     cache: Cache,
-    pip_args: Sequence[str],
     environ: Mapping[str, str] | None,
 ) -> list[tuple[FetchedFile, Path, str]]:
-    """Every fetched file as an installable wheel: ``(fetched, wheel, "sha256:..")``."""
+    """Every fetched file as an installable wheel: ``(fetched, wheel, "sha256:..")``.
+
+    ``environ`` gives pip the indexes for build requirements (``pinlock.sync.pipindex``).
+    """
     wheels: list[tuple[FetchedFile, Path, str]] = []
     tag = env.soabi or "py{}{}".format(*env.python_version[:2])
     store = ArtifactStore(cache)
@@ -78,7 +66,7 @@ def _build_sdists(
             out = work / "build" / item.package.name
             out.mkdir(parents=True)
             run_pip(
-                ["wheel", "--no-deps", "--wheel-dir", str(out), *pip_args, str(item.path)],
+                ["wheel", "--no-deps", "--wheel-dir", str(out), str(item.path)],
                 python=env.python,
                 environ=environ,
             )
@@ -109,7 +97,9 @@ def _install(
         staged = stage / wheel.name
         link_or_copy(wheel, staged)
         package = item.package
-        hash_option = f"--hash={digest}"
+        # pip checks again, against the lock's own digests when the file is the lock's.
+        digests = package.hashes if wheel == item.path and package.hashes else (digest,)
+        hash_option = " ".join(f"--hash={value}" for value in digests)
         if package.url is not None:
             lines.append(f"{package.display_name} @ {staged.as_uri()} {hash_option}")
         else:
@@ -136,7 +126,6 @@ def _install(
 def _install_from_source(
     packages: Sequence[LockedPackage],
     env: Environment,
-    pip_args: Sequence[str],
     extra: Sequence[str],
     environ: Mapping[str, str] | None,
 ) -> None:
@@ -144,16 +133,17 @@ def _install_from_source(
     for package in packages:
         source = _source_of(package)
         wanted = ["--editable", source] if package.editable else [source]
-        # Building installs the package's build requirements: it needs the indexes.
+        # Building installs the package's build requirements: ``environ`` names the indexes.
         run_pip(
-            ["install", "--no-deps", *pip_args, *extra, *wanted],
+            ["install", "--no-deps", *extra, *wanted],
             python=env.python,
             environ=environ,
         )
 
 
 def _record_lock_urls(wheels: Sequence[tuple[FetchedFile, Path, str]], env: Environment) -> None:
-    """Point ``direct_url.json`` of URL packages at the lock's URL, not the staged copy.
+    """Point ``direct_url.json`` of URL packages at the lock's URL (without its userinfo), not
+    the staged copy.
 
     pip records the URL it installed from, which for a verified, staged file is a temporary
     path: the next sync would see another URL and reinstall. RECORD keeps matching the file.
@@ -168,7 +158,8 @@ def _record_lock_urls(wheels: Sequence[tuple[FetchedFile, Path, str]], env: Envi
         algorithm, _, digest = item.sha256.partition(":")
         data = json.dumps(
             {
-                "url": item.package.url,
+                # Without credentials, as pip and uv write it: the file is readable by all.
+                "url": strip_userinfo(item.package.url)[0],
                 "archive_info": {"hash": f"{algorithm}={digest}", "hashes": {algorithm: digest}},
             },
             sort_keys=True,

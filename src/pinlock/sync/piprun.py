@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +17,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from pinlock.errors import EnvironmentProblem, PipFailed
+from pinlock.processes import run_child
+from pinlock.sync.envlock import inherited_fds
 
 __all__ = ["pip_command", "run_pip"]
 
@@ -37,28 +38,24 @@ def run_pip(
 ) -> str:
     """Run ``pip ARGS`` against the interpreter ``python``; return its output (stdout + stderr).
 
-    With ``capture=False`` pip writes straight to this process's terminal and "" is returned.
+    pip runs in a process group of its own (``pinlock.processes``): a stop signal reaches
+    pinlock alone, and pip with everything it started is stopped and waited for before the
+    exception goes on. It inherits the environment locks this process holds. With
+    ``capture=False`` pip writes straight to this process's terminal and "" is returned.
     Raises ``PipFailed`` (with pip's output) when pip exits non-zero, and ``EnvironmentProblem``
-    when no pip can drive ``python``.
+    when no pip can drive ``python``. Never put a secret in ``args``: a command line is public
+    (``ps``); index credentials go through ``environ`` (``pinlock.sync.pipindex``).
     """
     command = [*pip_command(python), *args]
     env = dict(os.environ if environ is None else environ)
     env.update(_QUIET_ENV)
-    completed = subprocess.run(
-        command,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE if capture else None,
-        stderr=subprocess.STDOUT if capture else None,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        check=False,
-    )
-    output = completed.stdout or ""
-    if completed.returncode != 0:
-        raise PipFailed(list(args), completed.returncode, output)
-    return output
+    try:
+        result = run_child(command, env=env, capture=capture, pass_fds=inherited_fds())
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot run pip ({command[0]}): {exc}") from exc
+    if result.returncode != 0:
+        raise PipFailed(list(args), result.returncode, result.output)
+    return result.output
 
 
 def pip_command(python: Path) -> list[str]:

@@ -11,7 +11,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from pinlock.lock.model import LockedPackage
 from pinlock.sync.environment import InstalledDist
-from pinlock.urls import is_file_url, local_path
+from pinlock.urls import is_file_url, local_path, redact_url, strip_userinfo
 
 __all__ = ["Action", "Plan", "Step", "make_plan", "seed_names"]
 
@@ -179,7 +179,8 @@ def _same_location(a: str | None, b: str | None) -> bool:
     path_a, path_b = local_path(a), local_path(b)
     if path_a is not None and path_b is not None:
         return _resolved(path_a) == _resolved(path_b)
-    return a.rstrip("/") == b.rstrip("/")
+    # direct_url.json is written without credentials; the lock's URL may carry them.
+    return strip_userinfo(a)[0].rstrip("/") == strip_userinfo(b)[0].rstrip("/")
 
 
 def _resolved(path: Path) -> Path:
@@ -191,13 +192,13 @@ def _resolved(path: Path) -> Path:
 
 def _describe_installed(dist: InstalledDist) -> str:
     if dist.editable and dist.url:
-        return f"{dist.raw_version} (editable {dist.url})"
+        return f"{dist.raw_version} (editable {redact_url(dist.url)})"
     return dist.raw_version
 
 
 def _describe_wanted(package: LockedPackage) -> str:
     if package.editable:
-        return f"(editable {package.url})"
+        return f"(editable {redact_url(package.url or '')})"
     if package.url is not None:
-        return f"{package.version or ''} ({package.url})".strip()
+        return f"{package.version or ''} ({redact_url(package.url)})".strip()
     return str(package.version)

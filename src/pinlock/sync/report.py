@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pinlock.urls import redact_url
+
 if TYPE_CHECKING:
     # Typing only: a sync that changes nothing never imports the install machinery, and one
     # without --flavour never imports the flavour detection.
@@ -21,11 +23,13 @@ __all__ = ["SyncReport"]
 class SyncReport:
     """The outcome of ``pinlock.sync.sync``.
 
-    ``environment`` is the target as inspected before any change; ``locks`` the lock files read
-    (after the flavour choice); ``plan`` what makes the environment match them; ``flavour`` how
-    the lock was chosen when a flavour was asked for. ``applied`` is what was done, None when
-    nothing was changed (a dry run, or nothing to do). ``notes`` are things worth telling the
-    user that are no error.
+    ``environment`` is the target as inspected before any change (after repairs); ``locks`` the
+    lock files read (after the flavour choice); ``plan`` what makes the environment match them;
+    ``flavour`` how the lock was chosen when a flavour was asked for. ``applied`` is what was
+    done, None when nothing was installed or removed (a dry run, or nothing to do). ``notes``
+    are things worth telling the user that are no error. ``repaired`` says what a killed run
+    had left and this one repaired; ``pending_repairs`` what a dry run found to repair.
+    ``unchecked`` names packages whose dependencies could not be checked (no metadata at hand).
     """
 
     environment: Environment
@@ -34,16 +38,19 @@ class SyncReport:
     flavour: FlavourChoice | None = None
     applied: ApplyResult | None = None
     notes: tuple[str, ...] = ()
+    repaired: tuple[str, ...] = ()
+    pending_repairs: tuple[str, ...] = ()
+    unchecked: tuple[str, ...] = ()
 
     @property
     def differs(self) -> bool:
         """Whether the environment differed from the locks (before any change)."""
-        return not self.plan.is_empty
+        return not self.plan.is_empty or bool(self.pending_repairs)
 
     @property
     def changed(self) -> bool:
-        """Whether this sync changed the environment."""
-        return self.applied is not None
+        """Whether this sync changed the environment (repairs included)."""
+        return self.applied is not None or bool(self.repaired)
 
     def as_json(self) -> dict[str, Any]:
         """The report as ``pinlock sync --json`` prints it (JSON-ready values only)."""
@@ -59,13 +66,16 @@ class SyncReport:
                     "name": step.name,
                     "installed": step.installed.raw_version if step.installed else None,
                     "wanted": _text(step.wanted.version) if step.wanted else None,
-                    "url": step.wanted.url if step.wanted else None,
+                    "url": redact_url(step.wanted.url) if step.wanted and step.wanted.url else None,
                     "reason": step.reason,
                 }
                 for step in self.plan.changes
             ],
             "kept": [step.name for step in self.plan.steps if not step.is_change],
-            "skipped": [package.requirement_text for package in self.plan.skipped],
+            "skipped": [package.shown_text for package in self.plan.skipped],
+            "repaired": list(self.repaired),
+            "pending_repairs": list(self.pending_repairs),
+            "unchecked": list(self.unchecked),
         }
         choice = self.flavour
         if choice is not None:

@@ -3,6 +3,10 @@
 Before pip changes anything, every file of the distributions that go away and every existing file
 the incoming wheels will overwrite is saved (hard links where possible). ``restore`` removes
 what was newly installed, puts the saved files back and deletes what a failed install left.
+
+The snapshot is also written down (``recovery.JOURNAL``, in the work folder beside the saved
+files), so a sync killed outright (SIGKILL, a power cut) is undone by the next one with the same
+``restore`` (``pinlock.sync.recovery``).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import csv
+import json
 import os
 import shutil
 import zipfile
@@ -17,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pinlock.atomic import write_atomic
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
 
 __all__ = ["link_or_copy"]
@@ -50,8 +56,10 @@ class _Snapshot:
         *,
         work: Path,
         incoming: Sequence[Path] = (),
+        journal: Path | None = None,
     ) -> _Snapshot:
-        """Save the files of ``dists``, and every existing file the ``incoming`` wheels write.
+        """Save the files of ``dists``, and every existing file the ``incoming`` wheels write;
+        then write the ``journal`` (when given), which makes the snapshot complete.
 
         A new wheel may overwrite a file a kept distribution owns (a shared ``__init__.py``, a
         script of the same name); removing the new one on restore must give that file back.
@@ -79,7 +87,40 @@ class _Snapshot:
         for path in sorted(saved):
             if path.is_symlink() or path.is_file():
                 snapshot._keep(path)
+        if journal is not None:
+            snapshot._write(journal)
         return snapshot
+
+    def _write(self, journal: Path) -> None:
+        record = {
+            "version": 1,
+            "root": str(self.root),
+            "originals": sorted(map(str, self.originals)),
+            "walked": list(map(str, self.walked)),
+            "skipped": None if self.skipped is None else str(self.skipped),
+            "tree": sorted(map(str, self.tree)),
+            "files": [[str(original), str(backup)] for original, backup in self.files],
+        }
+        write_atomic(journal, json.dumps(record))
+
+    @classmethod
+    def load(cls, journal: Path) -> _Snapshot | None:
+        """The snapshot a journal records; None when there is no complete one."""
+        try:
+            record = json.loads(journal.read_text(encoding="utf-8"))
+            if record.get("version") != 1:
+                return None
+            skipped = record["skipped"]
+            return cls(
+                root=Path(record["root"]),
+                originals=frozenset(map(Path, record["originals"])),
+                walked=tuple(map(Path, record["walked"])),
+                skipped=None if skipped is None else Path(skipped),
+                tree=frozenset(map(Path, record["tree"])),
+                files=[(Path(original), Path(backup)) for original, backup in record["files"]],
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
 
     def _keep(self, path: Path) -> None:
         backup = self.root / str(len(self.files))
@@ -96,6 +137,8 @@ class _Snapshot:
                 if dist.info_dir not in self.originals:
                     _remove_dist(dist, stops={*env.site_dirs, env.scripts, env.prefix})
             for original, backup in self.files:
+                if _unchanged(original, backup):
+                    continue  # nothing to put back (and a read-only folder needs no write)
                 original.parent.mkdir(parents=True, exist_ok=True)
                 if original.is_symlink() or original.exists():
                     original.unlink()
@@ -120,6 +163,16 @@ class _Snapshot:
                     path.rmdir()
             else:
                 path.unlink(missing_ok=True)
+
+
+def _unchanged(original: Path, backup: Path) -> bool:
+    """Whether ``original`` still is what ``backup`` saved (the same file, or the same link)."""
+    try:
+        if backup.is_symlink():
+            return original.is_symlink() and original.readlink() == backup.readlink()
+        return not original.is_symlink() and original.samefile(backup)
+    except OSError:
+        return False
 
 
 def _wheel_destinations(wheel: Path, env: Environment) -> set[Path]:

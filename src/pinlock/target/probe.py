@@ -12,12 +12,12 @@ from __future__ import annotations
 import functools
 import json
 import shutil
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pinlock.errors import EnvironmentProblem
+from pinlock.processes import ChildTimedOut, run_child
 
 __all__ = ["InterpreterFacts", "find_interpreter", "probe_interpreter", "probe_script"]
 
@@ -115,28 +115,31 @@ def probe_script() -> str:
 
 
 def _run(executable: Path) -> object:
+    # In a process group of its own, so a hanging interpreter is stopped with all it started.
     try:
-        done = subprocess.run(
+        done = run_child(
             [str(executable), "-I", "-c", probe_script()],
-            capture_output=True,
-            text=True,
+            merge_output=False,
             timeout=_PROBE_TIMEOUT,
-            check=False,
-            stdin=subprocess.DEVNULL,
         )
-    except (OSError, subprocess.SubprocessError) as exc:
+    except ChildTimedOut as exc:
+        raise EnvironmentProblem(
+            f"{executable} did not answer within {exc.timeout:g} s (an interpreter that hangs?); "
+            "it was stopped"
+        ) from None
+    except OSError as exc:
         raise EnvironmentProblem(f"cannot run {executable} as Python: {exc}") from exc
     if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+        tail = "\n".join(done.errors.strip().splitlines()[-5:])
         raise EnvironmentProblem(
             f"{executable} is not a Python 3 interpreter pinlock can use "
             f"(exit status {done.returncode})" + (f":\n{tail}" if tail else "")
         )
     try:
-        return json.loads(done.stdout)
+        return json.loads(done.output)
     except ValueError as exc:
         raise EnvironmentProblem(
-            f"{executable} did not answer like a Python interpreter: {done.stdout[:200]!r}"
+            f"{executable} did not answer like a Python interpreter: {done.output[:200]!r}"
         ) from exc
 
 
