@@ -187,6 +187,30 @@ def test_non_normalized_name_redirects_and_unknown_is_404(
     assert _get(index.url + "/nothing-here/")[0] == 404
 
 
+def test_validators_and_not_modified(
+    files_dir: Path, index_factory: Callable[..., IndexServer]
+) -> None:
+    wheel = make_wheel(files_dir, "alpha", "1.0")
+    os.utime(wheel, (1_700_000_000, 1_700_000_000))
+    index = index_factory(etags=True, last_modified=True, cache_control="max-age=60")
+    status, headers, _body = _get(index.url + "/alpha/")
+    assert status == 200
+    assert headers["Last-Modified"] == "Tue, 14 Nov 2023 22:13:20 GMT"
+    assert headers["Cache-Control"] == "max-age=60"
+    etag = headers["ETag"]
+    assert _get(index.url + "/alpha/", {"If-None-Match": etag})[0] == 304
+    assert _get(index.url + "/alpha/", {"If-None-Match": '"other"'})[0] == 200
+    since = {"If-Modified-Since": headers["Last-Modified"]}
+    assert _get(index.url + "/alpha/", since)[0] == 304
+    assert index.not_modified == ["/simple/alpha/", "/simple/alpha/"]
+    make_wheel(files_dir, "alpha", "2.0")  # a new file: a new page
+    assert _get(index.url + "/alpha/", {"If-None-Match": etag})[0] == 200
+    # Without the options, no validators and never 304.
+    plain = index_factory()
+    status, headers, _body = _get(plain.url + "/alpha/", {"If-None-Match": etag})
+    assert status == 200 and "ETag" not in headers and "Last-Modified" not in headers
+
+
 def test_json_negotiation(files_dir: Path, index_factory: Callable[..., IndexServer]) -> None:
     wheel = make_wheel(files_dir, "gamma", "1.0+cpu", requires_python=">=3.10")
     index = index_factory(metadata_files=True, yanked={wheel.name: ""})

@@ -11,6 +11,7 @@ import base64
 import binascii
 import contextlib
 import email.parser
+import email.utils
 import hashlib
 import html as html_escape
 import json as json_module
@@ -135,6 +136,9 @@ class IndexServer:
     request need HTTP basic credentials: ``(user, password)``, or a bare token (sent as the user
     with an empty password, as pip sends ``https://TOKEN@host``); others get 401.
     ``upload_times`` maps file names to the PEP 700 ``upload-time`` their JSON entries state.
+    ``etags`` and ``last_modified`` send those validators with project pages and answer a
+    conditional request whose validator still holds with ``304 Not Modified`` (listed in
+    ``not_modified``); ``cache_control`` is sent with project pages as it is.
     ``throttle`` slows whole-file answers down: that many seconds of pause after each 64 KiB sent.
     """
 
@@ -150,9 +154,16 @@ class IndexServer:
         digests: bool = True,
         auth: tuple[str, str] | str | None = None,
         upload_times: Mapping[str, str] | None = None,
+        etags: bool = False,
+        last_modified: bool = False,
+        cache_control: str | None = None,
         throttle: float = 0.0,
     ) -> None:
         self.files_dir = Path(files_dir)
+        self.etags = etags
+        self.last_modified = last_modified
+        self.cache_control = cache_control
+        self._not_modified: list[str] = []
         self.upload_times = dict(upload_times or {})
         self.throttle = throttle
         self.digests = digests
@@ -239,6 +250,16 @@ class IndexServer:
         with self._lock:
             return list(self._refused)
 
+    @property
+    def not_modified(self) -> list[str]:
+        """Paths answered ``304 Not Modified``."""
+        with self._lock:
+            return list(self._not_modified)
+
+    def page_requests(self) -> list[LoggedRequest]:
+        """Requests of project pages (``/simple/<name>/``)."""
+        return [r for r in self.requests if r.path.startswith("/simple/") and r.path != "/simple/"]
+
     def requests_for(self, filename: str) -> list[LoggedRequest]:
         """Requests of ``/files/<filename>`` exactly (not its ``.metadata``)."""
         wanted = f"/files/{filename}"
@@ -253,6 +274,7 @@ class IndexServer:
         with self._lock:
             self._requests.clear()
             self._refused.clear()
+            self._not_modified.clear()
             self._sent.clear()
 
     def intercept(self, handler: BaseHTTPRequestHandler, path: str, *, send_body: bool) -> bool:
@@ -510,13 +532,54 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 body = self.index.project_html(project, infos).encode()
         content_type = JSON_TYPE if chosen == "json" else "text/html; charset=utf-8"
+        validators = self._validators(project, body)
+        if project is not None and self._still_valid(validators):
+            with self.index._lock:
+                self.index._not_modified.append(urlsplit(self.path).path)
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            for name, value in validators.items():
+                self.send_header(name, value)
+            self.end_headers()
+            return
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Vary", "Accept")
+        for name, value in validators.items():
+            self.send_header(name, value)
         self.end_headers()
         if send_body:
             self.wfile.write(body)
+
+    def _validators(self, project: str | None, body: bytes) -> dict[str, str]:
+        index = self.index
+        headers: dict[str, str] = {}
+        if project is None:
+            return headers
+        if index.etags:
+            headers["ETag"] = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        if index.last_modified:
+            newest = max(
+                (index.files_dir / info.filename).stat().st_mtime
+                for info in index._project_files(project)
+            )
+            headers["Last-Modified"] = email.utils.formatdate(int(newest), usegmt=True)
+        if index.cache_control is not None:
+            headers["Cache-Control"] = index.cache_control
+        return headers
+
+    def _still_valid(self, validators: Mapping[str, str]) -> bool:
+        """Whether a conditional request's validator still holds (If-None-Match first)."""
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:
+            return "ETag" in validators and validators["ETag"] in (
+                tag.strip() for tag in if_none_match.split(",")
+            )
+        if_modified_since = self.headers.get("If-Modified-Since")
+        if if_modified_since is None or "Last-Modified" not in validators:
+            return False
+        since = email.utils.parsedate_to_datetime(if_modified_since)
+        return email.utils.parsedate_to_datetime(validators["Last-Modified"]) <= since
 
     def _serve_file(self, filename: str, *, send_body: bool) -> None:
         if filename.endswith(".metadata"):

@@ -1,8 +1,9 @@
 """The ``pinlock`` command line: ``pinlock compile`` and ``pinlock sync``.
 
 The typer app lives in ``pinlock.cli.commands`` and is loaded on first use: ``pinlock sync``
-with an ordinary command line runs without it (see ``pinlock.cli.sync``), since importing
-typer costs more than checking an environment that is already in sync.
+and ``pinlock compile`` with an ordinary command line run without it (see ``pinlock.cli.sync``
+and ``pinlock.cli.compile``), since importing typer costs more than checking an environment
+that is already in sync or a lock that is up to date.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ def main(argv: list[str] | None = None) -> None:
         from pinlock.cli.sync import fast_main
 
         code = fast_main(args[1:])
+        if code is not None:
+            raise SystemExit(code)
+    if args[:1] == ["compile"]:
+        from pinlock.cli.compile import fast_main as fast_compile
+
+        code = fast_compile(args[1:])
         if code is not None:
             raise SystemExit(code)
     from pinlock.cli.commands import run

@@ -1,6 +1,9 @@
 """``pinlock compile`` / ``pinlock-compile``: options in, locks out; the library does the work.
 
-The options are declared in ``pinlock.cli.options``; the typer command is made from them.
+The options are declared in ``pinlock.cli.options``; the typer command is made from them. As
+for ``pinlock sync``, an ordinary command line is read by the quick reader made from the same
+declarations (``fast_main``): a compile that finds its locks up to date takes less time than
+typer takes to start. Help and command lines the reader does not understand go to typer.
 """
 
 from __future__ import annotations
@@ -12,19 +15,21 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pinlock.cli.declare import parse_quickly
 from pinlock.cli.options import COMPILE_OPTIONS, resolve_options
 from pinlock.cli.pipargs import index_overrides
 from pinlock.cli.piptools import command_line_notes
 from pinlock.cli.running import echo, exit_code_of
-from pinlock.cli.typed import single_command_app
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    import typer
+
     from pinlock.compile import CompileResult
     from pinlock.compile.request import LockFormat, Newline
 
-__all__ = ["HELP", "compile_app", "main", "run_compile"]
+__all__ = ["HELP", "fast_main", "main", "run_compile"]  # and compile_app, made on first use
 
 HELP = (
     "Compile requirement files (.in) into fully pinned, hashed locks (.txt), per target "
@@ -44,9 +49,11 @@ def _compile(given: Mapping[str, object]) -> int:
         echo(f"note: {note}", err=True)
     values = resolve_options("compile", given)
     warned: set[str] = set()
+    stale = 0
     for result in _run(values):
         _print_result(result, values, warned)
-    return 0
+        stale += result.stale is not None
+    return 1 if stale else 0
 
 
 def _print_result(result: CompileResult, values: Mapping[str, Any], warned: set[str]) -> None:
@@ -56,6 +63,13 @@ def _print_result(result: CompileResult, values: Mapping[str, Any], warned: set[
         if warning not in warned:
             warned.add(warning)
             echo(f"warning: {warning}", err=True)
+    if values["check"]:
+        if result.stale is not None:
+            # Always said, -q or not: it is the answer a check is run for.
+            echo(f"stale: {result.output}: {result.stale}", err=True)
+        elif not values["quiet"]:
+            echo(f"up to date: {result.output}", err=True)
+        return
     if result.output is None or dry_run:
         sys.stdout.write(result.text)
     if not values["quiet"] and result.output is not None:
@@ -133,6 +147,8 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
         pip_configuration=pip,
         dry_run=values["dry_run"],
         offline=values["offline"],
+        refresh=values["refresh"],
+        check=values["check"],
         index_strategy=strategy,
         command=os.environ.get("CUSTOM_COMPILE_COMMAND") or _command_line(values, inputs),
         name_template=values["output_template"],
@@ -286,9 +302,26 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-compile_app = single_command_app(COMPILE_OPTIONS, run_compile, help=HELP)
+def fast_main(argv: Sequence[str]) -> int | None:
+    """Run ``pinlock compile ARGV`` without typer; None when typer must take the command line."""
+    given = parse_quickly(COMPILE_OPTIONS, argv)
+    return None if given is None else run_compile(given)
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # The typer command, made on first use: the quick reader runs ordinary command lines.
+    if name == "compile_app":
+        from pinlock.cli.typed import single_command_app
+
+        return single_command_app(COMPILE_OPTIONS, run_compile, help=HELP)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The ``pinlock-compile`` script."""
-    compile_app(args=argv, prog_name="pinlock-compile")
+    """The ``pinlock-compile`` script: the quick reader, else the typer command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = fast_main(args)
+    if code is None:
+        __getattr__("compile_app")(args=args, prog_name="pinlock-compile")
+        return
+    raise SystemExit(code)

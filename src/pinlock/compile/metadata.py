@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pinlock.cache import Cache
     from pinlock.index.http import HttpSession
     from pinlock.index.models import DistFile
+    from pinlock.lock.model import LockedPackage
 
 __all__ = ["MetadataFetcher"]
 
@@ -50,8 +51,11 @@ class MetadataFetcher:
         *,
         build_isolation: bool = True,
         store: ArtifactStore | None = None,
+        refresh: bool = False,
     ) -> None:
         self._client = client
+        # ``refresh``: what the cache holds is read again from the source (and kept anew).
+        self._refresh = refresh
         self._cache = cache
         self._store = ArtifactStore(cache) if store is None else store
         self._build_isolation = build_isolation
@@ -89,6 +93,39 @@ class MetadataFetcher:
         """What the backend printed building ``dist``'s metadata here; None if it was not built."""
         with self._guard:
             return self._built.get(_cache_key(dist))
+
+    def cached_for(self, package: LockedPackage) -> CoreMetadata | None:
+        """The metadata kept for a pin's files, found by any of its hashes (the keys this cache
+        files metadata under); None when none is kept, or when the pin's files disagree about
+        what they depend on (the resolver would read the one it ranks first)."""
+        found: list[CoreMetadata] = []
+        for digest in package.hashes:
+            algorithm, _, value = digest.partition(":")
+            key = value.lower() if algorithm == "sha256" else f"{algorithm}:{value.lower()}"
+            with self._guard:
+                metadata = self._memo.get(key)
+            if metadata is None:
+                data = self._cache.get(_METADATA_BUCKET, key)
+                if data is None:
+                    continue
+                try:
+                    metadata = parse_metadata(data, what=f"{package.name}=={package.version}")
+                except MetadataError:
+                    continue
+                with self._guard:
+                    self._memo.setdefault(key, metadata)
+            if metadata.name == package.name and metadata.version == package.version:
+                found.append(metadata)
+        if not found:
+            return None
+        first = found[0]
+        if any(_dependencies(m) != _dependencies(first) for m in found[1:]):
+            return None
+        return first
+
+    def static_source_tree(self, path: Path) -> CoreMetadata | None:
+        """A local project's metadata when its ``[project]`` table states it all, else None."""
+        return static_project_metadata(Path(path))
 
     def for_source_tree(self, path: Path) -> CoreMetadata:
         """Metadata of a local project folder: its static ``[project]`` table when dependencies,
@@ -148,7 +185,9 @@ class MetadataFetcher:
     def _load(self, dist: DistFile, key: str, *, cheap: bool) -> CoreMetadata | None:
         # A local file without a digest may be rebuilt under the same name: read it afresh.
         persistent = key != dist.url or local_path(dist.url) is None
-        cached = self._cache.get(_METADATA_BUCKET, key) if persistent else None
+        cached = (
+            self._cache.get(_METADATA_BUCKET, key) if persistent and not self._refresh else None
+        )
         if cached is not None:
             try:
                 metadata = self._checked(parse_metadata(cached, what=dist.filename), dist)
@@ -259,6 +298,13 @@ def _cache_key(dist: DistFile) -> str:
         if digest:
             return f"{algorithm}:{digest.lower()}"
     return dist.url
+
+
+def _dependencies(metadata: CoreMetadata) -> tuple[frozenset[str], str]:
+    return (
+        frozenset(str(req) for req in metadata.requires_dist),
+        str(metadata.requires_python or ""),
+    )
 
 
 def _wheel_file_metadata(path: Path, what: str) -> bytes:

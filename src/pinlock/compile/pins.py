@@ -13,22 +13,25 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from packaging.specifiers import SpecifierSet
 
 from pinlock.compile.request import CompileRequest
 from pinlock.compile.resolve import Resolution, ResolvedPackage
-from pinlock.compile.session import CompileSession
 from pinlock.flavour import Flavour
-from pinlock.index.finder import PackageFinder
 from pinlock.index.models import DistFile
 from pinlock.lock.model import LockedFile, LockedPackage
 from pinlock.reqfile import ReqLine
 from pinlock.target import Target
 from pinlock.urls import is_file_url, local_path
 
-__all__ = ["PinSources", "lock_packages", "project_root"]
+if TYPE_CHECKING:
+    from pinlock.compile.session import CompileSession
+    from pinlock.index.finder import PackageFinder
+
+__all__ = ["PinSources", "lock_packages", "pin_location", "project_root"]
 
 # What marks a project's top folder, the limit of paths written relative to a lock.
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -100,7 +103,7 @@ def lock_packages(
             name=package.name,
             display_name=package.name,  # pip-compile writes canonical names
             version=package.version,
-            url=_location(package, sources, lock_dir, root),
+            url=pin_location(package, sources, lock_dir, root),
             editable=package.editable,
             hashes=tuple(sorted({h for f in locked_files[i] for h in f.hashes})),
             via=package.via,
@@ -133,9 +136,10 @@ def _hash_files(package: ResolvedPackage, finder: PackageFinder, target: Target)
     return [d for d in finder.find(package.name) if d.version == package.version]
 
 
-def _location(
+def pin_location(
     package: ResolvedPackage, sources: PinSources, lock_dir: Path, root: Path
 ) -> str | None:
+    """Where a lock says a pin comes from: None from an index, else its URL or path."""
     link = package.link
     if link is None:
         return None

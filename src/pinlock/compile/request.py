@@ -36,7 +36,10 @@ class CompileRequest:
     the run loads it.
     ``index_strategy`` says how several indexes answer for one project (``first-index``: the
     first that has it, extra indexes before the default one). ``offline`` runs from the cache
-    alone (index pages, metadata, files) and names what is missing there.
+    alone (index pages, metadata, files) and names what is missing there; ``refresh`` asks the
+    indexes again for everything kept in the cache (pages, metadata) and resolves afresh.
+    ``check`` writes nothing and tells, per lock, whether it still holds (``CompileResult.stale``
+    says why not); it asks no index when the cache knows enough.
     ``constraints`` are ``-c FILE``s for every input. ``extras``, ``all_extras`` and ``groups``
     choose what of project inputs (pyproject.toml, setup.cfg, setup.py) is locked besides their
     dependencies; ``build_isolation`` is how their backends prepare metadata when it is dynamic.
@@ -68,6 +71,8 @@ class CompileRequest:
     pip_site_prefix: Path | None = None
     pip_configuration: PipConfiguration | None = None
     offline: bool = False
+    refresh: bool = False
+    check: bool = False
     index_strategy: IndexStrategy = "first-index"
     constraints: tuple[Path, ...] = ()
     extras: tuple[str, ...] = ()
@@ -94,6 +99,9 @@ class CompileResult:
     ``warnings`` are one line each (a run's warnings about all its locks come with its last
     lock); ``build_logs`` hold what the build backends printed, for a verbose view;
     ``rounds`` the resolver's rounds.
+    ``confirmed``: the existing lock still held and was kept without resolving (no request to
+    any index). ``stale``, with ``CompileRequest.check``: why the existing lock no longer holds
+    (None when it does).
     """
 
     input: Path
@@ -106,3 +114,5 @@ class CompileResult:
     warnings: tuple[str, ...] = ()
     build_logs: tuple[BuildLog, ...] = ()
     rounds: int = 0
+    confirmed: bool = False
+    stale: str | None = None

@@ -57,6 +57,7 @@ def compile_locks(
 ) -> list[CompileResult]:
     """Compile every input for every target and flavour; write the locks unless ``dry_run``."""
     env = os.environ if environ is None else environ
+    _check_request(request)
     targets = request.targets or (Target.host(),)
     flavours: tuple[Flavour | None, ...] = request.flavours or (None,)
     multi_target = len(targets) > 1
@@ -108,6 +109,7 @@ def compile_locks(
         pip=pip,
         pip_constraints=configured_constraints(pip, environ=env),
         offline=request.offline,
+        refresh=request.refresh,
         build_isolation=request.build_isolation,
         uploaded_prior_to=_cutoff(request, pip),
     )
@@ -147,11 +149,24 @@ def compile_locks(
     finally:
         session.close()
     results = _with_run_warnings(results, layers)
-    if not request.dry_run:
+    if not (request.dry_run or request.check):
         for result in results:
             if result.output is not None:
                 _write_lock(result)
     return results
+
+
+def _check_request(request: CompileRequest) -> None:
+    if request.offline and request.refresh:
+        raise ConfigError(
+            "--refresh",
+            "--offline",
+            "cannot both be given: one reads only the cache, the other reads nothing from it",
+        )
+    if request.check and request.output == "-":
+        raise ConfigError("--check", "--output-file -", "checks lock files, not standard output")
+    if request.check and (request.upgrade or request.upgrade_packages):
+        raise ConfigError("--check", "--upgrade", "a check changes no pin; leave out --upgrade")
 
 
 def _write_lock(result: CompileResult) -> None:

@@ -9,9 +9,11 @@ downloads alike. Index pages are read once per index configuration, metadata onc
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -21,11 +23,13 @@ from pinlock.compile.vcs import VcsCheckouts
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings, PipConfiguration
 from pinlock.index.credentials import Credentials
-from pinlock.index.finder import PackageFinder
-from pinlock.index.http import HttpSession
-from pinlock.index.pagecache import PageCache
 from pinlock.reqfile import ReqLine
 from pinlock.store import ArtifactStore
+
+if TYPE_CHECKING:
+    from pinlock.index.finder import PackageFinder
+    from pinlock.index.http import HttpSession
+    from pinlock.index.pagecache import PageCache
 
 __all__ = ["CompileSession"]
 
@@ -47,6 +51,7 @@ class CompileSession:
         pip: PipConfiguration | None = None,
         pip_constraints: Sequence[ReqLine] = (),
         offline: bool = False,
+        refresh: bool = False,
         build_isolation: bool = True,
         uploaded_prior_to: datetime | None = None,
     ) -> None:
@@ -59,21 +64,68 @@ class CompileSession:
         self.pip_constraints = tuple(pip_constraints)
         self.cache = cache
         self.store = ArtifactStore(cache)
-        self.pages = PageCache(cache)
-        # Offline, the session fetches nothing: pages come from ``pages``, metadata from the
-        # cache, files from the store, and whatever is missing is named (``OfflineMiss``).
-        self.http = HttpSession(base, credentials=Credentials(environ), offline=offline)
-        # Every index the run will use lends its credentials before the first request, so the
-        # metadata of a file is fetched as its page was, whichever configuration listed it.
-        for settings in configurations:
-            self.http.include(settings)
-        self.http.include(base, urls=[flavour.index for flavour in flavours])
-        self.metadata = MetadataFetcher(
-            self.http, cache, store=self.store, build_isolation=build_isolation
-        )
         self.vcs = VcsCheckouts(cache, environ=environ)
         self.hash_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pinlock-hash")
         self._finders: dict[tuple[IndexSettings, str], PackageFinder] = {}
+        self._environ = environ
+        self._configurations = [*configurations, base]
+        self._flavour_indexes = [flavour.index for flavour in flavours]
+        self._offline = offline
+        self._refresh = refresh
+        self._build_isolation = build_isolation
+        # The HTTP session and what uses it are made on first use: a run that keeps every lock
+        # asks no index, and need not load urllib3 and TLS.
+        self._guard = threading.Lock()
+        self._http: HttpSession | None = None
+        self._metadata: MetadataFetcher | None = None
+        self._pages: PageCache | None = None
+
+    @property
+    def http(self) -> HttpSession:
+        """The run's one HTTP session. Offline it fetches nothing: pages come from ``pages``,
+        metadata from the cache, files from the store, and what is missing is named."""
+        with self._guard:
+            if self._http is None:
+                from pinlock.index.http import HttpSession
+
+                http = HttpSession(
+                    self.base, credentials=Credentials(self._environ), offline=self._offline
+                )
+                # Every index the run will use lends its credentials before the first request,
+                # so the metadata of a file is fetched as its page was, whichever configuration
+                # listed it.
+                for settings in self._configurations:
+                    http.include(settings)
+                http.include(self.base, urls=self._flavour_indexes)
+                self._http = http
+            return self._http
+
+    @property
+    def metadata(self) -> MetadataFetcher:
+        """Core metadata of files and projects; ``refresh`` reads it again from its source."""
+        with self._guard:
+            metadata = self._metadata
+        if metadata is None:
+            made = MetadataFetcher(
+                self.http,
+                self.cache,
+                store=self.store,
+                build_isolation=self._build_isolation,
+                refresh=self._refresh,
+            )
+            with self._guard:
+                metadata = self._metadata = self._metadata or made
+        return metadata
+
+    @property
+    def pages(self) -> PageCache:
+        """Index pages as last read; ``refresh`` asks for them again."""
+        with self._guard:
+            if self._pages is None:
+                from pinlock.index.pagecache import PageCache
+
+                self._pages = PageCache(self.cache, refresh=self._refresh)
+            return self._pages
 
     def finder(self, settings: IndexSettings, flavour: Flavour | None) -> PackageFinder:
         """The finder of one index configuration (and flavour), made once per run."""
@@ -82,6 +134,8 @@ class CompileSession:
         if finder is None:
             self.http.include(settings)
             owned = dict.fromkeys(flavour.packages, (flavour.index,)) if flavour else None
+            from pinlock.index.finder import PackageFinder
+
             finder = PackageFinder(
                 settings,
                 self.http,
@@ -106,7 +160,9 @@ class CompileSession:
 
     def close(self) -> None:
         self.hash_pool.shutdown(wait=True)
-        self.metadata.close()
+        if self._metadata is not None:
+            self._metadata.close()
         for finder in self._finders.values():
             finder.close()
-        self.http.close()
+        if self._http is not None:
+            self._http.close()

@@ -1,7 +1,10 @@
 """How connections are made: one TLS context per pool, proxies, and which hosts are local.
 
 ``HttpSession`` (``pinlock.index.http``) keeps one pool per (proxy, trusted) pair and builds it
-here.
+here. Every connection of a session takes its addresses from the session's ``HostLookup``
+(``pinlock.index.hostnames``): each host is looked up once per run. Each host keeps up to
+``POOL_SIZE`` idle connections, more than the threads of a run ever ask one host at once, so a
+connection, once made, serves every later request to its host.
 """
 
 from __future__ import annotations
@@ -16,14 +19,19 @@ from typing import Any
 from urllib.parse import unquote
 
 import urllib3
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import SSLError
 from urllib3.util.ssl_ import create_urllib3_context
 
 from pinlock.index.config import IndexSettings
+from pinlock.index.hostnames import HostLookup, LookupHTTPConnection, LookupHTTPSConnection
 
-__all__ = ["Proxies", "is_loopback", "make_pool", "tls_context"]
+__all__ = ["POOL_SIZE", "Proxies", "is_loopback", "make_pool", "tls_context"]
 
-_POOL_SIZE = 16
+# Idle connections kept per host: the finder's 16 threads, the resolver's prefetch and the hash
+# pool's 8 may all ask one host at once; a connection made beyond the pool would be dropped
+# after one request, and the next would pay the TCP and TLS handshakes again.
+POOL_SIZE = 32
 
 
 def tls_context(settings: IndexSettings, *, trusted: bool) -> ssl.SSLContext:
@@ -53,20 +61,41 @@ def tls_context(settings: IndexSettings, *, trusted: bool) -> ssl.SSLContext:
     return context
 
 
-def make_pool(proxy: str | None, context: ssl.SSLContext) -> urllib3.PoolManager:
+def make_pool(
+    proxy: str | None, context: ssl.SSLContext, lookup: HostLookup
+) -> urllib3.PoolManager:
+    """A pool manager whose connections take their addresses from ``lookup``."""
     options: dict[str, Any] = {
         "num_pools": 32,
-        "maxsize": _POOL_SIZE,
+        "maxsize": POOL_SIZE,
         "block": False,
         "ssl_context": context,
     }
+    manager: urllib3.PoolManager
     if proxy is None:
-        return urllib3.PoolManager(**options)
-    parsed = urllib3.util.parse_url(proxy)
-    if parsed.auth:
-        options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=unquote(parsed.auth))
-        proxy = parsed._replace(auth=None).url
-    return urllib3.ProxyManager(proxy, **options)
+        manager = urllib3.PoolManager(**options)
+    else:
+        parsed = urllib3.util.parse_url(proxy)
+        if parsed.auth:
+            options["proxy_headers"] = urllib3.make_headers(proxy_basic_auth=unquote(parsed.auth))
+            proxy = parsed._replace(auth=None).url
+        manager = urllib3.ProxyManager(proxy, **options)
+    manager.pool_classes_by_scheme = _pool_classes(lookup)
+    return manager
+
+
+def _pool_classes(lookup: HostLookup) -> dict[str, type[HTTPConnectionPool]]:
+    http_connection = type(
+        "SessionHTTPConnection", (LookupHTTPConnection,), {"host_lookup": lookup}
+    )
+    https_connection = type(
+        "SessionHTTPSConnection", (LookupHTTPSConnection,), {"host_lookup": lookup}
+    )
+    http_pool = type("SessionHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_connection})
+    https_pool = type(
+        "SessionHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_connection}
+    )
+    return {"http": http_pool, "https": https_pool}
 
 
 def is_loopback(parts: Any) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from packaging.utils import NormalizedName
 
@@ -21,7 +21,7 @@ from pinlock.errors import NetworkError, OfflineMiss
 from pinlock.index.config import IndexSettings
 from pinlock.index.http import HttpResponse, HttpSession, status_error
 from pinlock.index.models import DistFile, parse_dist_filename
-from pinlock.index.pagecache import PageCache
+from pinlock.index.pagecache import CachedPage, PageCache
 from pinlock.index.pages import not_an_index_page, parse_html, parse_json
 from pinlock.index.uploaded import uploaded_before
 from pinlock.store import ArtifactStore
@@ -37,6 +37,14 @@ SIMPLE_ACCEPT = (
 _JSON_TYPES = frozenset({"application/vnd.pypi.simple.v1+json", "application/json"})
 
 _K = TypeVar("_K", bound=Hashable)
+
+
+class _Parser(Protocol):
+    def __call__(
+        self, body: bytes | str, *, page_url: str, source: str, project: NormalizedName | None
+    ) -> list[DistFile]: ...
+
+
 _V = TypeVar("_V")
 
 
@@ -176,21 +184,17 @@ class PackageFinder:
         if folder is not None:
             return _local_index_files(folder, index_url, name)
         page_url = f"{index_url.rstrip('/')}/{name}/"
-        response = self._page(page_url, SIMPLE_ACCEPT, what=f"the index page of {name}")
+        response, kept = self._page(page_url, SIMPLE_ACCEPT, what=f"the index page of {name}")
         if response.status == 404:
             return None
         if response.status != 200:
             raise status_error(page_url, response.status, authenticated=response.authenticated)
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        parse = parse_json if media_type in _JSON_TYPES else parse_html
         try:
-            if media_type in _JSON_TYPES:
-                files = parse_json(
-                    response.body, page_url=response.url, source=index_url, project=name
-                )
-            else:
-                files = parse_html(
-                    response.body, page_url=response.url, source=index_url, project=name
-                )
+            files = self._parsed(
+                response, kept, parse, source=index_url, project=name, media_type=media_type
+            )
         except ValueError as error:  # a truncated or garbled answer, JSON or UTF-8
             raise NetworkError(page_url, 1, f"not a valid JSON project page: {error}") from None
         if not files:
@@ -206,13 +210,13 @@ class PackageFinder:
     def _read_find_links(self, link: str) -> tuple[DistFile, ...]:
         path = local_path(link)
         if path is None:
-            response = self._page(link, "text/html", what="the find-links page")
+            response, kept = self._page(link, "text/html", what="the find-links page")
             if response.status == 404:
                 return ()
             if response.status != 200:
                 raise status_error(link, response.status, authenticated=response.authenticated)
             return tuple(
-                parse_html(response.body, page_url=response.url, source=link, project=None)
+                self._parsed(response, kept, parse_html, source=link, project=None, media_type="")
             )
         if path.is_dir():
             return tuple(_folder_files(path, link, None))
@@ -224,16 +228,49 @@ class PackageFinder:
             return tuple(parse_html(page, page_url=path.as_uri(), source=link, project=None))
         return ()
 
-    def _page(self, url: str, accept: str, *, what: str) -> HttpResponse:
+    def _page(self, url: str, accept: str, *, what: str) -> tuple[HttpResponse, CachedPage | None]:
+        """The page at ``url`` and, when pages are kept, its kept form.
+
+        A kept page that is still fresh is not asked for; one with validators is asked for
+        conditionally, and a 304 answer means the kept page.
+        """
+        pages = self._pages
         if self._client.offline:
-            cached = self._pages.get(url) if self._pages is not None else None
+            cached = pages.get(url) if pages is not None else None
             if cached is None:
                 raise OfflineMiss(url, what)
-            return cached
-        response = self._client.get(url, headers={"Accept": accept})
-        if self._pages is not None:
-            self._pages.put(url, response)
-        return response
+            return cached.response, cached
+        cached = pages.get(url) if pages is not None else None
+        if cached is not None and cached.is_fresh():
+            return cached.response, cached
+        headers = {"Accept": accept, **(cached.validators() if cached is not None else {})}
+        response = self._client.get(url, headers=headers)
+        if pages is None:
+            return response, None
+        if response.status == 304 and cached is not None:
+            return cached.response, pages.revalidated(url, cached, response)
+        return response, pages.put(url, response)
+
+    def _parsed(
+        self,
+        response: HttpResponse,
+        kept: CachedPage | None,
+        parse: _Parser,
+        *,
+        source: str,
+        project: NormalizedName | None,
+        media_type: str,
+    ) -> list[DistFile]:
+        """The files a page lists; parsed once for the same bytes (indexes without validators
+        send the same page again and again)."""
+        if kept is None or self._pages is None:
+            return parse(response.body, page_url=response.url, source=source, project=project)
+        context = (response.url, source, project or "", media_type)
+        files = self._pages.parsed(kept, context)
+        if files is None:
+            files = parse(response.body, page_url=response.url, source=source, project=project)
+            self._pages.keep_parsed(kept, context, files)
+        return files
 
     # -- digests -------------------------------------------------------------------------
 

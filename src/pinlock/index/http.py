@@ -4,9 +4,11 @@ One ``HttpSession`` serves a whole run (compile's every input, target and flavou
 file) and every thread of it: urllib3 pools keep connections per host, and one credential store
 (``pinlock.index.credentials``) and one set of trusted hosts hold what every index configuration
 of the run brought (``include``), so pages, metadata, range reads and downloads of a private
-index all authenticate alike. Connection errors, timeouts, 429 and 5xx answers are retried with
-exponential backoff; other answers, 404 included, go back to the caller. A host name that does
-not resolve, a TLS failure or a redirect loop is not retried (``pinlock.index.failures``).
+index all authenticate alike. Each host is looked up once per session, a slow lookup raced by an
+IPv4-only one (``pinlock.index.hostnames``). Connection errors, timeouts, 429 and 5xx answers
+are retried with exponential backoff; other answers, 404 included, go back to the caller. A
+host name that does not resolve, a TLS failure or a redirect loop is not retried
+(``pinlock.index.failures``).
 Offline (``offline=True``), nothing is fetched: every request of a remote URL raises
 ``OfflineMiss``, and the callers answer from the cache what they can.
 """
@@ -34,6 +36,7 @@ from pinlock.index.config import IndexSettings
 from pinlock.index.connections import Proxies, is_loopback, make_pool, tls_context
 from pinlock.index.credentials import Credentials
 from pinlock.index.failures import describe_failure, status_text
+from pinlock.index.hostnames import HostLookup
 from pinlock.urls import file_url_to_path, is_file_url, redact_url
 
 __all__ = ["HttpResponse", "HttpSession", "RangeResponse", "status_error"]
@@ -115,6 +118,8 @@ class HttpSession:
         self._proxies = Proxies.of(settings)
         self._pools_lock = threading.Lock()
         self._pools: dict[tuple[str | None, bool], urllib3.PoolManager] = {}
+        # Every connection of the session, whichever pool, shares one lookup per host.
+        self.hosts = HostLookup()
         self._trusted_hosts: frozenset[str] = frozenset()
         self.include(settings)
 
@@ -310,7 +315,7 @@ class HttpSession:
             pool = self._pools.get(key)
             if pool is None:
                 context = tls_context(self.settings, trusted=trusted)
-                pool = make_pool(proxy, context)
+                pool = make_pool(proxy, context, self.hosts)
                 self._pools[key] = pool
         return pool
 

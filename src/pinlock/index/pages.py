@@ -11,7 +11,6 @@ import html
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urljoin
@@ -138,8 +137,12 @@ def parse_json(
             metadata = entry.get("dist-info-metadata")
         hashes = entry.get("hashes")
         filename = entry.get("filename")
+        href = entry["url"]
+        size = entry.get("size")
         dist = _make_dist(
-            href=urljoin(page_url, entry["url"]),
+            # Indexes give absolute file URLs (pypi.org does): joining each costs more than the
+            # rest of a file's parsing.
+            href=href if href.startswith(("https://", "http://")) else urljoin(page_url, href),
             filename=filename if isinstance(filename, str) and filename else None,
             hashes=_string_map(hashes),
             requires_python=_string_or_none(entry.get("requires-python")),
@@ -148,13 +151,12 @@ def parse_json(
             metadata_hashes=_json_metadata_hashes(metadata),
             source=source,
             project=project,
+            size=size
+            if isinstance(size, int) and not isinstance(size, bool) and size >= 0
+            else None,
+            upload_time=_timestamp(entry.get("upload-time")),
         )
         if dist is not None:
-            size, uploaded = entry.get("size"), _timestamp(entry.get("upload-time"))
-            if isinstance(size, int) and not isinstance(size, bool) and size >= 0:
-                dist = replace(dist, size=size)
-            if uploaded is not None:
-                dist = replace(dist, upload_time=uploaded)
             files.append(dist)
     return files
 
@@ -220,6 +222,8 @@ def _make_dist(
     metadata_hashes: Mapping[str, str] | None,
     source: str,
     project: NormalizedName | None,
+    size: int | None = None,
+    upload_time: datetime | None = None,
 ) -> DistFile | None:
     # Plain string operations: these run for every link of pages with thousands of them.
     url, _, fragment = href.partition("#")
@@ -249,6 +253,8 @@ def _make_dist(
         yanked=yanked,
         yanked_reason=yanked_reason,
         metadata_hashes=metadata_hashes,
+        size=size,
+        upload_time=upload_time,
     )
 
 

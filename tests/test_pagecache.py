@@ -1,0 +1,166 @@
+"""Index pages kept with their validators: revalidated (304 reuses the kept page), fresh ones
+not asked for at all, unchanged bytes not parsed again; ``--refresh`` ignores what is kept."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pinlock.cache import Cache
+from pinlock.index import finder as finder_module
+from pinlock.index.http import HttpResponse
+from pinlock.index.pagecache import PageCache
+from tests.support.compiling import compile_cli, pinned_versions
+from tests.support.index_server import IndexServer
+
+Factory = Callable[..., Path]
+
+
+@pytest.fixture
+def files(wheel_factory: Factory) -> None:
+    wheel_factory("alpha", "1.0", requires_dist=["beta"])
+    wheel_factory("beta", "1.0")
+
+
+def _compile_afresh(tmp_path: Path, index: IndexServer, *extra: str) -> str:
+    """Compile with no lock there, so the inputs are resolved (nothing is kept)."""
+    (tmp_path / "requirements.in").write_text("alpha\n")
+    (tmp_path / "requirements.txt").unlink(missing_ok=True)
+    code, _out, err = compile_cli(tmp_path, "-i", index.url, *extra, "requirements.in")
+    assert code == 0, err
+    return (tmp_path / "requirements.txt").read_text()
+
+
+@pytest.mark.usefixtures("files")
+@pytest.mark.parametrize(
+    "validators",
+    [{"etags": True}, {"last_modified": True}, {"etags": True, "last_modified": True}],
+    ids=["etag", "last-modified", "both"],
+)
+def test_pages_with_validators_are_revalidated(
+    tmp_path: Path, index_factory: Callable[..., IndexServer], validators: dict[str, Any]
+) -> None:
+    index = index_factory(**validators)
+    first = _compile_afresh(tmp_path, index)
+    assert index.not_modified == []
+    index.clear_log()
+    assert _compile_afresh(tmp_path, index) == first
+    pages = [request.path for request in index.page_requests()]
+    assert sorted(pages) == ["/simple/alpha/", "/simple/beta/"]
+    assert sorted(index.not_modified) == sorted(pages)
+
+
+@pytest.mark.usefixtures("files")
+def test_a_changed_page_is_read_again(
+    tmp_path: Path, index_factory: Callable[..., IndexServer], wheel_factory: Factory
+) -> None:
+    index = index_factory(etags=True, last_modified=True)
+    _compile_afresh(tmp_path, index)
+    newer = wheel_factory("beta", "2.0")
+    os.utime(newer, (2_000_000_000, 2_000_000_000))  # later than any Last-Modified sent
+    index.clear_log()
+    assert pinned_versions(_compile_afresh(tmp_path, index))["beta"] == "2.0"
+    assert index.not_modified == ["/simple/alpha/"]
+
+
+@pytest.mark.usefixtures("files")
+def test_pages_fresh_by_max_age_are_not_asked_for(
+    tmp_path: Path, index_factory: Callable[..., IndexServer]
+) -> None:
+    index = index_factory(etags=True, cache_control="max-age=600, public")
+    first = _compile_afresh(tmp_path, index)
+    index.clear_log()
+    assert _compile_afresh(tmp_path, index) == first
+    assert index.requests == []
+    # --refresh asks again, unconditionally.
+    assert _compile_afresh(tmp_path, index, "--refresh") == first
+    assert sorted(r.path for r in index.page_requests()) == ["/simple/alpha/", "/simple/beta/"]
+    assert index.not_modified == []
+
+
+@pytest.mark.usefixtures("files")
+def test_no_cache_pages_are_revalidated_every_time(
+    tmp_path: Path, index_factory: Callable[..., IndexServer]
+) -> None:
+    index = index_factory(etags=True, cache_control="max-age=600, no-cache")
+    _compile_afresh(tmp_path, index)
+    index.clear_log()
+    _compile_afresh(tmp_path, index)
+    assert len(index.not_modified) == 2
+
+
+@pytest.mark.usefixtures("files")
+def test_unchanged_pages_are_not_parsed_again(
+    tmp_path: Path,
+    index_factory: Callable[..., IndexServer],
+    wheel_factory: Factory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed: list[str] = []
+    from pinlock.index.pages import parse_html as real_parse
+
+    def counting_parse(body: bytes | str, **options: Any) -> Any:
+        parsed.append(str(options["page_url"]))
+        return real_parse(body, **options)
+
+    monkeypatch.setattr(finder_module, "parse_html", counting_parse)
+    index = index_factory(json=False)  # no validators: every page comes again whole
+    first = _compile_afresh(tmp_path, index)
+    assert len(parsed) == 2
+    parsed.clear()
+    index.clear_log()
+    assert _compile_afresh(tmp_path, index) == first
+    assert len(index.page_requests()) == 2
+    assert parsed == []
+    wheel_factory("beta", "2.0")
+    assert pinned_versions(_compile_afresh(tmp_path, index))["beta"] == "2.0"
+    assert parsed == [f"{index.url}/beta/"]
+
+
+@pytest.mark.usefixtures("files")
+def test_refresh_reads_metadata_again(
+    tmp_path: Path, index_factory: Callable[..., IndexServer]
+) -> None:
+    index = index_factory(metadata_files=True)
+    first = _compile_afresh(tmp_path, index)
+    index.clear_log()
+    assert _compile_afresh(tmp_path, index) == first
+    assert not [r for r in index.requests if r.path.endswith(".metadata")]
+    assert _compile_afresh(tmp_path, index, "--refresh") == first
+    assert len([r for r in index.requests if r.path.endswith(".metadata")]) == 2
+
+
+def test_a_page_kept_by_an_earlier_version_is_read(tmp_path: Path) -> None:
+    # Earlier pinlock kept the head and the body in one entry.
+    cache = Cache(tmp_path / "cache")
+    url = "https://index.example/simple/alpha/"
+    head = {"status": 200, "url": url, "content-type": "text/html"}
+    cache.put("index-pages", url, json.dumps(head).encode() + b"\n<a href='x'>x</a>")
+    kept = PageCache(cache).get(url)
+    assert kept is not None
+    assert kept.response.body == b"<a href='x'>x</a>"
+    assert kept.validators() == {}
+    assert not kept.is_fresh()
+
+
+def test_a_replaced_page_leaves_no_old_body(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache")
+    pages = PageCache(cache)
+    url = "https://index.example/simple/alpha/"
+
+    def answer(body: bytes) -> HttpResponse:
+        return HttpResponse(url=url, status=200, headers={"etag": '"1"'}, body=body)
+
+    first = pages.put(url, answer(b"one"))
+    second = pages.put(url, answer(b"two"))
+    assert first is not None and second is not None
+    assert not cache.path("page-bodies", first.digest).exists()
+    kept = pages.get(url)
+    assert kept is not None and kept.response.body == b"two"
+    assert kept.validators() == {"If-None-Match": '"1"'}
+    assert PageCache(cache, refresh=True).get(url) is None
