@@ -21,9 +21,13 @@ $(DEV_LOCK):
 	@echo "no lock for PYTHON=$(PYTHON) ($(PY_TAG)): pinlock supports Python 3.10 to 3.13" >&2; exit 2
 
 # Compile our own locks with pinlock itself, for every Python in [tool.pinlock] python-version
-# (dev.in is layered on main.txt: shared packages keep main's versions, per Python).
+# (dev.in is layered on main.txt: shared packages keep main's versions, per Python), then sync
+# this venv to its lock with pinlock (it keeps itself): the venv is as the lock says, and the
+# stamp is newer than the locks a compile touched.
 lock: $(STAMP)
 	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pinlock compile
+	$(BIN)/pinlock sync --quiet --python $(BIN)/python $(DEV_LOCK)
+	touch $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
