@@ -119,7 +119,8 @@ def _print_result(result: CompileResult, values: Mapping[str, Any], verbosity: i
     if result.output is None or dry_run:
         sys.stdout.write(result.text)
     if verbosity >= 0 and result.output is not None:
-        what = f"{result.output} ({result.package_count} packages"
+        count = result.package_count
+        what = f"{result.output} ({count} package{'' if count == 1 else 's'}"
         what += f", {result.target.name}" if result.target.name != "host" else ""
         what += f", {result.flavour.name})" if result.flavour else ")"
         if dry_run:

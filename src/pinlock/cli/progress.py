@@ -133,6 +133,8 @@ class TerminalProgress:
         with self._guard:
             task = self._tasks.pop(name, None)
             if task is not None and self._display is not None:
+                # The stage's last count is shown before it goes, however fast it went.
+                self._display.refresh()
                 self._display.remove_task(task)
 
     def note(self, text: str, *, level: int = 1) -> None:
@@ -170,6 +172,8 @@ class TerminalProgress:
     def _counts(self, name: str) -> str:
         done, total = self._done.get(name, 0), self._totals.get(name)
         unit = _UNITS.get(name, "")
+        if unit == "files" and (total or done) == 1:
+            unit = "file"
         if name == RESOLVING or total is None:
             text = f"{done} {unit}"
         elif name == DOWNLOADING:
@@ -187,7 +191,15 @@ class TerminalProgress:
 
 def _make_display() -> RichProgress:
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, Task, TextColumn
+    from rich.text import Text
+
+    class Bar(BarColumn):
+        """A bar for a stage whose end is known; none for one whose end is not (the
+        spinner says it is working)."""
+
+        def render(self, task: Task) -> Any:
+            return Text("") if task.total is None else super().render(task)
 
     console = Console(stderr=True)
     # Braille dots need UTF-8; a terminal in another encoding gets ASCII.
@@ -195,7 +207,7 @@ def _make_display() -> RichProgress:
     return Progress(
         SpinnerColumn(spinner),
         TextColumn("{task.description}", markup=False),
-        BarColumn(bar_width=24),
+        Bar(bar_width=24),
         TextColumn("{task.fields[counts]}", markup=False),
         TextColumn("{task.fields[item]}", style="dim", markup=False),
         console=console,

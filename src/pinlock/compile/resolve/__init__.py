@@ -122,6 +122,9 @@ class _Watched(_RoundCounter):
             self._progress.advance(RESOLVING, pinned - self._pinned)
             self._pinned = pinned
 
+    def ending(self, state: Any) -> None:
+        self.ending_round(self.rounds, state)
+
     def resolving_conflicts(self, causes: Any) -> None:
         self._progress.tally(RESOLVING, BACKTRACKS)
 
