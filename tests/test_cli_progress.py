@@ -36,9 +36,7 @@ def _compile_args(index: IndexServer, *extra: str) -> list[str]:
 
 def test_compile_shows_its_resolution_on_a_terminal(tmp_path: Path, index: IndexServer) -> None:
     (tmp_path / "main.in").write_text("alpha\n")
-    code, shown = run_on_terminal(
-        _compile_args(index), cwd=tmp_path, env=terminal_environment()
-    )
+    code, shown = run_on_terminal(_compile_args(index), cwd=tmp_path, env=terminal_environment())
     assert code == 0, shown
     assert b"resolving main.in" in shown
     assert b"pinned" in shown
@@ -49,7 +47,11 @@ def test_compile_shows_its_resolution_on_a_terminal(tmp_path: Path, index: Index
 def test_compile_shows_no_progress_when_piped_or_quiet(tmp_path: Path, index: IndexServer) -> None:
     (tmp_path / "main.in").write_text("alpha\n")
     piped = subprocess.run(
-        _compile_args(index), cwd=tmp_path, env=terminal_environment(), capture_output=True
+        _compile_args(index),
+        cwd=tmp_path,
+        env=terminal_environment(),
+        capture_output=True,
+        check=False,
     )
     assert piped.returncode == 0, piped.stderr
     assert b"resolving" not in piped.stderr
@@ -146,7 +148,9 @@ def test_sync_shows_no_progress_when_piped(
     lock = _lock(tmp_path, index, files_dir)
     python = make_venv(tmp_path / "venv")
     args = pinlock_command("sync", "--python", str(python), "--cache-dir", "cache", str(lock))
-    piped = subprocess.run(args, cwd=tmp_path, env=terminal_environment(), capture_output=True)
+    piped = subprocess.run(
+        args, cwd=tmp_path, env=terminal_environment(), capture_output=True, check=False
+    )
     assert piped.returncode == 0, piped.stderr
     assert freeze(python) == ["alpha==1.0", "beta==1.0"]
     assert b"downloading" not in piped.stderr and b"installing" not in piped.stderr

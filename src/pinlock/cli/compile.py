@@ -67,7 +67,8 @@ def run_compile(given: Mapping[str, object]) -> int:
             return _compile(given)
         except (PinlockError, KeyboardInterrupt) as exc:
             if given.get("json_output"):
-                echo_json({"error": error_json(exc, interrupted="; no lock was written")})
+                error = error_json(exc, interrupted="; no lock was written")
+                echo_json({"command": "compile", "error": error})
             raise
 
     return exit_code_of(work, interrupted=interrupted)

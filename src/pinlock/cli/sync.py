@@ -59,7 +59,8 @@ def run_sync(given: Mapping[str, object]) -> int:
             return _sync(given)
         except (PinlockError, KeyboardInterrupt) as exc:
             if given.get("json_output"):
-                echo_json({"error": error_json(exc, interrupted=" before anything changed")})
+                error = error_json(exc, interrupted=" before anything changed")
+                echo_json({"command": "sync", "error": error})
             raise
 
     from pinlock.sync.signals import interruptible
@@ -121,7 +122,7 @@ def _sync(given: Mapping[str, object]) -> int:
     with watching(verbosity) as progress:
         report = sync(request, before_changes=before_changes, notify=notify, progress=progress)
     if json_output:
-        echo_json(report.as_json())
+        echo_json({"command": "sync", **report.as_json()})
     elif report.applied is not None:
         if verbosity >= 0:
             _print_unchecked(report)

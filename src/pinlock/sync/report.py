@@ -87,6 +87,7 @@ class SyncReport:
             "unchecked": list(self.unchecked),
         }
         choice = self.flavour
+        report["flavour"] = None
         if choice is not None:
             report["flavour"] = {
                 "requested": choice.requested,
