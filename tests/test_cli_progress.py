@@ -128,7 +128,8 @@ def test_sync_shows_downloads_and_installs_on_a_terminal(
     lock = _lock(tmp_path, index, files_dir)
     python = make_venv(tmp_path / "venv")
     args = pinlock_command("sync", "--python", str(python), "--cache-dir", "cache", str(lock))
-    code, shown = run_on_terminal(args, cwd=tmp_path, env=terminal_environment())
+    env = terminal_environment()
+    code, shown = run_on_terminal(args, cwd=tmp_path, env=env)
     assert code == 0, shown
     assert freeze(python) == ["alpha==1.0", "beta==1.0"]
     assert b"downloading" in shown and b"2/2 files" in shown
@@ -136,10 +137,20 @@ def test_sync_shows_downloads_and_installs_on_a_terminal(
     assert ESCAPE in shown
     assert b"synced " in shown
 
-    # Nothing to do: no display at all, and none when piped.
-    code, shown = run_on_terminal(args, cwd=tmp_path, env=terminal_environment())
-    assert code == 0, shown
+    # Nothing to do: no display at all, and rich not even loaded.
+    code = (
+        "import sys\n"
+        "from pinlock.cli import main\n"
+        "try:\n"
+        f"    main({args[3:]!r})\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code)\n"
+        "print('loaded', sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'typer'}))\n"
+    )
+    status, shown = run_on_terminal([sys.executable, "-c", code], cwd=tmp_path, env=env)
+    assert status == 0, shown
     assert ESCAPE not in shown and b"nothing to do" in shown
+    assert b"exit 0\r\nloaded []" in shown
 
 
 def test_sync_shows_no_progress_when_piped(
