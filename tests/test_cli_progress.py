@@ -138,7 +138,7 @@ def test_sync_shows_downloads_and_installs_on_a_terminal(
     assert b"synced " in shown
 
     # Nothing to do: no display at all, and rich not even loaded.
-    code = (
+    script = (
         "import sys\n"
         "from pinlock.cli import main\n"
         "try:\n"
@@ -147,7 +147,7 @@ def test_sync_shows_downloads_and_installs_on_a_terminal(
         "    print('exit', exc.code)\n"
         "print('loaded', sorted({m.split('.')[0] for m in sys.modules} & {'rich', 'typer'}))\n"
     )
-    status, shown = run_on_terminal([sys.executable, "-c", code], cwd=tmp_path, env=env)
+    status, shown = run_on_terminal([sys.executable, "-c", script], cwd=tmp_path, env=env)
     assert status == 0, shown
     assert ESCAPE not in shown and b"nothing to do" in shown
     assert b"exit 0\r\nloaded []" in shown
