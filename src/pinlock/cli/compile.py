@@ -19,7 +19,9 @@ from pinlock.cli.declare import parse_quickly
 from pinlock.cli.options import COMPILE_OPTIONS, resolve_options
 from pinlock.cli.pipargs import index_overrides
 from pinlock.cli.piptools import command_line_notes
-from pinlock.cli.running import echo, exit_code_of
+from pinlock.cli.progress import watching
+from pinlock.cli.running import echo, echo_json, error_json, exit_code_of, print_version
+from pinlock.errors import PinlockError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -28,52 +30,98 @@ if TYPE_CHECKING:
 
     from pinlock.compile import CompileResult
     from pinlock.compile.request import LockFormat, Newline
+    from pinlock.progress import Progress
 
-__all__ = ["HELP", "fast_main", "main", "run_compile"]  # and compile_app, made on first use
+__all__ = ["EXAMPLES", "HELP", "fast_main", "main", "run_compile"]  # and compile_app, on first use
 
 HELP = (
-    "Compile requirement files (.in) into fully pinned, hashed locks (.txt), per target "
-    "interpreter/platform and per GPU flavour. Options may also be set in [tool.pinlock] or "
+    "Compile requirement files (.in) into fully pinned, hashed locks (.txt).\n\n"
+    "One lock per input, per target interpreter/platform (--python-version, --platform, "
+    "--python) and per GPU flavour (--flavour), in one run. A lock that still fits its inputs "
+    "is kept as it is, without asking any index. Options may also be set in [tool.pinlock] or "
     "[tool.pinlock.compile] of pyproject.toml."
 )
+EXAMPLES = """Examples:
+
+pinlock compile requirements/main.in              # -> requirements/main.txt
+pinlock compile requirements/*.in                 # every input, in dependency order
+pinlock compile pyproject.toml --extra test       # [project] dependencies and an extra
+pinlock compile -P requests requirements/main.in  # upgrade one package, keep the other pins
+pinlock compile -U requirements/main.in           # upgrade everything
+pinlock compile --python-version 3.10 --python-version 3.12 --platform linux requirements/main.in
+pinlock compile --flavour cpu --flavour cu121 requirements/ml.in   # ml-cpu.txt, ml-cu121.txt
+pinlock compile --check                           # exit 1 naming each stale lock (pre-commit, CI)
+pinlock compile --json --dry-run requirements/main.in   # what would change, for a program"""
 
 
 def run_compile(given: Mapping[str, object]) -> int:
     """Run ``pinlock compile`` with the command-line values ``given`` (by option name); print
-    what was written and return the exit code (errors are printed, not raised)."""
-    return exit_code_of(lambda: _compile(given), interrupted="interrupted; no lock was written")
+    what was written and return the exit code (errors are printed, not raised; with ``--json``
+    also as a JSON object on standard output)."""
+    if given.get("version"):
+        return print_version()
+    interrupted = "interrupted; no lock was written"
+
+    def work() -> int:
+        try:
+            return _compile(given)
+        except (PinlockError, KeyboardInterrupt) as exc:
+            if given.get("json_output"):
+                error = error_json(exc, interrupted="; no lock was written")
+                echo_json({"command": "compile", "error": error})
+            raise
+
+    return exit_code_of(work, interrupted=interrupted)
 
 
 def _compile(given: Mapping[str, object]) -> int:
     for note in command_line_notes("compile", given):
         echo(f"note: {note}", err=True)
     values = resolve_options("compile", given)
+    verbosity = values["verbose"] - values["quiet"]
+    with watching(verbosity) as progress:
+        results = _run(values, progress)
+    if values["json_output"]:
+        _print_json(results, values)
+    else:
+        _print_results(results, values, verbosity)
+    return 1 if any(result.stale is not None for result in results) else 0
+
+
+def _print_results(
+    results: Sequence[CompileResult], values: Mapping[str, Any], verbosity: int
+) -> None:
     warned: set[str] = set()
-    stale = 0
-    for result in _run(values):
-        _print_result(result, values, warned)
-        stale += result.stale is not None
-    return 1 if stale else 0
+    logs: set[tuple[str, str]] = set()
+    for result in results:
+        for warning in result.warnings:
+            # Every cell of the matrix may say the same: once is enough.
+            if warning not in warned:
+                warned.add(warning)
+                echo(f"warning: {warning}", err=True)
+        if verbosity >= 2:
+            for log in result.build_logs:
+                if (log.what, log.output) not in logs and log.output.strip():
+                    logs.add((log.what, log.output))
+                    echo(f"--- what the build backend printed for {log.what}", err=True)
+                    echo(log.output.rstrip("\n"), err=True)
+        _print_result(result, values, verbosity)
 
 
-def _print_result(result: CompileResult, values: Mapping[str, Any], warned: set[str]) -> None:
+def _print_result(result: CompileResult, values: Mapping[str, Any], verbosity: int) -> None:
     dry_run = values["dry_run"]
-    for warning in result.warnings:
-        # Every cell of the matrix may say the same: once is enough.
-        if warning not in warned:
-            warned.add(warning)
-            echo(f"warning: {warning}", err=True)
     if values["check"]:
         if result.stale is not None:
             # Always said, -q or not: it is the answer a check is run for.
             echo(f"stale: {result.output}: {result.stale}", err=True)
-        elif not values["quiet"]:
+        elif verbosity >= 0:
             echo(f"up to date: {result.output}", err=True)
         return
     if result.output is None or dry_run:
         sys.stdout.write(result.text)
-    if not values["quiet"] and result.output is not None:
-        what = f"{result.output} ({result.package_count} packages"
+    if verbosity >= 0 and result.output is not None:
+        count = result.package_count
+        what = f"{result.output} ({count} package{'' if count == 1 else 's'}"
         what += f", {result.target.name}" if result.target.name != "host" else ""
         what += f", {result.flavour.name})" if result.flavour else ")"
         if dry_run:
@@ -82,9 +130,39 @@ def _print_result(result: CompileResult, values: Mapping[str, Any], warned: set[
             echo(f"wrote {what}", err=True)
         else:
             echo(f"up to date: {what}", err=True)
+    if verbosity >= 1:
+        changes = result.changes
+        for name, version in changes.added:
+            echo(f"  + {name} {version}", err=True)
+        for name, old, new in changes.changed:
+            echo(f"  ~ {name} {old} -> {new}", err=True)
+        for name, version in changes.removed:
+            echo(f"  - {name} {version}", err=True)
 
 
-def _run(values: Mapping[str, Any]) -> list[CompileResult]:
+def _print_json(results: Sequence[CompileResult], values: Mapping[str, Any]) -> None:
+    """The run as one JSON document (docs/json.md): each lock, and what it would write when
+    nothing is written (``--dry-run``, ``-o -``)."""
+    locks = []
+    for result in results:
+        shown = result.as_json()
+        written = not (values["dry_run"] or values["check"]) and result.output is not None
+        shown["written"] = written and result.changed
+        if result.output is None or values["dry_run"]:
+            shown["text"] = result.text
+        locks.append(shown)
+    echo_json(
+        {
+            "command": "compile",
+            "check": values["check"],
+            "dry_run": values["dry_run"],
+            "stale": sum(result.stale is not None for result in results),
+            "locks": locks,
+        }
+    )
+
+
+def _run(values: Mapping[str, Any], progress: Progress | None = None) -> list[CompileResult]:
     from pinlock.compile import CompileRequest, compile_locks
     from pinlock.errors import ConfigError
     from pinlock.flavour import DEFAULT_FLAVOUR_BASE_URL, parse_flavour
@@ -169,7 +247,7 @@ def _run(values: Mapping[str, Any]) -> list[CompileResult]:
         newline=_newline(values["newline"]),
         uploaded_prior_to=_cutoff(values["uploaded_prior_to"]),
     )
-    return compile_locks(request)
+    return compile_locks(request, progress=progress)
 
 
 # What pip-compile calls unsafe to pin, unless told otherwise with --unsafe-package.
@@ -313,7 +391,7 @@ def __getattr__(name: str) -> typer.Typer:
     if name == "compile_app":
         from pinlock.cli.typed import single_command_app
 
-        return single_command_app(COMPILE_OPTIONS, run_compile, help=HELP)
+        return single_command_app(COMPILE_OPTIONS, run_compile, help=HELP, epilog=EXAMPLES)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

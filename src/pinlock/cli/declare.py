@@ -55,7 +55,8 @@ class Option:
     the ``argument`` (the command's positional values) exists in configuration files only.
     ``default`` applies when neither the command line nor a configuration table sets it; None
     means empty (false, zero, no values). ``config`` lets the command's own table set it,
-    ``shared`` lets ``[tool.pinlock]`` set it too. A ``hidden`` option is not in the help.
+    ``shared`` lets ``[tool.pinlock]`` set it too. A ``hidden`` option is not in the help;
+    ``panel`` is the heading it is listed under there (None: the command's general options).
     """
 
     name: str
@@ -68,6 +69,7 @@ class Option:
     config: bool = True
     shared: bool = False
     hidden: bool = False
+    panel: str | None = None
 
     def __post_init__(self) -> None:
         if self.config and self.kind not in _CONFIG_KINDS:

@@ -98,18 +98,11 @@ _BUILD_DEPS = (
     "pinlock does not lock build requirements yet: list them in an input (setuptools>=77, "
     "hatchling...)"
 )
-_HELP = "-h joins --help with issue 12's help work"
 
 PIPTOOLS_OPTIONS: tuple[PipToolsOption, ...] = (
     # -- both commands --------------------------------------------------------------------
-    _o("-h", "--help", commands=_BOTH, why=_HELP, in_config=_I),
-    _o(
-        "--version",
-        commands=_BOTH,
-        treatment=_M,
-        why="pinlock --version (the program's); on each command with issue 12's help work",
-        in_config=_I,
-    ),
+    _o("-h", "--help", commands=_BOTH, in_config=_I),
+    _o("--version", commands=_BOTH, pinlock="version", in_config=_I),
     _o("-v", "--verbose", commands=_BOTH, pinlock="verbose", in_config=_I, why=_OUTPUT),
     _o("-q", "--quiet", commands=_BOTH, pinlock="quiet", in_config=_I, why=_OUTPUT),
     _o(
@@ -156,7 +149,7 @@ PIPTOOLS_OPTIONS: tuple[PipToolsOption, ...] = (
         treatment=_M,
         pinlock="inputs",
         takes_value=True,
-        why="pinlock compile's INPUTS; the inputs key of [tool.pinlock]",
+        why="pinlock compile's INPUTs; the inputs key of [tool.pinlock]",
     ),
     _o(
         "--color/--no-color",

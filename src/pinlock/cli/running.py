@@ -8,16 +8,28 @@ imported: ``pinlock sync`` runs without it.
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from pinlock.errors import Interrupted, PinlockError
+from pinlock.errors import Interrupted, PinlockError, SyncFailed
 from pinlock.urls import redact_text
 
-__all__ = ["INTERRUPTED", "echo", "exit_code_of"]
+__all__ = [
+    "INTERRUPTED",
+    "JSON_VERSION",
+    "echo",
+    "echo_json",
+    "error_json",
+    "exit_code_of",
+    "print_version",
+]
 
 # The exit status of a process stopped by SIGINT, as shells report it.
 INTERRUPTED = 130
+# The version of the schema of --json documents (docs/json.md): raised when a field changes
+# meaning or goes away; new fields may come without it.
+JSON_VERSION = 1
 
 
 def echo(text: str, *, err: bool = False) -> None:
@@ -29,6 +41,42 @@ def echo(text: str, *, err: bool = False) -> None:
     stream = sys.stderr if err else sys.stdout
     stream.write(redact_text(text) + "\n")
     stream.flush()
+
+
+def echo_json(document: Mapping[str, object]) -> None:
+    """Print a ``--json`` document on standard output, with the schema's ``version`` first."""
+    echo(json.dumps({"version": JSON_VERSION, **document}, indent=2))
+
+
+def error_json(exc: BaseException, *, interrupted: str) -> dict[str, object]:
+    """An error as a ``--json`` document shows it: ``{"error": {...}}``'s inside.
+
+    ``interrupted`` says what a stop signal left behind (`` before anything changed``)."""
+    if isinstance(exc, PinlockError):
+        shown: dict[str, object] = {
+            "type": type(exc).__name__,
+            "message": str(exc),
+            "exit_code": exc.exit_code,
+        }
+        if isinstance(exc, SyncFailed):
+            shown["restored"] = exc.restored
+        return shown
+    name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
+    code = exc.exit_code if isinstance(exc, Interrupted) else INTERRUPTED
+    return {
+        "type": "Interrupted",
+        "message": f"interrupted by {name}{interrupted}",
+        "exit_code": code,
+        "signal": name,
+    }
+
+
+def print_version() -> int:
+    """``--version``, on every command and script: ``pinlock 0.1.0``."""
+    from pinlock import __version__
+
+    echo(f"pinlock {__version__}")
+    return 0
 
 
 def exit_code_of(work: Callable[[], int], *, interrupted: str) -> int:

@@ -8,7 +8,6 @@ typer command, which then explains the problem. This module does not import type
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -17,36 +16,51 @@ from pinlock.cli.declare import parse_quickly
 from pinlock.cli.options import SYNC_OPTIONS, resolve_options
 from pinlock.cli.pipargs import index_overrides
 from pinlock.cli.piptools import command_line_notes
-from pinlock.cli.running import INTERRUPTED, echo, exit_code_of
+from pinlock.cli.progress import watching
+from pinlock.cli.running import echo, echo_json, error_json, exit_code_of, print_version
 from pinlock.errors import PinlockError
 
 if TYPE_CHECKING:
     from pinlock.sync import SyncReport
     from pinlock.sync.plan import Plan
 
-__all__ = ["HELP", "fast_main", "main", "run_sync", "typer_main"]
+__all__ = ["EXAMPLES", "HELP", "fast_main", "main", "run_sync", "typer_main"]
 
 HELP = (
-    "Make a virtual environment contain exactly what LOCK files say: install, upgrade, "
-    "downgrade, reinstall wrong builds and remove everything unlisted, all-or-nothing. "
+    "Make a virtual environment contain exactly what LOCK files say.\n\n"
+    "Installs, upgrades, downgrades, reinstalls wrong builds and removes everything unlisted, "
+    "all or nothing: a failure or a stop signal puts the environment back as it was. "
     "The target is --python, --venv (created when missing), $VIRTUAL_ENV or ./.venv. "
     "With --flavour, the LOCKs (files, or a stem such as requirements/main for every "
     "main-*.txt) are one lock per GPU flavour, and the one for this machine is used. "
     "Options may also be set in [tool.pinlock.sync] of pyproject.toml."
 )
+EXAMPLES = """Examples:
+
+pinlock sync requirements/main.txt                 # the active venv, else ./.venv
+pinlock sync --venv /app requirements/main.txt     # a build server's venv, made when missing
+pinlock sync --python .venv a.txt b.txt            # several locks, merged
+pinlock sync --dry-run requirements/dev.txt        # print the plan, change nothing
+pinlock sync --check requirements/dev.txt          # exit 1 when the venv differs (CI)
+pinlock sync --keep . requirements/dev.txt         # keep the package under test (tox, CI)
+pinlock sync --flavour auto requirements/ml        # the ml-<flavour>.txt for this machine's GPU
+pinlock sync --json requirements/main.txt          # plan and result as JSON"""
 
 
 def run_sync(given: Mapping[str, object]) -> int:
     """Run ``pinlock sync`` with the command-line values ``given`` (by option name); print its
     report and return the exit code (errors are printed, not raised; with ``--json`` also as
     a JSON object on standard output)."""
+    if given.get("version"):
+        return print_version()
 
     def work() -> int:
         try:
             return _sync(given)
         except (PinlockError, KeyboardInterrupt) as exc:
             if given.get("json_output"):
-                echo(json.dumps({"error": _error_json(exc)}, indent=2))
+                error = error_json(exc, interrupted=" before anything changed")
+                echo_json({"command": "sync", "error": error})
             raise
 
     from pinlock.sync.signals import interruptible
@@ -54,28 +68,6 @@ def run_sync(given: Mapping[str, object]) -> int:
     # Once the environment changes, an interrupt arrives as SyncFailed (restored or not).
     with interruptible(last=True):
         return exit_code_of(work, interrupted="interrupted before anything changed")
-
-
-def _error_json(exc: BaseException) -> dict[str, object]:
-    from pinlock.errors import Interrupted, SyncFailed
-
-    if isinstance(exc, PinlockError):
-        shown: dict[str, object] = {
-            "type": type(exc).__name__,
-            "message": str(exc),
-            "exit_code": exc.exit_code,
-        }
-        if isinstance(exc, SyncFailed):
-            shown["restored"] = exc.restored
-        return shown
-    name = exc.signal_name if isinstance(exc, Interrupted) else "SIGINT"
-    code = exc.exit_code if isinstance(exc, Interrupted) else INTERRUPTED
-    return {
-        "type": "Interrupted",
-        "message": f"interrupted by {name} before anything changed",
-        "exit_code": code,
-        "signal": name,
-    }
 
 
 def _sync(given: Mapping[str, object]) -> int:
@@ -127,9 +119,10 @@ def _sync(given: Mapping[str, object]) -> int:
         if verbosity >= 0:
             echo(message, err=True)
 
-    report = sync(request, before_changes=before_changes, notify=notify)
+    with watching(verbosity) as progress:
+        report = sync(request, before_changes=before_changes, notify=notify, progress=progress)
     if json_output:
-        echo(json.dumps(report.as_json(), indent=2))
+        echo_json({"command": "sync", **report.as_json()})
     elif report.applied is not None:
         if verbosity >= 0:
             _print_unchecked(report)
@@ -192,7 +185,7 @@ def typer_main(argv: Sequence[str]) -> None:
     """Run ``pinlock-sync ARGV`` through the typer command (help, usage errors)."""
     from pinlock.cli.typed import single_command_app
 
-    app = single_command_app(SYNC_OPTIONS, run_sync, help=HELP)
+    app = single_command_app(SYNC_OPTIONS, run_sync, help=HELP, epilog=EXAMPLES)
     app(args=list(argv), prog_name="pinlock-sync")
 
 

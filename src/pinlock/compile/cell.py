@@ -37,12 +37,14 @@ from pinlock.compile.uptodate import (
     context_digest,
     inputs_digest,
     lock_changes,
+    pin_changes,
     pin_facts,
 )
 from pinlock.compile.vcs import parse_vcs_url
 from pinlock.flavour import Flavour
 from pinlock.lock.model import Lock, LockedPackage
 from pinlock.lock.pylock import render_pylock
+from pinlock.progress import RESOLVING
 from pinlock.reqfile import ParsedRequirements, ReqLine
 from pinlock.target import Target
 
@@ -126,13 +128,21 @@ def compile_one(
         flavour=flavour,
     )
     requirements, vcs_urls = _pin_vcs(session, source.requirements)
-    resolution = resolve(
-        requirements,
-        files=finder,
-        metadata=session.metadata,
-        options=options,
-        constraints=constraints,
-    )
+    progress = session.progress
+    if progress is not None:
+        progress.stage(RESOLVING, label=_cell_label(path, target, flavour))
+    try:
+        resolution = resolve(
+            requirements,
+            files=finder,
+            metadata=session.metadata,
+            options=options,
+            constraints=constraints,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.end(RESOLVING)
     session.remember_names(hint_key, resolution.by_name())
     packages = lock_packages(
         session,
@@ -170,8 +180,16 @@ def compile_one(
         stale=stale,
         build_logs=resolution.build_logs,
         rounds=resolution.rounds,
+        changes=pin_changes(existing.packages if existing is not None else (), packages),
     )
     return CellLock(result=done, resolution=resolution, txt=txt)
+
+
+def _cell_label(path: Path, target: Target, flavour: Flavour | None) -> str:
+    """What a resolution is for, as a progress display names it: ``main.in (py312, cpu)``."""
+    cell = [target.name] if target.name != "host" else []
+    cell += [flavour.name] if flavour is not None else []
+    return f"{path.name} ({', '.join(cell)})" if cell else path.name
 
 
 def _pin_vcs(

@@ -119,6 +119,7 @@ class CellFrame:
             target=self.target,
             flavour=self.flavour,
             package_count=count,
+            format=self.fmt,
             **details,
         )
 

@@ -20,9 +20,10 @@ from pinlock.compile.buildenv import BuildEnvironments
 from pinlock.coremetadata import CoreMetadata, parse_metadata
 from pinlock.digests import check_all_digests
 from pinlock.errors import BuildError, HashMismatch, MetadataError, PinlockError
+from pinlock.progress import BUILDING, BYTES, DOWNLOADING, Progress, size_text
 from pinlock.pyproject import static_project_metadata
 from pinlock.store import ArtifactStore
-from pinlock.urls import local_path
+from pinlock.urls import local_path, url_filename
 
 if TYPE_CHECKING:
     from pinlock.cache import Cache
@@ -52,8 +53,11 @@ class MetadataFetcher:
         build_isolation: bool = True,
         store: ArtifactStore | None = None,
         refresh: bool = False,
+        progress: Progress | None = None,
     ) -> None:
         self._client = client
+        # Hears of downloads and builds, and with -vv where each file's metadata came from.
+        self._progress = progress
         # ``refresh``: what the cache holds is read again from the source (and kept anew).
         self._refresh = refresh
         self._cache = cache
@@ -134,12 +138,14 @@ class MetadataFetcher:
         static = static_project_metadata(path)
         if static is not None:
             return static
+        self._building(str(path))
         built = sdist.build_metadata(
             path,
             build_isolation=self._build_isolation,
             what=str(path),
             environments=self._environments,
         )
+        self._built_one(str(path))
         return parse_metadata(built.data, what=str(path))
 
     # -- one file ------------------------------------------------------------------------
@@ -228,11 +234,17 @@ class MetadataFetcher:
                 build_isolation=self._build_isolation,
                 name=dist.filename,
                 environments=self._environments,
+                building=None if self._progress is None else self._building,
             )
+            if found.built:
+                self._built_one(dist.filename)
+            else:
+                self._note(dist, "the sdist's PKG-INFO")
             return found.data, found.output if found.built else None
         data = self._cheap_read(dist)
         if data is None:
             data = _wheel_file_metadata(self._download(dist), dist.filename)
+            self._note(dist, "the whole wheel")
         return data, None
 
     def _cheap_read(self, dist: DistFile) -> bytes | None:
@@ -246,12 +258,15 @@ class MetadataFetcher:
         if dist.metadata_url is not None:
             data = self._pep658(dist, dist.metadata_url)
             if data is not None:
+                self._note(dist, "its .metadata file (PEP 658)")
                 return data
         with self._guard:
             if dist.url in self._no_ranges:
                 return None
         data = wheelzip.read_metadata(self._client, dist.url)
-        if data is None:
+        if data is not None:
+            self._note(dist, "range reads of the wheel")
+        else:
             # The server sends whole files only: asking again (the resolver after the
             # prefetcher's peek) would cost another request for the same answer.
             with self._guard:
@@ -273,7 +288,32 @@ class MetadataFetcher:
         return path
 
     def _save(self, url: str, dest: Path, expected: Sequence[str]) -> str:
-        return self._client.download(url, dest, expected=expected)
+        progress = self._progress
+        if progress is None:
+            return self._client.download(url, dest, expected=expected)
+        name = url_filename(url)
+        progress.advance(DOWNLOADING, 0, item=name)
+        digest = self._client.download(
+            url, dest, expected=expected, on_bytes=lambda n: progress.tally(DOWNLOADING, BYTES, n)
+        )
+        progress.advance(DOWNLOADING)
+        progress.note(f"downloaded {name} ({size_text(dest.stat().st_size)}) for its metadata")
+        return digest
+
+    # -- what a watcher hears (nothing when nobody watches) -----------------------------------
+
+    def _building(self, what: str) -> None:
+        if self._progress is not None:
+            self._progress.advance(BUILDING, 0, item=what)
+
+    def _built_one(self, what: str) -> None:
+        if self._progress is not None:
+            self._progress.advance(BUILDING)
+            self._progress.note(f"built the metadata of {what}")
+
+    def _note(self, dist: DistFile, source: str) -> None:
+        if self._progress is not None:
+            self._progress.note(f"metadata of {dist.filename}: from {source}", level=2)
 
     def _checked(self, metadata: CoreMetadata, dist: DistFile) -> CoreMetadata:
         if metadata.name != dist.name or metadata.version != dist.version:

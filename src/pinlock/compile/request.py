@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pinlock.compile.resolve import BuildLog
 from pinlock.flavour import Flavour
@@ -14,7 +14,14 @@ from pinlock.index.config import PipConfiguration
 from pinlock.index.options import IndexStrategy
 from pinlock.target import Target
 
-__all__ = ["AnnotationStyle", "CompileRequest", "CompileResult", "LockFormat", "Newline"]
+__all__ = [
+    "AnnotationStyle",
+    "CompileRequest",
+    "CompileResult",
+    "LockFormat",
+    "Newline",
+    "PinChanges",
+]
 
 AnnotationStyle = Literal["split", "line"]
 LockFormat = Literal["txt", "pylock"]
@@ -93,6 +100,20 @@ class CompileRequest:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class PinChanges:
+    """How a lock's pins differ from those of the lock it replaces (or would replace): each pin
+    as ``(name, version)``, a direct reference's URL standing for its version; ``changed``
+    as ``(name, old, new)``. Sorted by name."""
+
+    added: tuple[tuple[str, str], ...] = ()
+    removed: tuple[tuple[str, str], ...] = ()
+    changed: tuple[tuple[str, str, str], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CompileResult:
     """One lock: where it goes (None for standard output), its text, and whether it changed.
 
@@ -101,7 +122,8 @@ class CompileResult:
     ``rounds`` the resolver's rounds.
     ``confirmed``: the existing lock still held and was kept without resolving (no request to
     any index). ``stale``, with ``CompileRequest.check``: why the existing lock no longer holds
-    (None when it does).
+    (None when it does). ``changes``: the pins added, removed and changed against the existing
+    lock (none when it was kept; every pin when there was none). ``format``: the lock's.
     """
 
     input: Path
@@ -116,3 +138,27 @@ class CompileResult:
     rounds: int = 0
     confirmed: bool = False
     stale: str | None = None
+    changes: PinChanges = PinChanges()
+    format: LockFormat = "txt"
+
+    def as_json(self) -> dict[str, Any]:
+        """The lock as ``pinlock compile --json`` lists it (JSON-ready values; docs/json.md)."""
+        changes = self.changes
+        return {
+            "input": str(self.input),
+            "path": None if self.output is None else str(self.output),
+            "format": self.format,
+            "target": self.target.name,
+            "python_version": self.target.python_version,
+            "flavour": None if self.flavour is None else self.flavour.name,
+            "packages": self.package_count,
+            "changed": self.changed,
+            "confirmed": self.confirmed,
+            "stale": self.stale,
+            "added": [{"name": name, "version": version} for name, version in changes.added],
+            "removed": [{"name": name, "version": version} for name, version in changes.removed],
+            "updated": [
+                {"name": name, "old": old, "new": new} for name, old, new in changes.changed
+            ],
+            "warnings": list(self.warnings),
+        }

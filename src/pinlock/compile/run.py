@@ -36,6 +36,7 @@ from pinlock.flavour import Flavour
 from pinlock.index.config import PipConfiguration, load_pip_configuration
 from pinlock.index.options import IndexOptions
 from pinlock.index.uploaded import parse_cutoff
+from pinlock.progress import Progress
 from pinlock.reqfile import ParsedRequirements, ReqLine, parse_file
 from pinlock.target import Target
 from pinlock.urls import file_url_to_path, is_file_url
@@ -53,9 +54,15 @@ _PIP_CONFIGURATION = Path("(pip configuration)")
 
 
 def compile_locks(
-    request: CompileRequest, *, environ: Mapping[str, str] | None = None
+    request: CompileRequest,
+    *,
+    environ: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> list[CompileResult]:
-    """Compile every input for every target and flavour; write the locks unless ``dry_run``."""
+    """Compile every input for every target and flavour; write the locks unless ``dry_run``.
+
+    ``progress`` hears of each resolution, download and build (``pinlock.progress``); a lock
+    kept as it is tells it nothing."""
     env = os.environ if environ is None else environ
     _check_request(request)
     targets = request.targets or (Target.host(),)
@@ -112,6 +119,7 @@ def compile_locks(
         refresh=request.refresh,
         build_isolation=request.build_isolation,
         uploaded_prior_to=_cutoff(request, pip),
+        progress=progress,
     )
     results: list[CompileResult] = []
     fresh: dict[tuple[str, str], dict[Path, str]] = {

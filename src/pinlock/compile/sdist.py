@@ -14,7 +14,7 @@ import tarfile
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -75,8 +75,10 @@ def read_sdist_metadata(
     build_isolation: bool = True,
     name: str | None = None,
     environments: BuildEnvironments | None = None,
+    building: Callable[[str], None] | None = None,
 ) -> SdistMetadata:
-    """Like ``sdist_metadata``, saying whether (and with what output) the backend built it."""
+    """Like ``sdist_metadata``, saying whether (and with what output) the backend built it;
+    ``building`` hears the sdist's name just before its backend is asked."""
     what = name or path.name
     members = _read_archive(path, what)
     top = _top_folder(members)
@@ -87,6 +89,8 @@ def read_sdist_metadata(
         root = Path(tmp) / "src"
         _write_tree(root, members, what)
         source_dir = root / top if top else root
+        if building is not None:
+            building(what)
         built = build_metadata(
             source_dir, build_isolation=build_isolation, what=what, environments=environments
         )

@@ -23,6 +23,7 @@ from pinlock.compile.vcs import VcsCheckouts
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings, PipConfiguration
 from pinlock.index.credentials import Credentials
+from pinlock.progress import Progress
 from pinlock.reqfile import ReqLine
 from pinlock.store import ArtifactStore
 
@@ -54,8 +55,11 @@ class CompileSession:
         refresh: bool = False,
         build_isolation: bool = True,
         uploaded_prior_to: datetime | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.base = base
+        # Whoever watches the run (None: nobody): resolutions, downloads, builds.
+        self.progress = progress
         # Every finder leaves out what was uploaded too late (--uploaded-prior-to).
         self.uploaded_prior_to = uploaded_prior_to
         # pip's configuration: its policy (pre-releases, binaries) and constraint files apply
@@ -112,6 +116,7 @@ class CompileSession:
                 store=self.store,
                 build_isolation=self._build_isolation,
                 refresh=self._refresh,
+                progress=self.progress,
             )
             with self._guard:
                 metadata = self._metadata = self._metadata or made

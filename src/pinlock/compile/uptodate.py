@@ -24,6 +24,7 @@ from packaging.version import Version
 
 from pinlock.cache import Cache
 from pinlock.compile.pins import PinSources, pin_location, project_root
+from pinlock.compile.request import PinChanges
 from pinlock.compile.resolve import Constraint, Resolution, ResolvedPackage
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings, PipConfiguration
@@ -40,6 +41,7 @@ __all__ = [
     "context_digest",
     "inputs_digest",
     "lock_changes",
+    "pin_changes",
     "pin_facts",
     "recall_lock",
     "remember_lock",
@@ -241,18 +243,31 @@ def lock_changes(
     """Why the lock ``previous`` is not ``new``, in a line: the pins that would change, else
     the first line of the text that would."""
     if old_lock is not None:
-        pins = _pins(new_packages)
-        old = _pins(old_lock.packages)
-        changes = [
-            f"{name} {old[name]} -> {pins[name]}"
-            for name in old
-            if name in pins and old[name] != pins[name]
-        ]
-        changes += [f"+{name} {pins[name]}" for name in pins if name not in old]
-        changes += [f"-{name} {old[name]}" for name in old if name not in pins]
+        found = pin_changes(old_lock.packages, new_packages)
+        changes = [f"{name} {old} -> {new}" for name, old, new in found.changed]
+        changes += [f"+{name} {version}" for name, version in found.added]
+        changes += [f"-{name} {version}" for name, version in found.removed]
         if changes:
             return "pins would change: " + ", ".join(sorted(changes, key=lambda c: c.lstrip("+-")))
     return text_difference(previous, new)
+
+
+def pin_changes(
+    old_packages: Sequence[LockedPackage], new_packages: Sequence[LockedPackage]
+) -> PinChanges:
+    """The pins ``new_packages`` add, remove and change against ``old_packages``."""
+    old, new = _pins(old_packages), _pins(new_packages)
+    return PinChanges(
+        added=tuple(sorted((name, new[name]) for name in new.keys() - old.keys())),
+        removed=tuple(sorted((name, old[name]) for name in old.keys() - new.keys())),
+        changed=tuple(
+            sorted(
+                (name, old[name], new[name])
+                for name in old
+                if new.get(name, old[name]) != old[name]
+            )
+        ),
+    )
 
 
 def text_difference(previous: str, new: str) -> str:
@@ -278,8 +293,9 @@ def text_difference(previous: str, new: str) -> str:
 
 
 def _pins(packages: Sequence[LockedPackage]) -> dict[str, str]:
+    # A direct reference's URL stands for its version, shown without credentials.
     return {
-        str(package.name): str(package.version if package.url is None else package.url)
+        str(package.name): str(package.version) if package.url is None else redact_url(package.url)
         for package in packages
     }
 

@@ -196,10 +196,18 @@ class HttpSession:
 
         return self._with_retries(redact_url(url), attempt)
 
-    def download(self, url: str, dest: Path, *, expected: Sequence[str] = ()) -> str:
+    def download(
+        self,
+        url: str,
+        dest: Path,
+        *,
+        expected: Sequence[str] = (),
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> str:
         """Save ``url`` at ``dest`` and return its ``sha256:<hex>``; checks ``expected`` first.
 
-        ``dest`` only ever holds the complete, verified file.
+        ``dest`` only ever holds the complete, verified file. ``on_bytes`` hears the size of
+        each piece as it arrives (for a progress display).
         """
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -208,7 +216,7 @@ class HttpSession:
             if not source.is_file():
                 raise NetworkError(url, 1, "no such file")
             with source.open("rb") as handle:
-                return _save(url, _read_chunks(handle), dest, expected)
+                return _save(url, _read_chunks(handle), dest, expected, on_bytes)
         request_url, request_headers = self._prepare(url, None)
         # Digests are of the file as stored: never let a server re-encode it on the way.
         request_headers["Accept-Encoding"] = "identity"
@@ -223,7 +231,7 @@ class HttpSession:
                         url, response.status, response.reason or "", authenticated=authenticated
                     )
                 chunks = response.stream(_CHUNK, decode_content=False)
-                return _save(url, chunks, dest, expected)
+                return _save(url, chunks, dest, expected, on_bytes)
             finally:
                 if response.status == 200:
                     response.release_conn()
@@ -390,7 +398,13 @@ def _read_chunks(handle: Any) -> Iterator[bytes]:
         yield chunk
 
 
-def _save(url: str, chunks: Iterable[bytes], dest: Path, expected: Sequence[str]) -> str:
+def _save(
+    url: str,
+    chunks: Iterable[bytes],
+    dest: Path,
+    expected: Sequence[str],
+    on_bytes: Callable[[int], None] | None = None,
+) -> str:
     """Write ``dest``; the file must match one expected digest, in whatever algorithm given.
 
     A failure to write (a full disk) is a ``StorageError``: not a network failure, not retried.
@@ -409,6 +423,8 @@ def _save(url: str, chunks: Iterable[bytes], dest: Path, expected: Sequence[str]
                     handle.write(chunk)  # ...storage errors from here
                 except OSError as error:
                     raise StorageError(dest, error) from error
+                if on_bytes is not None:
+                    on_bytes(len(chunk))
             try:
                 handle.flush()
             except OSError as error:

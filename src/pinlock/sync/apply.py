@@ -29,6 +29,7 @@ from packaging.utils import NormalizedName
 from pinlock.cache import Cache
 from pinlock.errors import EnvironmentProblem, PinlockError, StorageError, SyncFailed
 from pinlock.index.models import FileKind
+from pinlock.progress import INSTALLING, REMOVING, Progress
 from pinlock.sync.consistency import (
     Member,
     check_dependencies,
@@ -82,13 +83,15 @@ def apply_plan(
     break_system_packages: bool = False,
     environ: Mapping[str, str] | None = None,
     checkpoint: Checkpoint | None = None,
+    progress: Progress | None = None,
 ) -> ApplyResult:
     """Make ``env`` match ``plan``; raise ``SyncFailed`` (after restoring) if it cannot.
 
     ``index`` is where pip finds the build requirements of an sdist or an editable, handed
     to pip without a secret on its command line (``pipindex``); None leaves pip its own
     configuration. ``checkpoint`` is called with the name of each stage once it is done
-    (``"fetched"``, ``"uninstalled"``, ``"installed"``), which lets a caller report progress.
+    (``"fetched"``, ``"uninstalled"``, ``"installed"``); ``progress`` hears of each download,
+    build, removal and install (``pinlock.progress``).
     Errors before the environment changes (a hash mismatch, a missing file, a failed build, a
     missing dependency, a read-only folder) propagate as they are: nothing was touched.
     """
@@ -106,11 +109,14 @@ def apply_plan(
         cache=cache,
         tags=env.tags,
         target=f"Python {'.'.join(map(str, env.python_version))} at {env.python}",
+        progress=progress,
     )
     extra = ["--break-system-packages"] if break_system_packages else []
     with _work_dir(env) as work:
         build_environ = _build_environment(index, env, work, environ)
-        wheels = _build_sdists(fetched, env, work=work, cache=cache, environ=build_environ)
+        wheels = _build_sdists(
+            fetched, env, work=work, cache=cache, environ=build_environ, progress=progress
+        )
         unchecked = check_dependencies(_members(plan, wheels), env.target)
         mark("fetched")
         _check_writable(env)
@@ -132,13 +138,17 @@ def apply_plan(
             raise StorageError(error.filename or work, error) from error
         try:
             if removing:
+                _begin(progress, REMOVING, len(removing))
                 run_pip(
                     ["uninstall", "--yes", *extra, *removing], python=env.python, environ=environ
                 )
+                _end(progress, REMOVING, len(removing))
                 mark("uninstalled")
-            _install(wheels, env, work, extra, environ)
+            _begin(progress, INSTALLING, len(wheels) + len(from_source))
+            _install(wheels, env, work, extra, environ, progress=progress)
             _record_lock_urls(wheels, env)
-            _install_from_source(from_source, env, extra, build_environ)
+            _install_from_source(from_source, env, extra, build_environ, progress=progress)
+            _end(progress, INSTALLING)
             mark("installed")
             _verify(plan, env)
             # Done: a run killed from here on leaves nothing to undo.
@@ -153,6 +163,18 @@ def apply_plan(
         built=tuple(f.package.name for f in fetched if f.kind is FileKind.SDIST),
         unchecked=unchecked,
     )
+
+
+def _begin(progress: Progress | None, stage: str, total: int) -> None:
+    if progress is not None:
+        progress.stage(stage, total=total)
+
+
+def _end(progress: Progress | None, stage: str, done: int = 0) -> None:
+    if progress is not None:
+        if done:
+            progress.advance(stage, done)
+        progress.end(stage)
 
 
 def _members(plan: Plan, wheels: Sequence[tuple[FetchedFile, Path, str]]) -> list[Member]:

@@ -21,6 +21,7 @@ from pinlock.digests import check_digests, file_digest, group_digests
 from pinlock.errors import HashMismatch, NoMatchingDistribution
 from pinlock.index.models import DistFile, FileKind, parse_dist_filename
 from pinlock.lock.model import LockedPackage
+from pinlock.progress import BYTES, DOWNLOADING, Progress, size_text
 from pinlock.store import ArtifactStore
 from pinlock.urls import file_url_to_path, is_file_url, redact_url, url_filename
 
@@ -53,22 +54,40 @@ class IndexFileSource:
 
     Built on ``session`` when given (which learns ``settings``' credentials and trusted hosts,
     and stays open), else on a session of its own. A context manager: leaving it closes the
-    finder's threads, and the session if it is its own.
+    finder's threads, and the session if it is its own. ``progress`` hears the bytes of every
+    download, and a note of each file downloaded.
     """
 
-    def __init__(self, settings: IndexSettings, *, session: HttpSession | None = None) -> None:
+    def __init__(
+        self,
+        settings: IndexSettings,
+        *,
+        session: HttpSession | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         from pinlock.index.finder import PackageFinder
         from pinlock.index.http import HttpSession
 
         self._owns_session = session is None
         self._session = HttpSession(settings) if session is None else session.include(settings)
         self._finder = PackageFinder(settings, self._session)
+        self._progress = progress
 
     def files(self, package: LockedPackage) -> Sequence[DistFile]:
         return self._finder.find(package.name)
 
     def download(self, url: str, dest: Path, expected: Sequence[str]) -> str:
-        return self._session.download(url, dest, expected=tuple(expected))
+        progress = self._progress
+        if progress is None:
+            return self._session.download(url, dest, expected=tuple(expected))
+        digest = self._session.download(
+            url,
+            dest,
+            expected=tuple(expected),
+            on_bytes=lambda size: progress.tally(DOWNLOADING, BYTES, size),
+        )
+        progress.note(f"downloaded {redact_url(url)} ({size_text(dest.stat().st_size)})")
+        return digest
 
     def close(self) -> None:
         self._finder.close()
@@ -100,22 +119,35 @@ def fetch_files(
     tags: Sequence[Tag],
     target: str,
     workers: int = 8,
+    progress: Progress | None = None,
 ) -> tuple[FetchedFile, ...]:
-    """Fetch and verify one file per package, in parallel; raise before returning anything."""
+    """Fetch and verify one file per package, in parallel; raise before returning anything.
+
+    ``progress`` hears of each file that is ready (``DOWNLOADING``, one step per package,
+    whether it came from the network or the artifact store)."""
     if not packages:
         return ()
     ranks = {tag: i for i, tag in reversed(list(enumerate(tags)))}
     store = ArtifactStore(cache)
+
+    def fetch(package: LockedPackage) -> FetchedFile:
+        fetched = _fetch_one(package, source, store, ranks, target)
+        if progress is not None:
+            progress.advance(DOWNLOADING, item=package.display_name)
+        return fetched
+
+    if progress is not None:
+        progress.stage(DOWNLOADING, total=len(packages))
     pool = ThreadPoolExecutor(max_workers=min(workers, len(packages)))
     try:
-        futures = [
-            pool.submit(_fetch_one, package, source, store, ranks, target) for package in packages
-        ]
+        futures = [pool.submit(fetch, package) for package in packages]
         return tuple(future.result() for future in futures)
     finally:
         # On a failure or a stop signal, files not yet begun are not fetched at all; those under
         # way finish (or fail) into the store's staging folders, which they clean up.
         pool.shutdown(wait=True, cancel_futures=True)
+        if progress is not None:
+            progress.end(DOWNLOADING)
 
 
 def _fetch_one(

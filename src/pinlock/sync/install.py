@@ -17,12 +17,13 @@ from pinlock.digests import record_digest
 from pinlock.errors import EnvironmentProblem
 from pinlock.index.models import FileKind
 from pinlock.lock.model import LockedPackage
+from pinlock.progress import BUILDING, INSTALLING, Progress
 from pinlock.store import ArtifactStore
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
 from pinlock.sync.fetch import FetchedFile
 from pinlock.sync.piprun import run_pip
 from pinlock.sync.snapshot import link_or_copy
-from pinlock.urls import is_vcs_url, local_path, strip_userinfo
+from pinlock.urls import is_vcs_url, local_path, redact_url, strip_userinfo
 
 # Private names kept from sync/apply.py, whose orchestration (apply_plan) is their one caller.
 __all__: list[str] = []
@@ -47,14 +48,19 @@ def _build_sdists(
     work: Path,
     cache: Cache,
     environ: Mapping[str, str] | None,
+    progress: Progress | None = None,
 ) -> list[tuple[FetchedFile, Path, str]]:
     """Every fetched file as an installable wheel: ``(fetched, wheel, "sha256:..")``.
 
-    ``environ`` gives pip the indexes for build requirements (``pinlock.sync.pipindex``).
+    ``environ`` gives pip the indexes for build requirements (``pinlock.sync.pipindex``);
+    ``progress`` hears of each sdist built (``BUILDING``).
     """
     wheels: list[tuple[FetchedFile, Path, str]] = []
     tag = env.soabi or "py{}{}".format(*env.python_version[:2])
     store = ArtifactStore(cache)
+    sdists = sum(1 for item in fetched if item.kind is not FileKind.WHEEL)
+    if progress is not None and sdists:
+        progress.stage(BUILDING, total=sdists)
     for item in fetched:
         if item.kind is FileKind.WHEEL:
             wheels.append((item, item.path, item.sha256))
@@ -62,6 +68,8 @@ def _build_sdists(
         # The wheel built from this sdist for this interpreter, kept in the artifact store.
         key = f"built:{item.sha256}-{tag}"
         built = store.recall(key)
+        if progress is not None:
+            progress.advance(BUILDING, 0, item=item.path.name)
         if built is None:
             out = work / "build" / item.package.name
             out.mkdir(parents=True)
@@ -75,7 +83,15 @@ def _build_sdists(
                 raise EnvironmentProblem(f"building {item.path.name} gave no single wheel")
             built = store.add_file(made[0])
             store.remember(key, built[1], made[0].name)
+            if progress is not None:
+                progress.note(f"built {made[0].name} from {item.path.name}")
+        elif progress is not None:
+            progress.note(f"{built[0].name}, built from {item.path.name} before", level=2)
+        if progress is not None:
+            progress.advance(BUILDING)
         wheels.append((item, *built))
+    if progress is not None and sdists:
+        progress.end(BUILDING)
     return wheels
 
 
@@ -85,6 +101,8 @@ def _install(
     work: Path,
     extra: Sequence[str],
     environ: Mapping[str, str] | None,
+    *,
+    progress: Progress | None = None,
 ) -> None:
     if not wheels:
         return
@@ -121,6 +139,11 @@ def _install(
         python=env.python,
         environ=environ,
     )
+    if progress is not None:
+        # One pip run installs them all; an installer that takes them one by one says each.
+        for item, wheel, _digest in wheels:
+            progress.advance(INSTALLING, item=item.package.display_name)
+            progress.note(f"installed {wheel.name}", level=2)
 
 
 def _install_from_source(
@@ -128,17 +151,24 @@ def _install_from_source(
     env: Environment,
     extra: Sequence[str],
     environ: Mapping[str, str] | None,
+    *,
+    progress: Progress | None = None,
 ) -> None:
     """Editables, VCS commits and local folders: pip builds and installs each."""
     for package in packages:
         source = _source_of(package)
         wanted = ["--editable", source] if package.editable else [source]
+        if progress is not None:
+            progress.advance(INSTALLING, 0, item=package.display_name)
         # Building installs the package's build requirements: ``environ`` names the indexes.
         run_pip(
             ["install", "--no-deps", *extra, *wanted],
             python=env.python,
             environ=environ,
         )
+        if progress is not None:
+            progress.advance(INSTALLING)
+            progress.note(f"installed {package.display_name} from {redact_url(source)}", level=2)
 
 
 def _record_lock_urls(wheels: Sequence[tuple[FetchedFile, Path, str]], env: Environment) -> None:

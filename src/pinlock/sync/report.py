@@ -53,12 +53,14 @@ class SyncReport:
         return self.applied is not None or bool(self.repaired)
 
     def as_json(self) -> dict[str, Any]:
-        """The report as ``pinlock sync --json`` prints it (JSON-ready values only)."""
+        """The report as ``pinlock sync --json`` prints it (JSON-ready values; docs/json.md)."""
         env = self.environment
+        applied = self.applied
         report: dict[str, Any] = {
             "python": str(env.python),
             "prefix": str(env.prefix),
             "target": env.target.name,
+            "locks": [str(path) for path in self.locks],
             "applied": self.changed,
             "changes": [
                 {
@@ -67,10 +69,17 @@ class SyncReport:
                     "installed": step.installed.raw_version if step.installed else None,
                     "wanted": _text(step.wanted.version) if step.wanted else None,
                     "url": redact_url(step.wanted.url) if step.wanted and step.wanted.url else None,
-                    "reason": step.reason,
+                    "reason": step.reason or _REASONS.get(step.action.value, ""),
                 }
                 for step in self.plan.changes
             ],
+            "result": None
+            if applied is None
+            else {
+                "installed": list(applied.installed),
+                "removed": list(applied.removed),
+                "built": list(applied.built),
+            },
             "kept": [step.name for step in self.plan.steps if not step.is_change],
             "skipped": [package.shown_text for package in self.plan.skipped],
             "repaired": list(self.repaired),
@@ -78,6 +87,7 @@ class SyncReport:
             "unchecked": list(self.unchecked),
         }
         choice = self.flavour
+        report["flavour"] = None
         if choice is not None:
             report["flavour"] = {
                 "requested": choice.requested,
@@ -87,6 +97,15 @@ class SyncReport:
                 "available": {str(lock.path): lock.flavour for lock in choice.candidates},
             }
         return report
+
+
+# Why a change is made, when the plan's step says nothing more particular.
+_REASONS = {
+    "install": "not installed",
+    "upgrade": "older than the lock's",
+    "downgrade": "newer than the lock's",
+    "remove": "in no lock",
+}
 
 
 def _text(value: object) -> str | None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pinlock.errors import EmptyLock
 from pinlock.lock.txt import read_lock
+from pinlock.progress import Progress
 from pinlock.sync.consistency import (
     Member,
     check_dependencies,
@@ -86,14 +87,16 @@ def sync(
     *,
     before_changes: Callable[[SyncReport], None] | None = None,
     notify: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> SyncReport:
     """Make the target environment contain exactly what the locks say; report what happened.
 
     ``before_changes`` sees the report of what is about to change (``applied`` still None)
     just before the environment is touched, so a caller can show the plan while it runs.
     ``notify`` hears what is worth saying while the run goes on (waiting for another run on the
-    same environment). Raises ``PinlockError`` subclasses; ``SyncFailed`` says whether the
-    environment was restored.
+    same environment). ``progress`` hears of downloads, builds, removals and installs
+    (``pinlock.progress``); a sync with nothing to do tells it nothing. Raises ``PinlockError``
+    subclasses; ``SyncFailed`` says whether the environment was restored.
 
     The run holds the environment's lock (``envlock``: exclusive, shared for a dry run) from
     before it reads what is installed to its end, and first repairs what a killed run left
@@ -102,13 +105,14 @@ def sync(
     stopped and the environment restored; ``exit_code`` is 128 + the signal's number.
     """
     with interruptible():
-        return _sync(request, before_changes, notify or (lambda _message: None))
+        return _sync(request, before_changes, notify or (lambda _message: None), progress)
 
 
 def _sync(
     request: SyncRequest,
     before_changes: Callable[[SyncReport], None] | None,
     notify: Callable[[str], None],
+    progress: Progress | None = None,
 ) -> SyncReport:
     interpreter = find_python(
         python=request.python,
@@ -145,7 +149,7 @@ def _sync(
             return report
         if before_changes is not None:
             before_changes(report)
-        applied = _apply(plan, env, locks, request)
+        applied = _apply(plan, env, locks, request, progress)
         return replace(report, applied=applied, unchecked=applied.unchecked)
 
 
@@ -246,7 +250,13 @@ def index_settings(
     return settings.with_options(merge_options(locks))
 
 
-def _apply(plan: Plan, env: Environment, locks: list[Lock], request: SyncRequest) -> ApplyResult:
+def _apply(
+    plan: Plan,
+    env: Environment,
+    locks: list[Lock],
+    request: SyncRequest,
+    progress: Progress | None,
+) -> ApplyResult:
     # Imported here: a sync with nothing to do never loads the HTTP and install machinery.
     from pinlock.cache import Cache
     from pinlock.sync.apply import apply_plan
@@ -256,7 +266,7 @@ def _apply(plan: Plan, env: Environment, locks: list[Lock], request: SyncRequest
     settings = index_settings(locks, request.index_overrides, site_prefix=env.prefix)
     cache = Cache(request.cache_dir)
     clean_store(cache)
-    with IndexFileSource(settings) as source:
+    with IndexFileSource(settings, progress=progress) as source:
         return apply_plan(
             plan,
             env,
@@ -264,4 +274,5 @@ def _apply(plan: Plan, env: Environment, locks: list[Lock], request: SyncRequest
             cache=cache,
             index=settings,
             break_system_packages=request.break_system_packages,
+            progress=progress,
         )

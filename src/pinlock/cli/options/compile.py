@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 from pinlock.cli.declare import Option
-from pinlock.cli.options.common import common_options, on_by_default, shared
+from pinlock.cli.options.common import (
+    INDEXES,
+    common_options,
+    in_panels,
+    on_by_default,
+    output_options,
+    shared,
+)
 from pinlock.cli.piptools import hidden_options
 
 __all__ = ["COMPILE_OPTIONS"]
 
-COMPILE_OPTIONS: tuple[Option, ...] = shared(
+_OPTIONS: tuple[Option, ...] = shared(
     Option(
         name="inputs",
         kind="paths",
         argument=True,
-        help="Requirement files to compile (default: requirements.in).",
+        metavar="INPUT",
+        help="What to lock: requirement files (.in), pyproject.toml, setup.cfg or setup.py, a "
+        "lock, or - for standard input (default: the inputs key of [tool.pinlock], else "
+        "requirements.in).",
     ),
     Option(
         name="output_file",
         kind="str",
         flags=("-o", "--output-file"),
+        metavar="PATH",
         help="Lock file to write; - for stdout.",
     ),
     Option(
@@ -32,7 +43,9 @@ COMPILE_OPTIONS: tuple[Option, ...] = shared(
         name="annotation_style",
         kind="str",
         flags=("--annotation-style",),
-        help="'split' or 'line'.",
+        metavar="split|line",
+        help="How # via lines are laid out: split (one per line, as pip-compile does) or line "
+        "(all on the pin's line).",
         default="split",
     ),
     Option(
@@ -46,7 +59,9 @@ COMPILE_OPTIONS: tuple[Option, ...] = shared(
         name="upgrade_package",
         kind="strs",
         flags=("-P", "--upgrade-package"),
-        help="Upgrade this package (NAME or NAME==VER).",
+        metavar="NAME[==VERSION]",
+        help="Free this package's pin (NAME), or move it to a version (NAME==VERSION); keep "
+        "the others. Repeatable.",
         config=False,
     ),
     Option(name="pre", kind="flag", flags=("--pre", "-p"), help="Allow pre-releases."),
@@ -85,23 +100,40 @@ COMPILE_OPTIONS: tuple[Option, ...] = shared(
         name="index_strategy",
         kind="str",
         flags=("--index-strategy",),
+        metavar="STRATEGY",
         help="first-index (default): a project comes only from the first index that has it, "
         "extra indexes before the default one. unsafe-best-match: every index merged, as pip "
         "does (a public upload can shadow a private package).",
         default="first-index",
     ),
-    Option(name="only_binary", kind="strs", flags=("--only-binary",)),
-    Option(name="no_binary", kind="strs", flags=("--no-binary",)),
+    Option(
+        name="only_binary",
+        kind="strs",
+        flags=("--only-binary",),
+        metavar="NAMES",
+        help="Lock only wheels of these projects (comma-separated names, :all: or :none:, "
+        "as pip takes them); repeatable.",
+    ),
+    Option(
+        name="no_binary",
+        kind="strs",
+        flags=("--no-binary",),
+        metavar="NAMES",
+        help="Lock only sdists of these projects (comma-separated names, :all: or :none:, "
+        "as pip takes them); repeatable.",
+    ),
     Option(
         name="python_version",
         kind="strs",
         flags=("--python-version",),
+        metavar="X.Y",
         help="Target Python X.Y[.Z]; repeat for several.",
     ),
     Option(
         name="platform",
         kind="strs",
         flags=("--platform",),
+        metavar="PLATFORM",
         help="Target platform (linux, macos-arm64-14, windows-amd64, "
         "linux-x86_64-manylinux_2_28...); repeat for several.",
     ),
@@ -109,12 +141,14 @@ COMPILE_OPTIONS: tuple[Option, ...] = shared(
         name="python",
         kind="paths",
         flags=("--python",),
+        metavar="PATH",
         help="Take a target from this interpreter or venv.",
     ),
     Option(
         name="flavour",
         kind="strs",
         flags=("--flavour",),
+        metavar="NAME",
         help="GPU flavour (cpu, cu121, rocm6.2, xpu...); repeatable.",
     ),
     Option(
@@ -130,12 +164,14 @@ COMPILE_OPTIONS: tuple[Option, ...] = shared(
         name="output_template",
         kind="str",
         flags=("--output-template",),
+        metavar="TEMPLATE",
         help="Lock names, e.g. '{stem}-{target}-{flavour}.txt'.",
     ),
     Option(
         name="format",
         kind="str",
         flags=("--format",),
+        metavar="txt|pylock",
         help="Lock format: txt (requirements.txt) or pylock (PEP 751 pylock.toml); "
         "default: pylock for outputs named pylock.toml or pylock.<name>.toml, else txt.",
     ),
@@ -143,12 +179,14 @@ COMPILE_OPTIONS: tuple[Option, ...] = shared(
         name="constraint",
         kind="paths",
         flags=("-c", "--constraint"),
+        metavar="PATH",
         help="Constrain versions with this file, for every input (repeatable).",
     ),
     Option(
         name="extra",
         kind="strs",
         flags=("--extra",),
+        metavar="NAME",
         help="Lock this extra of project inputs (pyproject.toml...) too; repeatable.",
     ),
     Option(
@@ -161,6 +199,7 @@ COMPILE_OPTIONS: tuple[Option, ...] = shared(
         name="group",
         kind="strs",
         flags=("--group",),
+        metavar="NAME",
         help="Lock this PEP 735 dependency group of project inputs too; repeatable.",
     ),
     Option(
@@ -174,6 +213,7 @@ COMPILE_OPTIONS: tuple[Option, ...] = shared(
         name="no_emit_package",
         kind="strs",
         flags=("--no-emit-package",),
+        metavar="NAME",
         help="Leave this package out of the locks (its dependencies stay); repeatable.",
     ),
     Option(
@@ -187,6 +227,7 @@ COMPILE_OPTIONS: tuple[Option, ...] = shared(
         name="unsafe_package",
         kind="strs",
         flags=("--unsafe-package",),
+        metavar="NAME",
         help="Leave this package out of the locks, as pip-compile does with the packages it "
         "calls unsafe (like --no-emit-package); repeatable.",
     ),
@@ -213,7 +254,7 @@ COMPILE_OPTIONS: tuple[Option, ...] = shared(
         name="newline",
         kind="str",
         flags=("--newline",),
-        metavar="LF|CRLF|NATIVE|PRESERVE",
+        metavar="NEWLINE",
         help="Line endings of the locks: preserve (the existing lock's, else the input's, "
         "else LF), lf, crlf or native.",
         default="preserve",
@@ -227,13 +268,46 @@ COMPILE_OPTIONS: tuple[Option, ...] = shared(
         "2025-01-31T12:00:00Z; local time without an offset) or P<n>D, n days ago. Needs "
         "indexes that state upload times (PEP 700 JSON); local files are not filtered.",
     ),
-    Option(name="quiet", kind="flag", flags=("-q", "--quiet"), config=False),
-    Option(
-        name="verbose",
-        kind="count",
-        flags=("--verbose", "-v"),
-        help="Print more: the pip configuration in force and where each value came from.",
-        config=False,
-    ),
+    *output_options(),
     *hidden_options("compile"),
+)
+
+COMPILE_OPTIONS: tuple[Option, ...] = in_panels(
+    _OPTIONS,
+    {
+        "Inputs and locks": (
+            "output_file",
+            "output_template",
+            "format",
+            "constraint",
+            "extra",
+            "all_extras",
+            "group",
+            "build_isolation",
+        ),
+        "Versions": ("upgrade", "upgrade_package", "pre"),
+        "Files": ("only_binary", "no_binary", "uploaded_prior_to"),
+        "Targets and GPU flavours": (
+            "python_version",
+            "platform",
+            "python",
+            "flavour",
+            "flavour_index",
+        ),
+        "What a lock holds and shows": (
+            "generate_hashes",
+            "annotation_style",
+            "no_emit_package",
+            "no_emit_project",
+            "unsafe_package",
+            "allow_unsafe",
+            "header",
+            "annotate",
+            "emit_index_url",
+            "emit_find_links",
+            "emit_trusted_host",
+            "newline",
+        ),
+        INDEXES: ("index_strategy", "offline", "refresh"),
+    },
 )

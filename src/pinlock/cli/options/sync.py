@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 from pinlock.cli.declare import Option
-from pinlock.cli.options.common import common_options
+from pinlock.cli.options.common import common_options, in_panels, output_options
 from pinlock.cli.piptools import hidden_options
 
 __all__ = ["SYNC_OPTIONS"]
 
-SYNC_OPTIONS: tuple[Option, ...] = (
+_OPTIONS: tuple[Option, ...] = (
     Option(
         name="locks",
         kind="paths",
         argument=True,
-        metavar="[LOCK]...",
-        help="Lock files to merge (default: requirements.txt).",
+        metavar="LOCK",
+        help="Lock files to merge: requirements.txt or pylock.toml locks (default: "
+        "requirements.txt).",
     ),
     Option(
         name="python",
         kind="path",
         flags=("--python", "--python-executable"),
+        metavar="PATH",
         help="Interpreter or virtual environment folder to sync.",
     ),
     Option(
         name="venv",
         kind="path",
         flags=("--venv",),
+        metavar="PATH",
         help="Virtual environment folder to sync; created when missing.",
     ),
     Option(
@@ -77,28 +80,20 @@ SYNC_OPTIONS: tuple[Option, ...] = (
         help="Wait at most this long for another pinlock run on the same environment "
         "(default: as long as it takes).",
     ),
-    Option(
-        name="json_output",
-        kind="flag",
-        flags=("--json",),
-        help="Print the plan and result as JSON.",
-        config=False,
-    ),
     *common_options(),
     Option(
         name="flavour",
         kind="str",
         flags=("--flavour",),
+        metavar="auto|NAME",
         help="auto or a flavour name (cpu, cu121, rocm6.2...): choose the LOCK of that GPU "
         "flavour; auto detects this machine's (PINLOCK_FLAVOUR, PINLOCK_CUDA_DRIVER override).",
     ),
-    Option(name="quiet", kind="count", flags=("--quiet", "-q"), help="Print less.", config=False),
-    Option(
-        name="verbose",
-        kind="count",
-        flags=("--verbose", "-v"),
-        help="Print more: every step, and the pip configuration in force.",
-        config=False,
-    ),
+    *output_options(),
     *hidden_options("sync"),
+)
+
+SYNC_OPTIONS: tuple[Option, ...] = in_panels(
+    _OPTIONS,
+    {"Target": ("python", "venv", "system", "break_system_packages", "flavour", "keep")},
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import resolvelib
 from packaging.utils import NormalizedName, canonicalize_name
@@ -33,6 +34,7 @@ from pinlock.compile.resolve.provider import Provider
 from pinlock.compile.resolve.sources import FileSource, MetadataSource
 from pinlock.errors import BuildError, ReqFileError, ResolutionImpossible
 from pinlock.index.models import DistFile, parse_dist_filename
+from pinlock.progress import BACKTRACKS, RESOLVING, Progress
 from pinlock.reqfile import ReqLine
 from pinlock.urls import local_path, url_filename
 
@@ -101,6 +103,32 @@ class _RoundCounter(resolvelib.BaseReporter[Requirement, AnyCandidate, str]):
         self.rounds = index + 1
 
 
+class _Watched(_RoundCounter):
+    """The round counter that also tells ``progress`` what is pinned, and each backtrack; used
+    only when someone watches, so a plain resolution does no work for it."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self._progress = progress
+        self._pinned = 0
+
+    def pinning(self, candidate: AnyCandidate) -> None:
+        if isinstance(candidate, Candidate):
+            self._progress.advance(RESOLVING, 0, item=candidate.name)
+
+    def ending_round(self, index: int, state: Any) -> None:
+        pinned = sum(1 for pin in state.mapping.values() if isinstance(pin, Candidate))
+        if pinned != self._pinned:
+            self._progress.advance(RESOLVING, pinned - self._pinned)
+            self._pinned = pinned
+
+    def ending(self, state: Any) -> None:
+        self.ending_round(self.rounds, state)
+
+    def resolving_conflicts(self, causes: Any) -> None:
+        self._progress.tally(RESOLVING, BACKTRACKS)
+
+
 def resolve(
     requirements: Sequence[ReqLine],
     *,
@@ -108,8 +136,10 @@ def resolve(
     metadata: MetadataSource,
     options: ResolveOptions,
     constraints: Sequence[Constraint] = (),
+    progress: Progress | None = None,
 ) -> Resolution:
-    """Pin every package the inputs need on ``options.target``.
+    """Pin every package the inputs need on ``options.target``; ``progress`` hears of each pin
+    and backtrack (``RESOLVING``).
 
     Raises ``ResolutionImpossible`` with an explanation of the clash, or the error of whatever
     could not be fetched or read.
@@ -150,7 +180,7 @@ def resolve(
     # A re-compile knows most names from the existing lock: ask for all their pages at once.
     files.prefetch([*root_labels, *options.prefer])
     input_order = {root.identifier: index for index, root in reversed(list(enumerate(roots)))}
-    counter = _RoundCounter()
+    counter = _RoundCounter() if progress is None else _Watched(progress)
     resolver: resolvelib.Resolver[Requirement, AnyCandidate, str] = resolvelib.Resolver(
         Provider(factory, input_order=input_order), counter
     )
