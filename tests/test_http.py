@@ -352,8 +352,14 @@ def test_tls_certificates_are_checked_on_every_connection(
         client_factory(retries=0).get(f"{url}/page")
     trusted = client_factory(trusted_hosts=("127.0.0.1",), retries=0)
     assert trusted.get(f"{url}/trusted").body == b"/trusted"
-    with pytest.raises(NetworkError, match="TLS"):
-        client_factory(cert=str(cert.with_name("missing.pem")), retries=0).get(f"{url}/page")
+    missing = cert.with_name("missing.pem")
+    with pytest.raises(NetworkError, match=f"cannot load the CA bundle {missing} \\(pip's cert\\)"):
+        client_factory(cert=str(missing), retries=0).get(f"{url}/page")
+    with pytest.raises(
+        NetworkError, match=f"the client certificate {cert} \\(pip's client-cert\\)"
+    ):
+        # A certificate without its key is not what --client-cert takes.
+        client_factory(cert=str(cert), client_cert=str(cert), retries=0).get(f"{url}/page")
 
 
 def test_a_configured_client_certificate_is_presented(
