@@ -93,7 +93,6 @@ SETS = {
                 "pyOpenSSL",
             ),
             sync=True,
-            max_runs={"pip-tools": 1},
         ),
         BenchSet(name="jupyter", requirements=("jupyter",), sync=True, max_runs={"pip-tools": 1}),
         # compile only: torch's wheels and its nvidia-* dependencies are gigabytes
@@ -330,7 +329,9 @@ class Tools:
             "pinlock": first_line([str(self.pinlock), "--version"]),
             "pip-tools": first_line([str(self.peers / "pip-compile"), "--version"]),
             "uv": first_line([str(self.peers / "uv"), "--version"]),
-            "pip (peers' venv)": first_line([str(self.peers / "python"), "-m", "pip", "--version"]),
+            "pip (pip-tools')": " ".join(
+                first_line([str(self.peers / "python"), "-m", "pip", "--version"]).split()[:2]
+            ),
         }
 
 
@@ -512,8 +513,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     def names_for(bench_set: BenchSet) -> list[str]:
         skipped = {} if args.all_tools else bench_set.skipped
         for tool, why in skipped.items():
-            if tool in args.tools:
-                notes.append(f"- {bench_set.name}: {tool} left out: {why}")
+            note = f"- {bench_set.name}: {tool} left out: {why}"
+            if tool in args.tools and note not in notes:
+                notes.append(note)
         return [tool for tool in args.tools if tool not in skipped]
 
     chosen = [SETS[name] for name in args.sets]
@@ -530,8 +532,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             sync_pins[bench_set.name] = bench_sync(bench_set, tools, args.tools, args.runs, results)
     stall_tools = [tool for tool in args.tools if tool != "pip-tools"]
     stalls = stall_check(tools, stall_tools, args.stall_runs) if args.stall_runs else []
-    for bench_set in chosen:
-        capped = {t: n for t, n in bench_set.max_runs.items() if n < args.runs}
+    measured = [s for s in chosen if not args.skip_compile or (s.sync and not args.skip_sync)]
+    for bench_set in measured:
+        ran = names_for(bench_set) if not args.skip_compile else args.tools
+        capped = {t: n for t, n in bench_set.max_runs.items() if n < args.runs and t in ran}
         if capped:
             runs = ", ".join(f"{tool} {n}" for tool, n in capped.items())
             notes.append(f"- {bench_set.name}: runs of each mode capped: {runs}")
@@ -540,7 +544,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Medians of --runs {args.runs} per mode (fewer where capped), seconds; ratios are"
         " pinlock's median over the peer's (below 1: pinlock faster); MiB: peak RSS of the"
         " process tree over the runs; last column: runs over"
-        f" {STALL_FACTOR:g}× their median, per tool in column order.",
+        f" {STALL_FACTOR:g}× their median, per tool in column order. Earlier reports, made by"
+        " the bench before this one: bench/results/.",
         "",
         *notes,
         "",
