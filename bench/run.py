@@ -178,12 +178,27 @@ def run_measured(cmd: Sequence[str], *, env: Mapping[str, str], cwd: Path) -> Sa
     return Sample(seconds=elapsed, max_rss_kib=usage.ru_maxrss)
 
 
-def count_pins(lock: Path) -> int:
-    return sum(
-        1
-        for line in lock.read_text().splitlines()
-        if line[:1].isalnum() and "==" in line.split(";")[0]
-    )
+def pins(lock: Path) -> set[str]:
+    """The name==version pins of a requirements lock (markers, hashes and comments left out)."""
+    found = set()
+    for line in lock.read_text().splitlines():
+        requirement = line.split(";")[0].split(" ")[0]
+        if line[:1].isalnum() and "==" in requirement:
+            name, _, version = requirement.partition("==")
+            found.add(f"{name.lower().replace('_', '-').replace('.', '-')}=={version}")
+    return found
+
+
+def pins_cell(locks: Mapping[str, set[str]]) -> str:
+    """pinlock's pin count, and each peer's when its lock differs: count, and pins not in both."""
+    main_tool = "pinlock" if "pinlock" in locks else next(iter(locks))
+    main = locks[main_tool]
+    others = [
+        f"{tool} {len(theirs)}, {len(main ^ theirs)} differ"
+        for tool, theirs in locks.items()
+        if tool != main_tool and theirs != main
+    ]
+    return f"{len(main)} ({'; '.join(others)})" if others else str(len(main))
 
 
 def ratio(numerator: float | None, denominator: float | None) -> str:
@@ -360,7 +375,7 @@ def _reset(path: Path) -> None:
 def bench_compile(
     bench_set: BenchSet, tools: Tools, names: Sequence[str], runs: int, results: Results
 ) -> str:
-    """Cold, warm and no-op compiles of one set; returns the pin counts."""
+    """Cold, warm and no-op compiles of one set; returns the pins cell of its rows."""
     folder = WORK / "compile" / bench_set.name
     _reset(folder)
     src = folder / f"{bench_set.name}.in"
@@ -383,10 +398,7 @@ def bench_compile(
                 _say(f"compile {bench_set.name} {mode} {tool}: {sample.seconds:.2f} s")
         for tool in names:
             results[(bench_set.name, mode, tool)] = Measurement(samples=tuple(samples[tool]))
-    counts = {tool: count_pins(out[tool]) for tool in names}
-    main = counts.get("pinlock", next(iter(counts.values())))
-    others = [f"{tool} {n}" for tool, n in counts.items() if n != main]
-    return f"{main} ({', '.join(others)})" if others else str(main)
+    return pins_cell({tool: pins(out[tool]) for tool in names})
 
 
 def pinlock_lock(bench_set: BenchSet, tools: Tools) -> Path:
@@ -447,7 +459,7 @@ def bench_sync(
                 _say(f"sync {bench_set.name} {mode} {tool}: {sample.seconds:.2f} s")
         for tool in names:
             results[(bench_set.name, mode, tool)] = Measurement(samples=tuple(samples[tool]))
-    return str(count_pins(lock))
+    return str(len(pins(lock)))
 
 
 def stall_check(tools: Tools, names: Sequence[str], runs: int) -> list[str]:

@@ -94,23 +94,33 @@ def test_a_table_without_pinlock_has_no_ratio_columns() -> None:
     assert lines[2] == "| black | 7 | cold | 0.500 | 1 | 0/1 |"
 
 
-def test_pins_are_counted_from_lock_lines_not_from_hashes_comments_or_options(
+def test_pins_are_read_from_lock_lines_not_from_hashes_comments_or_options(
     tmp_path: Path,
 ) -> None:
     lock = tmp_path / "requirements.txt"
     lock.write_text(
         "# pip-compile --generate-hashes\n"
         "--index-url https://pypi.org/simple\n"
-        "black==24.1.0 \\\n"
+        "Black==24.1.0 \\\n"
         "    --hash=sha256:00\n"
         "    # via -r black.in\n"
         "tomli==2.0.1 ; python_version < '3.11' \\\n"
         "    --hash=sha256:11\n"
         "# The following packages are considered to be unsafe in a requirements file:\n"
-        "pip==24.0\n"
+        "zope.interface==7.0\n"
     )
 
-    assert bench.count_pins(lock) == 3
+    assert bench.pins(lock) == {"black==24.1.0", "tomli==2.0.1", "zope-interface==7.0"}
+
+
+def test_the_pins_cell_names_peers_whose_locks_differ_from_pinlocks() -> None:
+    mine = {"a==1", "b==1", "c==1"}
+
+    assert bench.pins_cell({"pinlock": mine, "uv": set(mine)}) == "3"
+    assert (
+        bench.pins_cell({"pinlock": mine, "pip-tools": set(mine), "uv": {"a==1", "b==2"}})
+        == "3 (uv 2, 3 differ)"
+    )
 
 
 def test_the_environment_loses_pip_uv_and_pinlock_settings(
