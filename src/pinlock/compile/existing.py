@@ -264,8 +264,9 @@ def existing_lock(out: Path | None, fmt: LockFormat) -> Lock | None:
 
 def _differs_in_command_only(previous: str, text: str, command: str) -> bool:
     """Whether the texts differ in one line only, the one recording ``command`` in ``text`` and
-    another command in ``previous`` (the same line up to the command)."""
-    old_lines, new_lines = previous.splitlines(), text.splitlines()
+    another command in ``previous`` (the same line up to the command). Line ends count: a
+    lock whose ``--newline`` changes is rewritten."""
+    old_lines, new_lines = previous.splitlines(keepends=True), text.splitlines(keepends=True)
     if len(old_lines) != len(new_lines):
         return False
     changed = [(old, new) for old, new in zip(old_lines, new_lines, strict=True) if old != new]
