@@ -210,7 +210,7 @@ def test_index_requires_python_sets_versions_aside() -> None:
     newer = Target.from_spec("3.13", "linux")
     assert pins(run(index, "lib", target=newer)) == {"lib": "2.0"}
     text = impossible(index, "lib>=2")
-    assert "set aside (requires a Python other than 3.12.0): 2.0" in text
+    assert "set aside (requires Python >=3.13, not 3.12.0): 2.0" in text
 
 
 def test_metadata_requires_python_backtracks() -> None:

@@ -183,6 +183,34 @@ class Factory:
                 ):
                     found.append(match)
             return found[:1]
+        matches = self._index_candidates(name, extras, requirements, incompatible)
+        if others is not None:
+            self._in_force = others
+
+        def readable() -> Iterator[AnyCandidate]:
+            return (
+                candidate
+                for candidate in matches
+                if self._readable(candidate) and self._fits(candidate, self._in_force)
+            )
+
+        return readable
+
+    def can_match(self, requirement: SpecifierRequirement) -> bool:
+        """Whether any version the index lists could meet ``requirement`` (its metadata unread)."""
+        name, extras = split_identifier(requirement.identifier)
+        if name in self.explicit:
+            return True
+        return bool(self._index_candidates(name, extras, [requirement], set()))
+
+    def _index_candidates(
+        self,
+        name: NormalizedName,
+        extras: frozenset[NormalizedName],
+        requirements: Sequence[Requirement],
+        incompatible: set[AnyCandidate],
+    ) -> list[Candidate]:
+        """The index's candidates that meet ``requirements`` and the constraints, best first."""
         specifiers = [r.specifier for r in requirements if isinstance(r, SpecifierRequirement)]
         specifiers += [c.specifier for c in self.constraints.get(name, ())]
         allow_pre = self.options.pre or any(s.prereleases for s in specifiers if str(s))
@@ -218,18 +246,7 @@ class Factory:
             )
             if candidate not in incompatible and candidate.base not in self.set_aside:
                 matches.append(candidate)
-
-        if others is not None:
-            self._in_force = others
-
-        def readable() -> Iterator[AnyCandidate]:
-            return (
-                candidate
-                for candidate in matches
-                if self._readable(candidate) and self._fits(candidate, self._in_force)
-            )
-
-        return readable
+        return matches
 
     def _readable(self, candidate: Candidate) -> bool:
         """Whether ``candidate``'s dependencies can be read; if not it is set aside for good."""

@@ -113,7 +113,7 @@ def _unusable_reason(dist: DistFile, policy: FilePolicy) -> str | None:
     elif _listed(policy.only_binary, dist.name):
         return "sdists excluded by --only-binary"
     if not policy.target.accepts_python(dist.requires_python):
-        return f"requires a Python other than {policy.target.python_full_version}"
+        return f"requires Python {dist.requires_python}, not {policy.target.python_full_version}"
     return None
 
 
