@@ -102,13 +102,13 @@ def test_unchanged_pages_are_not_parsed_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     parsed: list[str] = []
-    from pinlock.index.pages import parse_html as real_parse
+    from pinlock.index.pages import html_records as real_parse
 
     def counting_parse(body: bytes | str, **options: Any) -> Any:
         parsed.append(str(options["page_url"]))
         return real_parse(body, **options)
 
-    monkeypatch.setattr(finder_module, "parse_html", counting_parse)
+    monkeypatch.setattr(finder_module, "html_records", counting_parse)
     index = index_factory(json=False)  # no validators: every page comes again whole
     first = _compile_afresh(tmp_path, index)
     assert len(parsed) == 2

@@ -133,7 +133,7 @@ def _hash_files(package: ResolvedPackage, finder: PackageFinder, target: Target)
     """
     if not target.platform_open or package.link is not None:
         return list(package.files)
-    return [d for d in finder.find(package.name) if d.version == package.version]
+    return list(finder.find_version(package.name, package.version))
 
 
 def pin_location(

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 from pinlock.cache import Cache
 from pinlock.index.http import HttpResponse
-from pinlock.index.models import DistFile
+from pinlock.index.models import FileRecord
 from pinlock.urls import strip_userinfo
 
 __all__ = ["CachedPage", "PageCache"]
@@ -34,8 +34,8 @@ __all__ = ["CachedPage", "PageCache"]
 _HEADS = "index-pages"
 _BODIES = "page-bodies"
 _PARSED = "parsed-pages"
-# Bumped whenever DistFile or the parsers change what they make of the same bytes.
-_PARSED_FORMAT = "1"
+# Bumped whenever FileRecord or the parsers change what they make of the same bytes.
+_PARSED_FORMAT = "2"
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
 
@@ -114,7 +114,7 @@ class PageCache:
         self._write_head(url, renewed)
         return renewed
 
-    def parsed(self, page: CachedPage, context: Sequence[str]) -> list[DistFile] | None:
+    def parsed(self, page: CachedPage, context: Sequence[str]) -> list[FileRecord] | None:
         """The files ``page`` was found to list when read in ``context`` (its URL, source,
         project and media type), or None when it was not parsed so before."""
         data = self._cache.get(_PARSED, page.digest)
@@ -122,7 +122,8 @@ class PageCache:
             return None
         try:
             # The cache is the user's own folder, as pip's and uv's caches are: unpickling
-            # there is as safe as the interpreter's own files, and far cheaper than parsing.
+            # there is as safe as the interpreter's own files, and far cheaper than parsing
+            # (records are plain tuples of strings: unpickled at C speed).
             stored_context, files = pickle.loads(data)
         except Exception:
             return None  # damaged or from another version: parse again
@@ -130,7 +131,9 @@ class PageCache:
             return None
         return files
 
-    def keep_parsed(self, page: CachedPage, context: Sequence[str], files: list[DistFile]) -> None:
+    def keep_parsed(
+        self, page: CachedPage, context: Sequence[str], files: list[FileRecord]
+    ) -> None:
         data = pickle.dumps(((_PARSED_FORMAT, *context), files), protocol=pickle.HIGHEST_PROTOCOL)
         self._cache.put(_PARSED, page.digest, data)
 

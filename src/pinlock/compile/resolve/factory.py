@@ -33,7 +33,12 @@ from pinlock.compile.resolve.candidates import (
     split_identifier,
 )
 from pinlock.compile.resolve.sources import FileSource, MetadataSource
-from pinlock.compile.resolve.versions import FilePolicy, ProjectVersions, project_versions
+from pinlock.compile.resolve.versions import (
+    FilePolicy,
+    ProjectVersions,
+    exact_pins,
+    project_versions,
+)
 from pinlock.coremetadata import CoreMetadata
 from pinlock.errors import BuildError, MetadataError
 from pinlock.flavour import Flavour
@@ -117,7 +122,7 @@ class Factory:
             known = self._versions.get(name)
         if known is not None:
             return known
-        result = project_versions(self.files.find(name), self._policy)
+        result = project_versions(self.files.listing(name), self._policy)
         with self._lock:
             self._versions[name] = result
         return result
@@ -215,7 +220,7 @@ class Factory:
         versions = self.versions(name)
         # Newest first, as ``versions`` sorts them; a yanked version pinned exactly joins them.
         allowed = list(versions.usable)
-        pinned = [v for v in _exact_pins(specifiers) if v in versions.yanked_only]
+        pinned = [v for v in exact_pins(specifiers) if v in versions.yanked_only]
         if pinned:
             # PEP 592: a yanked file is used only when the version is pinned exactly.
             allowed = sorted([*allowed, *pinned], reverse=True)
@@ -439,15 +444,3 @@ def from_packaging(
         text=f"{text}{req.specifier}",
         required_by=required_by,
     )
-
-
-def _exact_pins(specifiers: Iterable[SpecifierSet]) -> set[Version]:
-    pins: set[Version] = set()
-    for spec_set in specifiers:
-        for spec in spec_set:
-            if spec.operator in ("==", "===") and "*" not in spec.version:
-                try:
-                    pins.add(Version(spec.version))
-                except ValueError:
-                    continue
-    return pins

@@ -19,15 +19,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, NormalizedName, parse_wheel_filename
 from packaging.version import Version
 
 from pinlock.flavour import Flavour
-from pinlock.index.models import DistFile
+from pinlock.index.models import (
+    DistFile,
+    FileKind,
+    FileRecord,
+    ProjectListing,
+    dist_from_record,
+    parse_dist_filename,
+    requires_python_of,
+)
 from pinlock.target import Target
 
-__all__ = ["FilePolicy", "ProjectVersions", "project_versions"]
+__all__ = ["FilePolicy", "ProjectVersions", "exact_pins", "project_versions"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -64,21 +73,33 @@ class ProjectVersions:
         return self.foreign_wheels.get(version, best)
 
 
-def project_versions(files: Iterable[DistFile], policy: FilePolicy) -> ProjectVersions:
-    """Sort a project's files into usable versions, yanked ones and those set aside (and why)."""
+def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVersions:
+    """Sort a project's files into usable versions, yanked ones and those set aside (and why).
+
+    Files are judged from their records; a DistFile is made only for a file the target can use
+    (and for the wheel of another platform a version's metadata is read from): of a page of
+    thousands of files, a target uses a few per version.
+    """
     usable: dict[Version, list[tuple[Any, DistFile]]] = defaultdict(list)
     yanked: dict[Version, list[tuple[Any, DistFile]]] = defaultdict(list)
     rejected: dict[str, set[Version]] = defaultdict(set)
-    foreign: dict[Version, list[DistFile]] = defaultdict(list)
+    foreign: dict[Version, list[tuple[FileRecord, str, frozenset[Tag]]]] = defaultdict(list)
     target = policy.target
-    for dist in files:
-        reason = _unusable_reason(dist, policy)
-        if reason is None:
-            (yanked if dist.yanked else usable)[dist.version].append((_rank(dist, target), dist))
+    for record, source in listing.entries():
+        facts = parse_dist_filename(record[0])
+        if facts is None:
             continue
-        rejected[reason].add(dist.version)
-        if _other_platform_wheel(dist, policy):
-            foreign[dist.version].append(dist)
+        name, version, kind, tags = facts
+        requires_python = requires_python_of(record[3])
+        reason = _unusable_reason(name, version, kind, tags, requires_python, policy)
+        if reason is None:
+            dist = dist_from_record(record, source)
+            if dist is not None:
+                (yanked if dist.yanked else usable)[version].append((_rank(dist, target), dist))
+            continue
+        rejected[reason].add(version)
+        if _other_platform_wheel(name, version, kind, requires_python, policy):
+            foreign[version].append((record, source, tags))
     shown = set(usable) | set(yanked)
     ranked_usable = {v: _by_rank(fs) for v, fs in sorted(usable.items(), reverse=True)}
     ranked_yanked = {
@@ -101,30 +122,43 @@ def project_versions(files: Iterable[DistFile], policy: FilePolicy) -> ProjectVe
     )
 
 
-def _unusable_reason(dist: DistFile, policy: FilePolicy) -> str | None:
+def _unusable_reason(  # noqa: PLR0917 - runs for every file of every page: no keywords
+    name: NormalizedName,
+    version: Version,
+    kind: FileKind,
+    tags: frozenset[Tag],
+    requires_python: SpecifierSet | None,
+    policy: FilePolicy,
+) -> str | None:
     flavour = policy.flavour
-    if flavour is not None and flavour.owns(dist.name) and not flavour.accepts(dist.version):
+    if flavour is not None and flavour.owns(name) and not flavour.accepts(version):
         return f"not a {flavour.name} build"
-    if dist.is_wheel:
-        if _listed(policy.no_binary, dist.name):
+    if kind is FileKind.WHEEL:
+        if _listed(policy.no_binary, name):
             return "wheels excluded by --no-binary"
-        if policy.target.tag_rank(dist.wheel_tags) is None:
+        if policy.target.tag_rank(tags) is None:
             return f"no wheel for {policy.target.description}"
-    elif _listed(policy.only_binary, dist.name):
+    elif _listed(policy.only_binary, name):
         return "sdists excluded by --only-binary"
-    if not policy.target.accepts_python(dist.requires_python):
-        return f"requires Python {dist.requires_python}, not {policy.target.python_full_version}"
+    if not policy.target.accepts_python(requires_python):
+        return f"requires Python {requires_python}, not {policy.target.python_full_version}"
     return None
 
 
-def _other_platform_wheel(dist: DistFile, policy: FilePolicy) -> bool:
+def _other_platform_wheel(
+    name: NormalizedName,
+    version: Version,
+    kind: FileKind,
+    requires_python: SpecifierSet | None,
+    policy: FilePolicy,
+) -> bool:
     """A wheel set aside only because its tags do not fit: its metadata may still be read."""
-    if not dist.is_wheel or _listed(policy.no_binary, dist.name):
+    if kind is not FileKind.WHEEL or _listed(policy.no_binary, name):
         return False
     flavour = policy.flavour
-    if flavour is not None and flavour.owns(dist.name) and not flavour.accepts(dist.version):
+    if flavour is not None and flavour.owns(name) and not flavour.accepts(version):
         return False
-    return policy.target.accepts_python(dist.requires_python)
+    return policy.target.accepts_python(requires_python)
 
 
 def _rank(dist: DistFile, target: Target) -> tuple[int, int, _Descending, str]:
@@ -153,20 +187,26 @@ def build_tag(filename: str) -> tuple[int, str] | tuple[()]:
 _INTERPRETER = re.compile(r"(?:cp|py|pp)(\d)(\d*)\Z")
 
 
-def _closest_wheel(wheels: list[DistFile], target: Target) -> DistFile | None:
+def _closest_wheel(
+    wheels: list[tuple[FileRecord, str, frozenset[Tag]]], target: Target
+) -> DistFile | None:
     """The wheel whose metadata best stands for the target's: built for the newest Python not
     newer than the target's (old setup.py files computed dependencies per Python version, so a
     wheel for another major version, or only for newer Pythons, never stands in), then the
     highest build tag, then the file name, so the choice is deterministic."""
     wanted = (target.python_full_version.major, target.python_full_version.minor)
-    ranked: list[tuple[tuple[int, _Descending, str], DistFile]] = []
-    for dist in wheels:
-        pythons = [_python_of(tag) for tag in dist.wheel_tags]
+    ranked: list[tuple[tuple[int, _Descending, str], FileRecord, str]] = []
+    for record, source, tags in wheels:
+        pythons = [_python_of(tag) for tag in tags]
         fitting = [p for p in pythons if p is not None and p[0] == wanted[0] and p <= wanted]
         if fitting:
-            key = (-max(fitting)[1], _Descending(build_tag(dist.filename)), dist.filename)
-            ranked.append((key, dist))
-    return min(ranked, key=lambda item: item[0])[1] if ranked else None
+            filename = record[0]
+            key = (-max(fitting)[1], _Descending(build_tag(filename)), filename)
+            ranked.append((key, record, source))
+    if not ranked:
+        return None
+    _key, record, source = min(ranked, key=lambda item: item[0])
+    return dist_from_record(record, source)
 
 
 def _python_of(tag: Tag) -> tuple[int, int] | None:
@@ -198,3 +238,16 @@ class _Descending:
 
     def __hash__(self) -> int:
         return hash(self.value)
+
+
+def exact_pins(specifiers: Iterable[SpecifierSet]) -> set[Version]:
+    """The versions ``specifiers`` pin exactly (``==1.0``, no wildcard)."""
+    pins: set[Version] = set()
+    for spec_set in specifiers:
+        for spec in spec_set:
+            if spec.operator in ("==", "===") and "*" not in spec.version:
+                try:
+                    pins.add(Version(spec.version))
+                except ValueError:
+                    continue
+    return pins
