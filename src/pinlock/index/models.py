@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,7 @@ __all__ = [
     "FileRecord",
     "ProjectListing",
     "dist_from_record",
+    "flat_pairs",
     "parse_dist_filename",
     "record_of",
     "requires_python_of",
@@ -203,10 +205,10 @@ def record_of(dist: DistFile) -> FileRecord:
     return (
         dist.filename,
         dist.url,
-        _flat(dist.hashes),
+        flat_pairs(dist.hashes),
         None if dist.requires_python is None else str(dist.requires_python),
         (dist.yanked_reason or "") if dist.yanked else None,
-        None if dist.metadata_hashes is None else _flat(dist.metadata_hashes),
+        None if dist.metadata_hashes is None else flat_pairs(dist.metadata_hashes),
         dist.size,
         None if dist.upload_time is None else dist.upload_time.isoformat(),
     )
@@ -253,8 +255,9 @@ def _pairs(flat: tuple[str, ...]) -> dict[str, str]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
 
 
-def _flat(mapping: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(item for pair in mapping.items() for item in pair)
+def flat_pairs(mapping: Mapping[str, str]) -> tuple[str, ...]:
+    """A record's digests: ``{"sha256": hex}`` as ``("sha256", hex)``, algorithm names interned."""
+    return tuple(item for key, value in mapping.items() for item in (sys.intern(key), value))
 
 
 def _timestamp(value: str | None) -> datetime | None:

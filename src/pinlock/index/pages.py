@@ -10,6 +10,7 @@ import functools
 import html
 import json
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote, urljoin
@@ -20,6 +21,7 @@ from pinlock.index.models import (
     DistFile,
     FileRecord,
     dist_from_record,
+    flat_pairs,
     parse_dist_filename,
     requires_python_of,
 )
@@ -250,12 +252,13 @@ def _make_record(
     return (
         filename,
         url,
-        tuple(item for pair in all_hashes.items() for item in pair),
-        requires_python if requires_python_of(requires_python) is not None else None,
+        flat_pairs(all_hashes),
+        # Interned, as the algorithm names are: kept pages then hold one copy of each.
+        sys.intern(requires_python)
+        if requires_python is not None and requires_python_of(requires_python) is not None
+        else None,
         yanked,
-        None
-        if metadata_hashes is None
-        else tuple(item for pair in metadata_hashes.items() for item in pair),
+        None if metadata_hashes is None else flat_pairs(metadata_hashes),
         size,
         upload_time,
     )
