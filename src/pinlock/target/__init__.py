@@ -175,9 +175,11 @@ class Target:
 
     def accepts_python(self, requires_python: SpecifierSet | str | None) -> bool:
         """Whether a ``Requires-Python`` value admits this target's full Python version."""
-        if requires_python is None or requires_python == "":
+        if requires_python is None:
             return True
-        if isinstance(requires_python, str):
+        if isinstance(requires_python, str):  # never compared with a SpecifierSet: that parses
+            if not requires_python:
+                return True
             known = self._python_answers.get(requires_python)
             if known is None:
                 spec = SpecifierSet(requires_python)

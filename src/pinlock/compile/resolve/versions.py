@@ -90,7 +90,7 @@ def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVers
         if facts is None:
             continue
         name, version, kind, tags = facts
-        requires_python = requires_python_of(record[3])
+        requires_python = record[3]
         reason = _unusable_reason(name, version, kind, tags, requires_python, policy)
         if reason is None:
             dist = dist_from_record(record, source)
@@ -127,7 +127,7 @@ def _unusable_reason(  # noqa: PLR0917 - runs for every file of every page: no k
     version: Version,
     kind: FileKind,
     tags: frozenset[Tag],
-    requires_python: SpecifierSet | None,
+    requires_python: str | None,
     policy: FilePolicy,
 ) -> str | None:
     flavour = policy.flavour
@@ -141,7 +141,8 @@ def _unusable_reason(  # noqa: PLR0917 - runs for every file of every page: no k
     elif _listed(policy.only_binary, name):
         return "sdists excluded by --only-binary"
     if not policy.target.accepts_python(requires_python):
-        return f"requires Python {requires_python}, not {policy.target.python_full_version}"
+        needed = requires_python_of(requires_python)
+        return f"requires Python {needed}, not {policy.target.python_full_version}"
     return None
 
 
@@ -149,7 +150,7 @@ def _other_platform_wheel(
     name: NormalizedName,
     version: Version,
     kind: FileKind,
-    requires_python: SpecifierSet | None,
+    requires_python: str | None,
     policy: FilePolicy,
 ) -> bool:
     """A wheel set aside only because its tags do not fit: its metadata may still be read."""
