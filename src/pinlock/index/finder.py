@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -44,12 +44,6 @@ SIMPLE_ACCEPT = (
 _JSON_TYPES = frozenset({"application/vnd.pypi.simple.v1+json", "application/json"})
 
 _K = TypeVar("_K", bound=Hashable)
-
-
-class _Parser(Protocol):
-    def __call__(
-        self, body: bytes | str, *, page_url: str, project: NormalizedName | None
-    ) -> list[FileRecord]: ...
 
 
 _V = TypeVar("_V")
@@ -158,30 +152,21 @@ class PackageFinder:
             return
 
     def _collect(self, name: NormalizedName) -> ProjectListing:
-        parts: list[tuple[str, Sequence[FileRecord]]] = []
-        seen: set[str] = set()
-        for source, records in self._files_from_sources(name):
-            if not records:
-                continue
-            urls = [record[1] for record in records]
-            if seen.isdisjoint(urls) and len(set(urls)) == len(urls):
-                seen.update(urls)
-            else:  # the same file listed twice: the first listing of it stands
-                kept = []
-                for record in records:
-                    if record[1] not in seen:
-                        seen.add(record[1])
-                        kept.append(record)
-                records = kept
-            parts.append((source, records))
-        listing = ProjectListing(tuple(parts))
+        found = list(self._files_from_sources(name))
+        if len(found) > 1:  # the same file listed by two sources: the first listing stands
+            seen: set[str] = set()
+            for index, (source, records) in enumerate(found):
+                kept = [record for record in records if record[1] not in seen]
+                seen.update(record[1] for record in kept)
+                found[index] = (source, kept)
+        listing = ProjectListing(tuple(found))
         if self.uploaded_prior_to is not None:
             return ProjectListing.of(uploaded_before(listing.files(), self.uploaded_prior_to))
         return listing
 
     def _files_from_sources(
         self, name: NormalizedName
-    ) -> Iterable[tuple[str, Sequence[FileRecord]]]:
+    ) -> Iterable[tuple[str, Collection[FileRecord]]]:
         forced = self._package_indexes.get(name)
         if forced is not None:
             for source in forced:
@@ -203,14 +188,14 @@ class PackageFinder:
         for link in self.settings.find_links:
             yield link, self._from_find_links(link, name)
 
-    def _from_named_source(self, source: str, name: NormalizedName) -> Sequence[FileRecord]:
+    def _from_named_source(self, source: str, name: NormalizedName) -> Collection[FileRecord]:
         """An entry of ``package_indexes``: an index URL, or a local index or wheel folder."""
         folder = local_path(source)
         if folder is not None and folder.is_dir() and not (folder / name).is_dir():
             return [record_of(dist) for dist in _folder_files(folder, source, name)]
         return self._from_index(source, name) or ()
 
-    def _from_index(self, index_url: str, name: NormalizedName) -> Sequence[FileRecord] | None:
+    def _from_index(self, index_url: str, name: NormalizedName) -> Collection[FileRecord] | None:
         """The files the index lists for ``name``; None when it does not have the project."""
         folder = local_path(index_url)
         if folder is not None:
@@ -223,17 +208,24 @@ class PackageFinder:
             raise status_error(page_url, response.status, authenticated=response.authenticated)
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         parse = json_records if media_type in _JSON_TYPES else html_records
-        try:
-            files = self._parsed(
-                response, kept, parse, source=index_url, project=name, media_type=media_type
-            )
-        except ValueError as error:  # a truncated or garbled answer, JSON or UTF-8
-            raise NetworkError(page_url, 1, f"not a valid JSON project page: {error}") from None
-        if not files:
-            problem = not_an_index_page(response.body, media_type=media_type, project=name)
-            if problem is not None:
-                raise NetworkError(page_url, 1, problem)
-        return files
+        final_url = response.url  # not the response: KeptRecords keeps this function
+
+        def checked(body: bytes | str) -> list[FileRecord]:
+            # Checked before the records are kept: a page found wrong is never kept parsed.
+            try:
+                files = parse(body, page_url=final_url, project=name)
+            except ValueError as error:  # a truncated or garbled answer, JSON or UTF-8
+                raise NetworkError(page_url, 1, f"not a valid JSON project page: {error}") from None
+            if not files:
+                raw = body.encode() if isinstance(body, str) else body
+                problem = not_an_index_page(raw, media_type=media_type, project=name)
+                if problem is not None:
+                    raise NetworkError(page_url, 1, problem)
+            return files
+
+        return self._parsed(
+            response, kept, checked, source=index_url, project=name, media_type=media_type
+        )
 
     def _from_find_links(self, link: str, name: NormalizedName) -> Sequence[FileRecord]:
         every = self._link_pages.get(link, lambda: self._read_find_links(link))
@@ -251,8 +243,14 @@ class PackageFinder:
                 return ()
             if response.status != 200:
                 raise status_error(link, response.status, authenticated=response.authenticated)
+
+            final_url = response.url  # not the response: KeptRecords keeps this function
+
+            def parse(body: bytes | str) -> list[FileRecord]:
+                return html_records(body, page_url=final_url, project=None)
+
             return tuple(
-                self._parsed(response, kept, html_records, source=link, project=None, media_type="")
+                self._parsed(response, kept, parse, source=link, project=None, media_type="")
             )
         if path.is_dir():
             return tuple(record_of(dist) for dist in _folder_files(path, link, None))
@@ -291,22 +289,19 @@ class PackageFinder:
         self,
         response: HttpResponse,
         kept: CachedPage | None,
-        parse: _Parser,
+        parse: Callable[[bytes | str], list[FileRecord]],
         *,
         source: str,
         project: NormalizedName | None,
         media_type: str,
-    ) -> list[FileRecord]:
+    ) -> Collection[FileRecord]:
         """The files a page lists; parsed once for the same bytes (indexes without validators
-        send the same page again and again)."""
+        send the same page again and again). A kept page's files stay in the cache, read again
+        when used (``pagecache.KeptRecords``)."""
         if kept is None or self._pages is None:
-            return parse(response.body, page_url=response.url, project=project)
+            return parse(response.body)
         context = (response.url, source, project or "", media_type)
-        files = self._pages.parsed(kept, context)
-        if files is None:
-            files = parse(response.body, page_url=response.url, project=project)
-            self._pages.keep_parsed(kept, context, files)
-        return files
+        return self._pages.kept_records(kept, context, parse)
 
     # -- digests -------------------------------------------------------------------------
 

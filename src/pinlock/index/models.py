@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -164,7 +164,7 @@ class ProjectListing:
     duplicate URLs. DistFiles are made only when asked for (``files``, ``entries`` give the
     records for a caller that picks first)."""
 
-    parts: tuple[tuple[str, Sequence[FileRecord]], ...] = ()
+    parts: tuple[tuple[str, Collection[FileRecord]], ...] = ()
 
     @classmethod
     def of(cls, files: Iterable[DistFile]) -> ProjectListing:

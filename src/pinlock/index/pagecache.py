@@ -21,15 +21,16 @@ import json
 import pickle
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from pinlock.cache import Cache
+from pinlock.errors import NetworkError
 from pinlock.index.http import HttpResponse
 from pinlock.index.models import FileRecord
 from pinlock.urls import strip_userinfo
 
-__all__ = ["CachedPage", "PageCache"]
+__all__ = ["CachedPage", "KeptRecords", "PageCache"]
 
 _HEADS = "index-pages"
 _BODIES = "page-bodies"
@@ -131,6 +132,29 @@ class PageCache:
             return None
         return files
 
+    def kept_records(
+        self, page: CachedPage, context: Sequence[str], parse: Callable[[bytes], list[FileRecord]]
+    ) -> KeptRecords:
+        """The files ``page`` lists, parsed by ``parse`` now unless kept parsed already, and
+        read from the cache again whenever they are used (``KeptRecords``)."""
+        if not self._cache.path(_PARSED, page.digest).is_file():
+            self.keep_parsed(page, context, parse(page.response.body))
+        return KeptRecords(self, page, context, parse)
+
+    def _records(
+        self, page: CachedPage, context: Sequence[str], parse: Callable[[bytes], list[FileRecord]]
+    ) -> list[FileRecord]:
+        records = self.parsed(page, context)
+        if records is None:  # kept under another context, or damaged: parse the body again
+            body = self._cache.get(_BODIES, page.digest)
+            if body is None:
+                raise NetworkError(
+                    page.response.url, 1, "its kept page was replaced while this run read it"
+                )
+            records = parse(body)
+            self.keep_parsed(page, context, records)
+        return records
+
     def keep_parsed(
         self, page: CachedPage, context: Sequence[str], files: list[FileRecord]
     ) -> None:
@@ -193,6 +217,36 @@ class PageCache:
             last_modified=_text(head.get("last-modified")),
             fresh_until=fresh,
         )
+
+
+class KeptRecords(Collection[FileRecord]):
+    """The records of a kept page, read from the cache each time they are used: a run over
+    hundreds of projects does not hold their hundreds of thousands of files between the few
+    moments each is read (sorting versions, and listing a pin's files)."""
+
+    __slots__ = ("_context", "_page", "_pages", "_parse")
+
+    def __init__(
+        self,
+        pages: PageCache,
+        page: CachedPage,
+        context: Sequence[str],
+        parse: Callable[[bytes], list[FileRecord]],
+    ) -> None:
+        # Only the page's head: its body, held here, would cost what the records do.
+        self._page = replace(page, response=replace(page.response, body=b""))
+        self._pages = pages
+        self._context = tuple(context)
+        self._parse = parse
+
+    def __iter__(self) -> Iterator[FileRecord]:
+        return iter(self._pages._records(self._page, self._context, self._parse))
+
+    def __len__(self) -> int:
+        return len(self._pages._records(self._page, self._context, self._parse))
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._pages._records(self._page, self._context, self._parse)
 
 
 def _fresh_until(headers: Mapping[str, str]) -> float | None:
