@@ -272,6 +272,43 @@ def test_an_sdist_is_usable_anywhere_and_ranks_after_a_fitting_wheel() -> None:
         run(index, "native", target=LINUX, only_binary=frozenset({"native"}))
 
 
+def test_only_files_the_target_can_use_become_dist_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A page lists every platform's wheels of every version; sorting versions makes a DistFile
+    # of the usable ones only (and of the other platform's wheel an sdist-only version's
+    # metadata is read from), judging the rest from their records.
+    from pinlock.compile.resolve import versions as versions_module
+    from pinlock.index.models import ProjectListing
+
+    index = FakeIndex()
+    platforms = ["cp312-cp312-win_amd64", "cp312-cp312-macosx_11_0_arm64", "cp311-cp311-win32"]
+    for minor in range(10):
+        index.release("native", f"1.{minor}", wheels=[*platforms, "cp312-cp312-manylinux1_x86_64"])
+    index.release("native", "2.0", wheels=platforms, sdist=True)
+    made: list[str] = []
+    from pinlock.index.models import dist_from_record as real
+
+    def counting(record: Any, source: str) -> Any:
+        made.append(record[0])
+        return real(record, source)
+
+    monkeypatch.setattr(versions_module, "dist_from_record", counting)
+    policy = versions_module.FilePolicy(target=LINUX)
+    listing = index.files.listing(NormalizedName("native"))
+    found = versions_module.project_versions(listing, policy)
+    assert len(listing) == 44
+    assert list(found.usable) == [Version("2.0"), *(Version(f"1.{m}") for m in range(9, -1, -1))]
+    assert sorted(made) == sorted(
+        [
+            *(f"native-1.{m}-cp312-cp312-manylinux1_x86_64.whl" for m in range(10)),
+            "native-2.0.tar.gz",
+            "native-2.0-cp312-cp312-macosx_11_0_arm64.whl",  # 2.0's metadata is read from it
+        ]
+    )
+    foreign = found.foreign_wheels[Version("2.0")]
+    assert foreign.filename == "native-2.0-cp312-cp312-macosx_11_0_arm64.whl"
+    assert ProjectListing.of(listing.files()) == listing
+
+
 # --- constraints and preferences -----------------------------------------------------------
 
 
