@@ -273,9 +273,9 @@ def test_an_sdist_is_usable_anywhere_and_ranks_after_a_fitting_wheel() -> None:
 
 
 def test_only_files_the_target_can_use_become_dist_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A page lists every platform's wheels of every version; sorting versions makes a DistFile
-    # of the usable ones only (and of the other platform's wheel an sdist-only version's
-    # metadata is read from), judging the rest from their records.
+    # A page lists every platform's wheels of every version; sorting versions judges files from
+    # their records, and makes DistFiles only of the usable files of a version looked at (and of
+    # the other platform's wheel an sdist-only version's metadata is read from).
     from pinlock.compile.resolve import versions as versions_module
     from pinlock.index.models import ProjectListing
 
@@ -297,15 +297,15 @@ def test_only_files_the_target_can_use_become_dist_files(monkeypatch: pytest.Mon
     found = versions_module.project_versions(listing, policy)
     assert len(listing) == 44
     assert list(found.usable) == [Version("2.0"), *(Version(f"1.{m}") for m in range(9, -1, -1))]
-    assert sorted(made) == sorted(
-        [
-            *(f"native-1.{m}-cp312-cp312-manylinux1_x86_64.whl" for m in range(10)),
-            "native-2.0.tar.gz",
-            "native-2.0-cp312-cp312-macosx_11_0_arm64.whl",  # 2.0's metadata is read from it
-        ]
-    )
+    # 2.0 has an sdist only for this target: its metadata is read from another platform's wheel.
+    assert made == ["native-2.0-cp312-cp312-macosx_11_0_arm64.whl"]
     foreign = found.foreign_wheels[Version("2.0")]
     assert foreign.filename == "native-2.0-cp312-cp312-macosx_11_0_arm64.whl"
+    made.clear()
+    files = found.usable[Version("1.7")]
+    assert [f.filename for f in files] == ["native-1.7-cp312-cp312-manylinux1_x86_64.whl"]
+    assert found.usable[Version("1.7")] is files
+    assert made == ["native-1.7-cp312-cp312-manylinux1_x86_64.whl"]
     assert ProjectListing.of(listing.files()) == listing
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,12 +76,13 @@ class ProjectVersions:
 def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVersions:
     """Sort a project's files into usable versions, yanked ones and those set aside (and why).
 
-    Files are judged from their records; a DistFile is made only for a file the target can use
-    (and for the wheel of another platform a version's metadata is read from): of a page of
-    thousands of files, a target uses a few per version.
+    Files are judged from their records; DistFiles are made only of the usable files of a
+    version someone asks for (and of the wheel of another platform a version's metadata is
+    read from): a page lists thousands of files, a resolution looks at a few versions.
     """
-    usable: dict[Version, list[tuple[Any, DistFile]]] = defaultdict(list)
-    yanked: dict[Version, list[tuple[Any, DistFile]]] = defaultdict(list)
+    usable: dict[Version, list[_Entry]] = defaultdict(list)
+    yanked: dict[Version, list[_Entry]] = defaultdict(list)
+    with_wheels: set[tuple[bool, Version]] = set()
     rejected: dict[str, set[Version]] = defaultdict(set)
     foreign: dict[Version, list[tuple[FileRecord, str, frozenset[Tag]]]] = defaultdict(list)
     target = policy.target
@@ -93,21 +94,21 @@ def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVers
         requires_python = record[3]
         reason = _unusable_reason(name, version, kind, tags, requires_python, policy)
         if reason is None:
-            dist = dist_from_record(record, source)
-            if dist is not None:
-                (yanked if dist.yanked else usable)[version].append((_rank(dist, target), dist))
+            is_yanked = record[4] is not None
+            (yanked if is_yanked else usable)[version].append(
+                (_rank(record[0], record[1], kind, tags, target), record, source)
+            )
+            if kind is FileKind.WHEEL:
+                with_wheels.add((is_yanked, version))
             continue
         rejected[reason].add(version)
         if _other_platform_wheel(name, version, kind, requires_python, policy):
             foreign[version].append((record, source, tags))
     shown = set(usable) | set(yanked)
-    ranked_usable = {v: _by_rank(fs) for v, fs in sorted(usable.items(), reverse=True)}
-    ranked_yanked = {
-        v: _by_rank(fs) for v, fs in sorted(yanked.items(), reverse=True) if v not in usable
-    }
+    yanked_only = {v: yanked[v] for v in sorted(yanked, reverse=True) if v not in usable}
     return ProjectVersions(
-        usable=ranked_usable,
-        yanked_only=ranked_yanked,
+        usable=_Files({v: usable[v] for v in sorted(usable, reverse=True)}),
+        yanked_only=_Files(yanked_only),
         rejected={
             reason: frozenset(versions - shown)
             for reason, versions in rejected.items()
@@ -115,11 +116,47 @@ def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVers
         },
         foreign_wheels={
             version: wheel
-            for version, files in (*ranked_usable.items(), *ranked_yanked.items())
-            if not any(f.is_wheel for f in files)
+            for is_yanked, versions in ((False, usable), (True, yanked_only))
+            for version in versions
+            if (is_yanked, version) not in with_wheels
             and (wheel := _closest_wheel(foreign.get(version, []), target)) is not None
         },
     )
+
+
+_Rank = tuple[int, int, "_Descending", str]
+_Entry = tuple[_Rank, FileRecord, str]
+
+
+class _Files(Mapping[Version, tuple[DistFile, ...]]):
+    """Each version's usable files, best first, made into DistFiles when first asked for."""
+
+    __slots__ = ("_entries", "_made")
+
+    def __init__(self, entries: dict[Version, list[_Entry]]) -> None:
+        self._entries = entries
+        self._made: dict[Version, tuple[DistFile, ...]] = {}
+
+    def __getitem__(self, version: Version) -> tuple[DistFile, ...]:
+        files = self._made.get(version)
+        if files is None:
+            ranked = sorted(self._entries[version], key=lambda entry: entry[0])
+            files = tuple(
+                dist
+                for _rank, record, source in ranked
+                if (dist := dist_from_record(record, source)) is not None
+            )
+            self._made[version] = files
+        return files
+
+    def __iter__(self) -> Iterator[Version]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, version: object) -> bool:
+        return version in self._entries
 
 
 def _unusable_reason(  # noqa: PLR0917 - runs for every file of every page: no keywords
@@ -162,16 +199,12 @@ def _other_platform_wheel(
     return policy.target.accepts_python(requires_python)
 
 
-def _rank(dist: DistFile, target: Target) -> tuple[int, int, _Descending, str]:
+def _rank(filename: str, url: str, kind: FileKind, tags: frozenset[Tag], target: Target) -> _Rank:
     """pip's order: wheels first, best tag first, then the highest build tag; URL for ties."""
-    if dist.is_wheel:
-        rank = target.tag_rank(dist.wheel_tags) or 0
-        return (0, rank, _Descending(build_tag(dist.filename)), dist.url)
-    return (1, 0, _Descending(()), dist.url)
-
-
-def _by_rank(files: list[tuple[Any, DistFile]]) -> tuple[DistFile, ...]:
-    return tuple(dist for _rank, dist in sorted(files, key=lambda item: item[0]))
+    if kind is FileKind.WHEEL:
+        rank = target.tag_rank(tags) or 0
+        return (0, rank, _Descending(build_tag(filename)), url)
+    return (1, 0, _Descending(()), url)
 
 
 def build_tag(filename: str) -> tuple[int, str] | tuple[()]:
