@@ -86,29 +86,36 @@ def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVers
     rejected: dict[str, set[Version]] = defaultdict(set)
     foreign: dict[Version, list[tuple[FileRecord, str, frozenset[Tag]]]] = defaultdict(list)
     target = policy.target
+    flavour = policy.flavour
+    # A page repeats a few (kind, tags, Requires-Python) thousands of times: each judged once.
+    judged: dict[tuple[NormalizedName, FileKind, frozenset[Tag], str | None], _Verdict] = {}
     for record, source in listing.entries():
         facts = parse_dist_filename(record[0])
         if facts is None:
             continue
         name, version, kind, tags = facts
-        requires_python = record[3]
-        reason = _unusable_reason(name, version, kind, tags, requires_python, policy)
+        if flavour is not None and flavour.owns(name) and not flavour.accepts(version):
+            rejected[f"not a {flavour.name} build"].add(version)
+            continue
+        key = (name, kind, tags, record[3])
+        verdict = judged.get(key)
+        if verdict is None:
+            verdict = judged[key] = _judge(name, kind, tags, record[3], policy)
+        reason, readable_elsewhere = verdict
         if reason is None:
             is_yanked = record[4] is not None
-            (yanked if is_yanked else usable)[version].append(
-                (_rank(record[0], record[1], kind, tags, target), record, source)
-            )
+            (yanked if is_yanked else usable)[version].append((record, source, kind, tags))
             if kind is FileKind.WHEEL:
                 with_wheels.add((is_yanked, version))
             continue
         rejected[reason].add(version)
-        if _other_platform_wheel(name, version, kind, requires_python, policy):
+        if readable_elsewhere:
             foreign[version].append((record, source, tags))
     shown = set(usable) | set(yanked)
     yanked_only = {v: yanked[v] for v in sorted(yanked, reverse=True) if v not in usable}
     return ProjectVersions(
-        usable=_Files({v: usable[v] for v in sorted(usable, reverse=True)}),
-        yanked_only=_Files(yanked_only),
+        usable=_Files({v: usable[v] for v in sorted(usable, reverse=True)}, target),
+        yanked_only=_Files(yanked_only, target),
         rejected={
             reason: frozenset(versions - shown)
             for reason, versions in rejected.items()
@@ -125,25 +132,32 @@ def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVers
 
 
 _Rank = tuple[int, int, "_Descending", str]
-_Entry = tuple[_Rank, FileRecord, str]
+_Entry = tuple[FileRecord, str, FileKind, frozenset[Tag]]
+# Why a file cannot be used (None: it can), and whether its metadata may stand for the target's.
+_Verdict = tuple[str | None, bool]
 
 
 class _Files(Mapping[Version, tuple[DistFile, ...]]):
     """Each version's usable files, best first, made into DistFiles when first asked for."""
 
-    __slots__ = ("_entries", "_made")
+    __slots__ = ("_entries", "_made", "_target")
 
-    def __init__(self, entries: dict[Version, list[_Entry]]) -> None:
+    def __init__(self, entries: dict[Version, list[_Entry]], target: Target) -> None:
         self._entries = entries
+        self._target = target
         self._made: dict[Version, tuple[DistFile, ...]] = {}
 
     def __getitem__(self, version: Version) -> tuple[DistFile, ...]:
         files = self._made.get(version)
         if files is None:
-            ranked = sorted(self._entries[version], key=lambda entry: entry[0])
+            target = self._target
+            ranked = sorted(
+                (_rank(record[0], record[1], kind, tags, target), record, source)
+                for record, source, kind, tags in self._entries[version]
+            )
             files = tuple(
                 dist
-                for _rank, record, source in ranked
+                for _rank_key, record, source in ranked
                 if (dist := dist_from_record(record, source)) is not None
             )
             self._made[version] = files
@@ -159,44 +173,28 @@ class _Files(Mapping[Version, tuple[DistFile, ...]]):
         return version in self._entries
 
 
-def _unusable_reason(  # noqa: PLR0917 - runs for every file of every page: no keywords
+def _judge(
     name: NormalizedName,
-    version: Version,
     kind: FileKind,
     tags: frozenset[Tag],
     requires_python: str | None,
     policy: FilePolicy,
-) -> str | None:
-    flavour = policy.flavour
-    if flavour is not None and flavour.owns(name) and not flavour.accepts(version):
-        return f"not a {flavour.name} build"
+) -> _Verdict:
+    """Why a file (not ruled out by the flavour) cannot be used, None when it can; and whether
+    it is a wheel set aside only for its tags, whose metadata may still be read."""
+    target = policy.target
     if kind is FileKind.WHEEL:
         if _listed(policy.no_binary, name):
-            return "wheels excluded by --no-binary"
-        if policy.target.tag_rank(tags) is None:
-            return f"no wheel for {policy.target.description}"
+            return "wheels excluded by --no-binary", False
+        fits_python = target.accepts_python(requires_python)
+        if target.tag_rank(tags) is None:
+            return f"no wheel for {target.description}", fits_python
     elif _listed(policy.only_binary, name):
-        return "sdists excluded by --only-binary"
-    if not policy.target.accepts_python(requires_python):
+        return "sdists excluded by --only-binary", False
+    if not target.accepts_python(requires_python):
         needed = requires_python_of(requires_python)
-        return f"requires Python {needed}, not {policy.target.python_full_version}"
-    return None
-
-
-def _other_platform_wheel(
-    name: NormalizedName,
-    version: Version,
-    kind: FileKind,
-    requires_python: str | None,
-    policy: FilePolicy,
-) -> bool:
-    """A wheel set aside only because its tags do not fit: its metadata may still be read."""
-    if kind is not FileKind.WHEEL or _listed(policy.no_binary, name):
-        return False
-    flavour = policy.flavour
-    if flavour is not None and flavour.owns(name) and not flavour.accepts(version):
-        return False
-    return policy.target.accepts_python(requires_python)
+        return f"requires Python {needed}, not {target.python_full_version}", False
+    return None, False
 
 
 def _rank(filename: str, url: str, kind: FileKind, tags: frozenset[Tag], target: Target) -> _Rank:
