@@ -229,11 +229,7 @@ class PackageFinder:
 
     def _from_find_links(self, link: str, name: NormalizedName) -> Sequence[FileRecord]:
         every = self._link_pages.get(link, lambda: self._read_find_links(link))
-        return [
-            record
-            for record in every
-            if (facts := parse_dist_filename(record[0])) is not None and facts[0] == name
-        ]
+        return [record for record in every if record[8][0] == name]
 
     def _read_find_links(self, link: str) -> tuple[FileRecord, ...]:
         path = local_path(link)

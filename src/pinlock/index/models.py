@@ -145,7 +145,9 @@ def _tags(text: str) -> frozenset[Tag] | None:
 # thousands; a target can use a few). Fields: filename, URL (no fragment), digests as flat
 # (algorithm, hex, ...) pairs, Requires-Python text (a valid one, or None), yank reason (None
 # when not yanked), PEP 658 metadata digests as flat pairs (None when not advertised), size,
-# PEP 700 upload time as the index wrote it.
+# PEP 700 upload time as the index wrote it; and what the file name says (name, version, kind,
+# tags: ``parse_dist_filename``), kept with the rest, as reading it again costs more than
+# unpickling it (a page's records share their few versions and tag sets).
 FileRecord = tuple[
     str,
     str,
@@ -155,6 +157,7 @@ FileRecord = tuple[
     tuple[str, ...] | None,
     int | None,
     str | None,
+    "_DistFacts",
 ]
 
 
@@ -188,13 +191,8 @@ class ProjectListing:
         """The files (of ``version`` only, when given), in source order then page order."""
         found = []
         for record, source in self.entries():
-            if version is not None:
-                facts = parse_dist_filename(record[0])
-                if facts is None or facts[1] != version:
-                    continue
-            dist = dist_from_record(record, source)
-            if dist is not None:
-                found.append(dist)
+            if version is None or record[8][1] == version:
+                found.append(dist_from_record(record, source))
         return tuple(found)
 
     def __len__(self) -> int:
@@ -211,15 +209,13 @@ def record_of(dist: DistFile) -> FileRecord:
         None if dist.metadata_hashes is None else flat_pairs(dist.metadata_hashes),
         dist.size,
         None if dist.upload_time is None else dist.upload_time.isoformat(),
+        (dist.name, dist.version, dist.kind, dist.wheel_tags),
     )
 
 
-def dist_from_record(record: FileRecord, source: str) -> DistFile | None:
-    """The DistFile a record stands for (None when its file name is not a distribution's)."""
-    filename, url, hashes, requires_python, yanked, metadata, size, uploaded = record
-    facts = parse_dist_filename(filename)
-    if facts is None:
-        return None
+def dist_from_record(record: FileRecord, source: str) -> DistFile:
+    """The DistFile a record stands for."""
+    filename, url, hashes, requires_python, yanked, metadata, size, uploaded, facts = record
     name, version, kind, tags = facts
     return DistFile(
         name=name,

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import packaging
+
 from pinlock.cache import Cache
 from pinlock.errors import NetworkError
 from pinlock.index.http import HttpResponse
@@ -35,8 +37,9 @@ __all__ = ["CachedPage", "KeptRecords", "PageCache"]
 _HEADS = "index-pages"
 _BODIES = "page-bodies"
 _PARSED = "parsed-pages"
-# Bumped whenever FileRecord or the parsers change what they make of the same bytes.
-_PARSED_FORMAT = "2"
+# Bumped whenever FileRecord or the parsers change what they make of the same bytes; records
+# hold packaging's Version and Tag objects, so packaging's version is part of it too.
+_PARSED_FORMAT = f"3 packaging {packaging.__version__}"
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
 

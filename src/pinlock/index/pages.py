@@ -90,7 +90,7 @@ def html_records(
 
 
 def _dists(records: list[FileRecord], source: str) -> list[DistFile]:
-    return [dist for record in records if (dist := dist_from_record(record, source)) is not None]
+    return [dist_from_record(record, source) for record in records]
 
 
 # Media types an index's project page may have (PEP 503 HTML, PEP 691 JSON); none given is HTML.
@@ -261,6 +261,7 @@ def _make_record(
         None if metadata_hashes is None else flat_pairs(metadata_hashes),
         size,
         upload_time,
+        parsed,
     )
 
 

@@ -31,7 +31,6 @@ from pinlock.index.models import (
     FileRecord,
     ProjectListing,
     dist_from_record,
-    parse_dist_filename,
     requires_python_of,
 )
 from pinlock.target import Target
@@ -90,10 +89,7 @@ def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVers
     # A page repeats a few (kind, tags, Requires-Python) thousands of times: each judged once.
     judged: dict[tuple[NormalizedName, FileKind, frozenset[Tag], str | None], _Verdict] = {}
     for record, source in listing.entries():
-        facts = parse_dist_filename(record[0])
-        if facts is None:
-            continue
-        name, version, kind, tags = facts
+        name, version, kind, tags = record[8]
         if flavour is not None and flavour.owns(name) and not flavour.accepts(version):
             rejected[f"not a {flavour.name} build"].add(version)
             continue
@@ -155,11 +151,7 @@ class _Files(Mapping[Version, tuple[DistFile, ...]]):
                 (_rank(record[0], record[1], kind, tags, target), record, source)
                 for record, source, kind, tags in self._entries[version]
             )
-            files = tuple(
-                dist
-                for _rank_key, record, source in ranked
-                if (dist := dist_from_record(record, source)) is not None
-            )
+            files = tuple(dist_from_record(record, source) for _key, record, source in ranked)
             self._made[version] = files
         return files
 
