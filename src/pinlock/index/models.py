@@ -253,6 +253,9 @@ def _pairs(flat: tuple[str, ...]) -> dict[str, str]:
 
 def flat_pairs(mapping: Mapping[str, str]) -> tuple[str, ...]:
     """A record's digests: ``{"sha256": hex}`` as ``("sha256", hex)``, algorithm names interned."""
+    if len(mapping) == 1:  # the usual case, one sha256
+        ((key, value),) = mapping.items()
+        return (sys.intern(key), value)
     return tuple(item for key, value in mapping.items() for item in (sys.intern(key), value))
 
 

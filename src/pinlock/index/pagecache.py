@@ -140,9 +140,11 @@ class PageCache:
     ) -> KeptRecords:
         """The files ``page`` lists, parsed by ``parse`` now unless kept parsed already, and
         read from the cache again whenever they are used (``KeptRecords``)."""
-        if not self._cache.path(_PARSED, page.digest).is_file():
-            self.keep_parsed(page, context, parse(page.response.body))
-        return KeptRecords(self, page, context, parse)
+        if self._cache.path(_PARSED, page.digest).is_file():
+            return KeptRecords(self, page, context, parse)
+        records = parse(page.response.body)
+        self.keep_parsed(page, context, records)
+        return KeptRecords(self, page, context, parse, fresh=records)
 
     def _records(
         self, page: CachedPage, context: Sequence[str], parse: Callable[[bytes], list[FileRecord]]
@@ -227,7 +229,7 @@ class KeptRecords(Collection[FileRecord]):
     hundreds of projects does not hold their hundreds of thousands of files between the few
     moments each is read (sorting versions, and listing a pin's files)."""
 
-    __slots__ = ("_context", "_page", "_pages", "_parse")
+    __slots__ = ("_context", "_fresh", "_page", "_pages", "_parse")
 
     def __init__(
         self,
@@ -235,7 +237,12 @@ class KeptRecords(Collection[FileRecord]):
         page: CachedPage,
         context: Sequence[str],
         parse: Callable[[bytes], list[FileRecord]],
+        *,
+        fresh: list[FileRecord] | None = None,
     ) -> None:
+        # Records just parsed serve the first use (which comes at once: the resolver or the
+        # prefetcher asked for the page to sort its versions); later uses read the cache.
+        self._fresh = fresh
         # Only the page's head: its body, held here, would cost what the records do.
         self._page = replace(page, response=replace(page.response, body=b""))
         self._pages = pages
@@ -243,6 +250,9 @@ class KeptRecords(Collection[FileRecord]):
         self._parse = parse
 
     def __iter__(self) -> Iterator[FileRecord]:
+        fresh, self._fresh = self._fresh, None
+        if fresh is not None:
+            return iter(fresh)
         return iter(self._pages._records(self._page, self._context, self._parse))
 
     def __len__(self) -> int:
