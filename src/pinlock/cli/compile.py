@@ -8,10 +8,12 @@ typer takes to start. Help and command lines the reader does not understand go t
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +66,8 @@ def run_compile(given: Mapping[str, object]) -> int:
 
     def work() -> int:
         try:
-            return _compile(given)
+            with _few_collections():
+                return _compile(given)
         except (PinlockError, KeyboardInterrupt) as exc:
             if given.get("json_output"):
                 error = error_json(exc, interrupted="; no lock was written")
@@ -72,6 +75,19 @@ def run_compile(given: Mapping[str, object]) -> int:
             raise
 
     return exit_code_of(work, interrupted=interrupted)
+
+
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """The cyclic garbage collector run rarely: a compile keeps hundreds of thousands of small
+    objects alive (index records, versions, requirements) and makes few cycles, and with the
+    default thresholds the collector's passes over them took half the CPU of a large run."""
+    previous = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def _compile(given: Mapping[str, object]) -> int:
