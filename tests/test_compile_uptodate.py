@@ -489,3 +489,35 @@ def test_a_project_whose_metadata_is_built_is_resolved_each_time(
     (project / "deps.txt").write_text("alpha\nzeta\n")  # setup.py unchanged
     assert _compile(tmp_path, index, "--no-build-isolation")[0] == 0
     assert "zeta==1.0" in (tmp_path / "requirements.txt").read_text()
+
+
+@pytest.mark.parametrize("fmt", ["requirements.txt", "pylock.toml"])
+def test_a_lock_made_by_a_custom_command_keeps_its_header(
+    tmp_path: Path, index: IndexServer, fmt: str
+) -> None:
+    """A lock written under ``CUSTOM_COMPILE_COMMAND=make lock`` is up to date for a plain
+    ``pinlock compile`` (a pre-commit hook): the header's command is not a change, so the lock
+    is neither rewritten nor called stale; a real change rewrites it with the new command."""
+    (tmp_path / "requirements.in").write_text("alpha\n")
+    custom = {"CUSTOM_COMPILE_COMMAND": "make lock"}
+    code, _out, err = compile_cli(
+        tmp_path, "-i", index.url, "-o", fmt, "requirements.in", env=custom
+    )
+    assert code == 0, err
+    lock = tmp_path / fmt
+    made = lock.read_bytes()
+    assert b"make lock" in made
+
+    code, _out, err = compile_cli(
+        tmp_path, "-i", index.url, "-o", fmt, "--check", "requirements.in"
+    )
+    assert (code, "Traceback" in err) == (0, False), err
+    code, _out, err = compile_cli(tmp_path, "-i", index.url, "-o", fmt, "requirements.in")
+    assert code == 0, err
+    assert lock.read_bytes() == made
+
+    (tmp_path / "requirements.in").write_text("alpha\nzeta\n")
+    code, _out, err = compile_cli(tmp_path, "-i", index.url, "-o", fmt, "requirements.in")
+    assert code == 0, err
+    assert b"make lock" not in lock.read_bytes()
+    assert b"zeta" in lock.read_bytes()

@@ -12,6 +12,7 @@ from pinlock.digests import (
     check_all_digests,
     check_digests,
     file_digest,
+    file_record_digest,
     group_digests,
     record_digest,
 )
@@ -58,3 +59,12 @@ def test_check_all_digests_needs_every_one() -> None:
 
 def test_record_digest() -> None:
     assert record_digest(b"") == "sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+
+
+def test_file_record_digest_in_the_rows_algorithm(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"")
+    assert f"sha256={file_record_digest(path, 'sha256')}" == record_digest(b"")
+    assert file_record_digest(path, "sha512").startswith("z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg")
+    with pytest.raises(ValueError):
+        file_record_digest(path, "no-such-algorithm")

@@ -281,19 +281,32 @@ def test_errors_do_not_show_passwords(client_factory: Callable[..., HttpSession]
     assert "user:****@127.0.0.1:9" in caught.value.url
 
 
-@pytest.fixture
-def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """An HTTPS server on 127.0.0.1 with a fresh self-signed certificate, and that certificate."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+def _self_signed(folder: Path, name: str, common_name: str) -> tuple[Path, Path]:
+    """A fresh self-signed certificate for 127.0.0.1 and its key, as PEM files."""
+    cert, key = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
     subprocess.run(
         [
             *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", f"/CN={common_name}"),
             *("-addext", "subjectAltName=IP:127.0.0.1"),
         ],
         check=True,
         capture_output=True,
     )
+    return cert, key
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on 127.0.0.1 with a fresh self-signed certificate, and that certificate.
+
+    The server asks for a client certificate without requiring one and says in ``X-Client``
+    whose it was given: ``client.pem`` beside the certificate (key and certificate in one
+    file, as pip's --client-cert takes them) is one it accepts.
+    """
+    cert, key = _self_signed(tmp_path, "server", "127.0.0.1")
+    client_cert, client_key = _self_signed(tmp_path, "client", "pinlock-client")
+    (tmp_path / "client.pem").write_bytes(client_key.read_bytes() + client_cert.read_bytes())
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -303,13 +316,18 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
         def do_GET(self) -> None:
             body = self.path.encode()
+            peer = self.connection.getpeercert()
+            subject = dict(item for field in peer["subject"] for item in field) if peer else {}
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Client", subject.get("commonName", "none"))
             self.end_headers()
             self.wfile.write(body)
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
+    context.verify_mode = ssl.CERT_OPTIONAL
+    context.load_verify_locations(cafile=client_cert)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
@@ -334,8 +352,28 @@ def test_tls_certificates_are_checked_on_every_connection(
         client_factory(retries=0).get(f"{url}/page")
     trusted = client_factory(trusted_hosts=("127.0.0.1",), retries=0)
     assert trusted.get(f"{url}/trusted").body == b"/trusted"
+    missing = cert.with_name("missing.pem")
+    with pytest.raises(NetworkError, match=f"cannot load the CA bundle {missing} \\(pip's cert\\)"):
+        client_factory(cert=str(missing), retries=0).get(f"{url}/page")
+    with pytest.raises(
+        NetworkError, match=f"the client certificate {cert} \\(pip's client-cert\\)"
+    ):
+        # A certificate without its key is not what --client-cert takes.
+        client_factory(cert=str(cert), client_cert=str(cert), retries=0).get(f"{url}/page")
+
+
+def test_a_configured_client_certificate_is_presented(
+    tls_server: tuple[str, Path], client_factory: Callable[..., HttpSession]
+) -> None:
+    url, cert = tls_server
+    anonymous = client_factory(cert=str(cert), retries=0)
+    assert anonymous.get(f"{url}/page").headers["x-client"] == "none"
+    client_pem = str(cert.with_name("client.pem"))
+    known = client_factory(cert=str(cert), client_cert=client_pem, retries=0)
+    assert known.get(f"{url}/page").headers["x-client"] == "pinlock-client"
+    missing = client_factory(cert=str(cert), client_cert=str(cert.with_name("no.pem")), retries=0)
     with pytest.raises(NetworkError, match="TLS"):
-        client_factory(cert=str(cert.with_name("missing.pem")), retries=0).get(f"{url}/page")
+        missing.get(f"{url}/page")
 
 
 def test_download_checks_digests_of_other_algorithms(

@@ -72,6 +72,36 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     lock.release()
 
 
+def test_a_lock_kept_by_what_a_killed_run_started_says_so(tmp_path: Path) -> None:
+    """After a run is killed, a program it started (pip) may still hold the lock: the message
+    names the run's pid and says that it has ended."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, time; from pathlib import Path; from pinlock.sync.envlock import acquire\n"
+            f"acquire(Path({str(tmp_path)!r}), exclusive=True)\n"
+            "child = os.fork()\n"
+            "if child == 0:\n    time.sleep(60)\n    os._exit(0)\n"
+            "print(child, flush=True)\nos._exit(0)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    child = int(holder.stdout.readline())
+    holder.wait()
+    holder.stdout.close()
+    try:
+        with pytest.raises(EnvironmentBusy) as caught:
+            acquire(tmp_path, exclusive=True, timeout=0.05)
+        assert f"(pid {holder.pid}, which has ended: a program it started, such as pip," in str(
+            caught.value
+        )
+    finally:
+        os.kill(child, signal.SIGKILL)
+
+
 @pytest.fixture
 def two_locks(tmp_path: Path) -> tuple[IndexServer, Path, Path]:
     files = tmp_path / "files"

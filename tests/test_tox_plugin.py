@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.artifacts import make_wheel, sdist_tree
-from tests.sync_helpers import freeze, pip_install, sha256_hex
+from tests.sync_helpers import editable_project, freeze, pip_install, sha256_hex
 
 pytest.importorskip("tox", reason="tox cannot be installed here")
 
@@ -137,6 +137,40 @@ def test_the_plugin_syncs_every_run_and_keeps_the_package_under_test(
     assert missing.returncode == 1
     assert "failed with pinlock sync: " in missing.stdout
     assert f"dev-{TARGET}.txt" in missing.stdout
+
+
+def test_the_plugin_keeps_an_editable_package_under_test(
+    tmp_path: Path, wheels: Path, app_data: Path
+) -> None:
+    # tox's `package = editable` (PEP 660): the sync before `deps` must leave it installed.
+    root = editable_project(tmp_path / "editable", "toxdemo", "0.1")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[project]\nname = "toxdemo"\nversion = "0.1"\n')
+    lock = write_lock(root / "requirements" / f"dev-{TARGET}.txt", wheels, "1.0")
+    (root / "tox.ini").write_text(
+        "[tox]\nenv_list = py\n\n"
+        "[testenv]\npackage = editable\n"
+        "pinlock_locks = requirements/dev-{pinlock_target}.txt\n"
+        f"commands = {CHECK}\n",
+        encoding="utf-8",
+    )
+    first = tox(root, app_data)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "ok 0.1 1.0" in first.stdout
+
+    python = root / ".tox" / "py" / "bin" / "python"
+    # tox installs the editable wheel the backend built: a .pth pointing at the project.
+    (pth,) = (root / ".tox" / "py" / "lib").glob("python*/site-packages/toxdemo.pth")
+    assert pth.read_text().strip() == str(root)
+    assert "toxdemo==0.1" in freeze(python)
+    write_lock(lock, wheels, "2.0")
+    second = tox(root, app_data)
+    assert second.returncode == 0, second.stdout + second.stderr
+    synced = [line for line in second.stdout.splitlines() if "pinlock sync:" in line]
+    assert len(synced) == 1 and synced[0].endswith(
+        f"synced to requirements/dev-{TARGET}.txt: 1 upgrade"
+    )
+    assert "ok 0.1 2.0" in second.stdout
 
 
 def test_a_commands_pre_sync_keeps_the_package_under_test_only_with_keep(

@@ -20,6 +20,7 @@ __all__ = [
     "check_all_digests",
     "check_digests",
     "file_digest",
+    "file_record_digest",
     "group_digests",
     "record_digest",
 ]
@@ -67,13 +68,23 @@ class Hasher:
         return self.sha256
 
 
-def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    """``algorithm:<hex>`` of the file at ``path``."""
+def _hash_file(path: Path, algorithm: str) -> hashlib._Hash:
     digest = hashlib.new(algorithm)
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
-    return f"{algorithm}:{digest.hexdigest()}"
+    return digest
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """``algorithm:<hex>`` of the file at ``path``."""
+    return f"{algorithm}:{_hash_file(path, algorithm).hexdigest()}"
+
+
+def file_record_digest(path: Path, algorithm: str) -> str:
+    """The file's digest as a wheel's RECORD row gives it after ``algorithm=``: urlsafe base64
+    without padding. ValueError for an algorithm this Python cannot compute."""
+    return base64.urlsafe_b64encode(_hash_file(path, algorithm).digest()).rstrip(b"=").decode()
 
 
 def check_digests(what: str, path: Path, expected: Iterable[str]) -> str:

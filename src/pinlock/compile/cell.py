@@ -162,7 +162,7 @@ def compile_one(
     if fmt == "txt":
         text = txt
     else:
-        text = cell.line_ends(_pylock_text(cell.lock(packages), request, target, flavour))
+        text = cell.finished(_pylock_text(cell.lock(packages), request, target, flavour))
     yanked = (p.name for p in resolution.packages if p.files and all(f.yanked for f in p.files))
     made = replace(
         record, yanked=frozenset(yanked), resolution=resolution, pins=pin_facts(packages)

@@ -99,11 +99,18 @@ class CellFrame:
             emit_trusted_host=request.emit_trusted_host,
             default_index=self.default_index,
         )
-        return self.line_ends(text)
+        return self.finished(text)
 
-    def line_ends(self, text: str) -> str:
-        """``text`` with the lock's line endings (``--newline``)."""
-        return text.replace("\n", _line_ending(self.request.newline, self.previous, self.path))
+    def finished(self, text: str) -> str:
+        """``text`` with the lock's line endings (``--newline``), or the lock already there when
+        the two differ only in the command its header records: the command says how to remake
+        the lock, so a plain ``pinlock compile`` keeps a ``make lock`` header (no churn between
+        a Makefile and a pre-commit hook) and ``--check`` does not call such a lock stale."""
+        text = text.replace("\n", _line_ending(self.request.newline, self.previous, self.path))
+        previous = self.previous
+        if previous is not None and _differs_in_command_only(previous, text, self.request.command):
+            return previous
+        return text
 
     def lock(self, packages: tuple[LockedPackage, ...]) -> Lock:
         return Lock(
@@ -253,6 +260,20 @@ def existing_lock(out: Path | None, fmt: LockFormat) -> Lock | None:
     except PinlockError:
         # An unreadable old lock only loses its preferences; the new one replaces it.
         return None
+
+
+def _differs_in_command_only(previous: str, text: str, command: str) -> bool:
+    """Whether the texts differ in one line only, the one recording ``command`` in ``text`` and
+    another command in ``previous`` (the same line up to the command)."""
+    old_lines, new_lines = previous.splitlines(), text.splitlines()
+    if len(old_lines) != len(new_lines):
+        return False
+    changed = [(old, new) for old, new in zip(old_lines, new_lines, strict=True) if old != new]
+    if len(changed) != 1:
+        return False
+    old, new = changed[0]
+    start = new.find(command)
+    return start > 0 and old.startswith(new[:start])
 
 
 def _line_ending(newline: Newline, previous: str | None, path: Path) -> str:

@@ -26,6 +26,7 @@ from pinlock.cache import Cache
 from pinlock.compile.pins import PinSources, pin_location, project_root
 from pinlock.compile.request import PinChanges
 from pinlock.compile.resolve import Constraint, Resolution, ResolvedPackage
+from pinlock.digests import file_digest
 from pinlock.flavour import Flavour
 from pinlock.index.config import IndexSettings, PipConfiguration
 from pinlock.lock.model import Lock, LockedPackage
@@ -232,7 +233,7 @@ def inputs_digest(
 
 def _file_digest(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_digest(path).partition(":")[2]
     except OSError:
         return None
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import ipaddress
 import ssl
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,23 +43,37 @@ def tls_context(settings: IndexSettings, *, trusted: bool) -> ssl.SSLContext:
     """
     try:
         context = create_urllib3_context()
-        if trusted:
-            # Trusted hosts may present any certificate, as pip allows.
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        elif settings.cert:
-            if Path(settings.cert).is_dir():
-                context.load_verify_locations(capath=settings.cert)
-            else:
-                context.load_verify_locations(cafile=settings.cert)
-        else:
-            context.load_default_certs()
-        if settings.client_cert:
-            # pip's --client-cert is one PEM file holding both the key and the certificate.
-            context.load_cert_chain(settings.client_cert)
     except OSError as error:  # ssl.SSLError included
         raise SSLError(f"cannot set up TLS: {error}") from error
+    if trusted:
+        # Trusted hosts may present any certificate, as pip allows.
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif settings.cert:
+        cert = settings.cert
+        with _loading(f"the CA bundle {cert} (pip's cert)"):
+            if Path(cert).is_dir():
+                context.load_verify_locations(capath=cert)
+            else:
+                context.load_verify_locations(cafile=cert)
+    else:
+        with _loading("the system's CA certificates"):
+            context.load_default_certs()
+    if settings.client_cert:
+        # pip's --client-cert is one PEM file holding both the key and the certificate.
+        with _loading(f"the client certificate {settings.client_cert} (pip's client-cert)"):
+            context.load_cert_chain(settings.client_cert)
     return context
+
+
+@contextmanager
+def _loading(what: str) -> Iterator[None]:
+    """Name the file a TLS setting points at when it cannot be loaded (missing, not PEM)."""
+    try:
+        yield
+    except OSError as error:  # ssl.SSLError included
+        reason = error.strerror or str(error)
+        raise SSLError(f"cannot set up TLS: cannot load {what}: {reason}") from error
 
 
 def make_pool(

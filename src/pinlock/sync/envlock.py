@@ -170,7 +170,16 @@ def _holder(path: Path) -> str:
         text = path.read_text(encoding="ascii", errors="replace").strip()
     except OSError:
         return ""
-    return text if text.startswith("pid ") and text[4:].isdigit() else ""
+    if not (text.startswith("pid ") and text[4:].isdigit()):
+        return ""
+    try:
+        os.kill(int(text[4:]), 0)
+    except ProcessLookupError:
+        # The run was killed, but a program it started (pip, a build) inherited the lock.
+        return f"{text}, which has ended: a program it started, such as pip, still holds the lock"
+    except OSError:
+        pass
+    return text
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -185,8 +185,7 @@ def _record_rows(info_dir: Path) -> list[list[str]] | None:
 
 
 def _record_problem(info_dir: Path) -> str | None:
-    import base64
-    import hashlib
+    from pinlock.digests import file_record_digest
 
     rows = _record_rows(info_dir)
     if rows is None:
@@ -201,10 +200,10 @@ def _record_problem(info_dir: Path) -> str | None:
         if not expected:
             continue  # RECORD itself, byte code
         try:
-            digest = hashlib.new(algorithm, path.read_bytes()).digest()
+            digest = file_record_digest(path, algorithm)
         except (OSError, ValueError):
             return f"{row[0]} is missing"
-        if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != expected:
+        if digest != expected:
             return f"{row[0]} differs from its RECORD"
     return None
 
