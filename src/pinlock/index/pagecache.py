@@ -39,7 +39,7 @@ _BODIES = "page-bodies"
 _PARSED = "parsed-pages"
 # Bumped whenever FileRecord or the parsers change what they make of the same bytes; records
 # hold packaging's Version and Tag objects, so packaging's version is part of it too.
-_PARSED_FORMAT = f"3 packaging {packaging.__version__}"
+_PARSED_FORMAT = f"4 packaging {packaging.__version__}"
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
 

@@ -86,7 +86,21 @@ def html_records(
         )
         if record is not None:
             records.append(record)
-    return records
+    return _unique(records)
+
+
+def _unique(records: list[FileRecord]) -> list[FileRecord]:
+    """The records, a file a page links twice listed once (its first link)."""
+    urls = {record[1] for record in records}
+    if len(urls) == len(records):
+        return records
+    seen: set[str] = set()
+    unique = []
+    for record in records:
+        if record[1] not in seen:
+            seen.add(record[1])
+            unique.append(record)
+    return unique
 
 
 def _dists(records: list[FileRecord], source: str) -> list[DistFile]:
@@ -180,7 +194,7 @@ def json_records(
         )
         if record is not None:
             records.append(record)
-    return records
+    return _unique(records)
 
 
 def _scan_links(text: str) -> tuple[list[dict[str, str | None]], str | None]:
