@@ -224,18 +224,11 @@ RESOLUTION: list[Case | Any] = [
         code=3,
         words=("lib>=2", "lib<2", "left", "middle"),
     ),
-    pytest.param(
-        Case(
-            id="requires-python-excludes-every-version",
-            requirements="future\n",
-            code=3,
-            words=("future", ">=3.99"),
-        ),
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="the explanation (compile/resolve/explain.py) says 'requires a Python other "
-            "than 3.11.7' without the Requires-Python the versions state (>=3.99)",
-        ),
+    Case(
+        id="requires-python-excludes-every-version",
+        requirements="future\n",
+        code=3,
+        words=("future", ">=3.99"),
     ),
     Case(id="only-yanked-versions", requirements="gone\n", code=3, words=("gone", "yanked")),
     Case(

@@ -312,12 +312,6 @@ def test_a_digest_the_index_lied_about_stops_sync_before_any_change(
 # --- nothing outlives the run ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compile/resolve: Prefetcher.close() shuts its pool down without waiting, so a "
-    "failed resolution returns while speculative fetches still run (writing the cache, "
-    "retrying a gone index; the process waits for them at exit)",
-)
 def test_a_failed_resolution_leaves_no_fetch_running(
     tmp_path: Path, files_dir: Path, wheel_factory: Factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,6 +54,8 @@ def test_parse_metadata_fields() -> None:
         dynamic=frozenset({"license"}),
     )
     assert parse_metadata(text, what="foo") == metadata
+    # Windows line endings alike: the body is never read as header fields.
+    assert parse_metadata(text.replace("\n", "\r\n").encode(), what="foo") == metadata
 
 
 def test_parse_metadata_minimal() -> None:

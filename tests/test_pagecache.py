@@ -102,13 +102,13 @@ def test_unchanged_pages_are_not_parsed_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     parsed: list[str] = []
-    from pinlock.index.pages import parse_html as real_parse
+    from pinlock.index.pages import html_records as real_parse
 
     def counting_parse(body: bytes | str, **options: Any) -> Any:
         parsed.append(str(options["page_url"]))
         return real_parse(body, **options)
 
-    monkeypatch.setattr(finder_module, "parse_html", counting_parse)
+    monkeypatch.setattr(finder_module, "html_records", counting_parse)
     index = index_factory(json=False)  # no validators: every page comes again whole
     first = _compile_afresh(tmp_path, index)
     assert len(parsed) == 2
@@ -164,3 +164,32 @@ def test_a_replaced_page_leaves_no_old_body(tmp_path: Path) -> None:
     assert kept is not None and kept.response.body == b"two"
     assert kept.validators() == {"If-None-Match": '"1"'}
     assert PageCache(cache, refresh=True).get(url) is None
+
+
+def test_kept_records_are_read_from_the_cache_each_time_they_are_used(tmp_path: Path) -> None:
+    from pinlock.index.pages import html_records
+
+    url = "https://index.example/simple/alpha/"
+    body = b'<a href="../../files/alpha-1.0-py3-none-any.whl#sha256=ab">alpha</a>'
+    pages = PageCache(Cache(tmp_path / "cache"))
+    page = pages.put(url, HttpResponse(url=url, status=200, headers={}, body=body))
+    assert page is not None
+    parsed: list[int] = []
+
+    def parse(data: bytes) -> list[Any]:
+        parsed.append(len(data))
+        return html_records(data, page_url=url, project=None)
+
+    context = (url, "https://index.example/simple/", "alpha", "text/html")
+    records = pages.kept_records(page, context, parse)
+    assert parsed == [len(body)]  # parsed once, when first kept
+    expected = html_records(body, page_url=url, project=None)
+    assert list(records) == list(records) == expected
+    assert pages.kept_records(page, context, parse) is not records
+    assert parsed == [len(body)]  # kept parsed: not parsed again, however often read
+    # Kept under another context (the same bytes at another URL), the records are parsed
+    # again from the kept body when used.
+    other = pages.kept_records(page, ("https://elsewhere/alpha/", *context[1:]), parse)
+    assert parsed == [len(body)]
+    assert len(other) == 1
+    assert parsed == [len(body), len(body)]

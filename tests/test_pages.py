@@ -94,6 +94,26 @@ def test_html_base_href_and_find_links_page_keeps_every_project() -> None:
     assert files[2].filename == "a_b-1.0.tar.gz"
 
 
+def test_a_file_linked_twice_is_listed_once() -> None:
+    page = b"""<a href="a-1.0.tar.gz#sha256=aa">a</a><a href="a-2.0.tar.gz">b</a>
+    <a href="a-1.0.tar.gz#sha256=bb">again</a>"""
+    files = parse_html(page, page_url="https://x.example/a/", source="s", project=None)
+    assert [(f.filename, f.sha256) for f in files] == [
+        ("a-1.0.tar.gz", "aa"),
+        ("a-2.0.tar.gz", None),
+    ]
+    document = {
+        "files": [
+            {"filename": "a-1.0.tar.gz", "url": "https://f.example/a-1.0.tar.gz", "hashes": {}},
+            {"filename": "a-1.0.tar.gz", "url": "https://f.example/a-1.0.tar.gz", "hashes": {}},
+        ]
+    }
+    listed = parse_json(
+        json.dumps(document), page_url="https://x.example/a/", source="s", project=None
+    )
+    assert len(listed) == 1
+
+
 def test_json_project_page() -> None:
     document = {
         "meta": {"api-version": "1.1"},

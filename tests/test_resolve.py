@@ -210,7 +210,7 @@ def test_index_requires_python_sets_versions_aside() -> None:
     newer = Target.from_spec("3.13", "linux")
     assert pins(run(index, "lib", target=newer)) == {"lib": "2.0"}
     text = impossible(index, "lib>=2")
-    assert "set aside (requires a Python other than 3.12.0): 2.0" in text
+    assert "set aside (requires Python >=3.13, not 3.12.0): 2.0" in text
 
 
 def test_metadata_requires_python_backtracks() -> None:
@@ -270,6 +270,43 @@ def test_an_sdist_is_usable_anywhere_and_ranks_after_a_fitting_wheel() -> None:
     ]
     with pytest.raises(ResolutionImpossible, match="sdists excluded by --only-binary"):
         run(index, "native", target=LINUX, only_binary=frozenset({"native"}))
+
+
+def test_only_files_the_target_can_use_become_dist_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A page lists every platform's wheels of every version; sorting versions judges files from
+    # their records, and makes DistFiles only of the usable files of a version looked at (and of
+    # the other platform's wheel an sdist-only version's metadata is read from).
+    from pinlock.compile.resolve import versions as versions_module
+    from pinlock.index.models import ProjectListing
+
+    index = FakeIndex()
+    platforms = ["cp312-cp312-win_amd64", "cp312-cp312-macosx_11_0_arm64", "cp311-cp311-win32"]
+    for minor in range(10):
+        index.release("native", f"1.{minor}", wheels=[*platforms, "cp312-cp312-manylinux1_x86_64"])
+    index.release("native", "2.0", wheels=platforms, sdist=True)
+    made: list[str] = []
+    from pinlock.index.models import dist_from_record as real
+
+    def counting(record: Any, source: str) -> Any:
+        made.append(record[0])
+        return real(record, source)
+
+    monkeypatch.setattr(versions_module, "dist_from_record", counting)
+    policy = versions_module.FilePolicy(target=LINUX)
+    listing = index.files.listing(NormalizedName("native"))
+    found = versions_module.project_versions(listing, policy)
+    assert len(listing) == 44
+    assert list(found.usable) == [Version("2.0"), *(Version(f"1.{m}") for m in range(9, -1, -1))]
+    # 2.0 has an sdist only for this target: its metadata is read from another platform's wheel.
+    assert made == ["native-2.0-cp312-cp312-macosx_11_0_arm64.whl"]
+    foreign = found.foreign_wheels[Version("2.0")]
+    assert foreign.filename == "native-2.0-cp312-cp312-macosx_11_0_arm64.whl"
+    made.clear()
+    files = found.usable[Version("1.7")]
+    assert [f.filename for f in files] == ["native-1.7-cp312-cp312-manylinux1_x86_64.whl"]
+    assert found.usable[Version("1.7")] is files
+    assert made == ["native-1.7-cp312-cp312-manylinux1_x86_64.whl"]
+    assert ProjectListing.of(listing.files()) == listing
 
 
 # --- constraints and preferences -----------------------------------------------------------

@@ -6,6 +6,7 @@ the wheels it is about to install need nothing the lock leaves out).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,9 @@ def parse_metadata(data: bytes | str, *, what: str) -> CoreMetadata:
     Unknown fields are ignored; a missing name or version, or a ``Requires-Dist`` or
     ``Requires-Python`` that is not valid, is a MetadataError naming ``what``.
     """
+    # Only the header fields matter here: the body (a long description, often most of the
+    # bytes) is left out before the email parser, which costs by the byte, ever sees it.
+    data = _header_part(data)
     raw, unparsed = parse_email(data)
     headers = _header_lines(data)
     display_name = raw.get("name") or _first(headers, "name")
@@ -80,6 +84,15 @@ def parse_metadata(data: bytes | str, *, what: str) -> CoreMetadata:
         provides_extra=frozenset(canonicalize_name(extra) for extra in extras),
         dynamic=frozenset(field.strip().lower() for field in dynamic),
     )
+
+
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def _header_part(data: bytes | str) -> bytes:
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    found = _BLANK_LINE.search(raw)
+    return raw if found is None else raw[: found.start()] + b"\n"
 
 
 def _header_lines(data: bytes | str) -> dict[str, list[str]]:

@@ -22,7 +22,7 @@ from packaging.version import Version
 
 from pinlock.coremetadata import CoreMetadata
 from pinlock.errors import BuildError, MetadataError, PinlockError
-from pinlock.index.models import DistFile, FileKind
+from pinlock.index.models import DistFile, FileKind, ProjectListing
 from pinlock.origin import Origin
 from pinlock.reqfile import ReqLine
 
@@ -43,6 +43,9 @@ class FakeFiles:
         with self._lock:
             self.asked.append(name)
         return tuple(self.by_name.get(name, ()))
+
+    def listing(self, name: NormalizedName) -> ProjectListing:
+        return ProjectListing.of(self.find(name))
 
     def prefetch(self, names: Iterable[NormalizedName]) -> None:
         """Nothing to fetch ahead: every page is in memory."""

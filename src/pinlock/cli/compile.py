@@ -8,10 +8,12 @@ typer takes to start. Help and command lines the reader does not understand go t
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +66,8 @@ def run_compile(given: Mapping[str, object]) -> int:
 
     def work() -> int:
         try:
-            return _compile(given)
+            with _few_collections():
+                return _compile(given)
         except (PinlockError, KeyboardInterrupt) as exc:
             if given.get("json_output"):
                 error = error_json(exc, interrupted="; no lock was written")
@@ -72,6 +75,38 @@ def run_compile(given: Mapping[str, object]) -> int:
             raise
 
     return exit_code_of(work, interrupted=interrupted)
+
+
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """The cyclic garbage collector run rarely: a compile keeps hundreds of thousands of small
+    objects alive (index records, versions, requirements) and makes few cycles, and with the
+    default thresholds the collector's passes over them took half the CPU of a large run."""
+    _few_malloc_arenas()
+    previous = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
+def _few_malloc_arenas() -> None:
+    """glibc gives each thread that allocates its own memory arena (up to 8 per core); the
+    pages that a compile's threads decode then leave partly used arenas behind, 15-20 MB of a
+    100 MB run. Two arenas serve threads that mostly wait on the network as well. Set before
+    the run's threads start; elsewhere (macOS, Windows, musl) nothing is done."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):
+        return
+
+
+_M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 def _compile(given: Mapping[str, object]) -> int:

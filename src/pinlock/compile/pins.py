@@ -85,7 +85,17 @@ def lock_packages(
         dist = item[1]
         return sources.fragment_hashes.get(dist.url) or finder.sha256(dist)
 
-    digests = list(session.hash_pool.map(digest_of, hashed))
+    def known(dist: DistFile) -> bool:
+        return dist.url in sources.fragment_hashes or bool(dist.sha256)
+
+    # Only files whose digest must be read go to the pool: indexes state most digests, and a
+    # future per file costs more than looking one up.
+    digests = [digest_of(item) if known(item[1]) else "" for item in hashed]
+    unknown = [index for index, digest in enumerate(digests) if not digest]
+    for index, digest in zip(
+        unknown, session.hash_pool.map(digest_of, [hashed[i] for i in unknown]), strict=True
+    ):
+        digests[index] = digest
     locked_files: list[list[LockedFile]] = [[] for _ in per_package]
     for (index, dist), digest in zip(hashed, digests, strict=True):
         locked_files[index].append(
@@ -133,7 +143,7 @@ def _hash_files(package: ResolvedPackage, finder: PackageFinder, target: Target)
     """
     if not target.platform_open or package.link is not None:
         return list(package.files)
-    return [d for d in finder.find(package.name) if d.version == package.version]
+    return list(finder.find_version(package.name, package.version))
 
 
 def pin_location(

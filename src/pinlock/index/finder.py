@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from pinlock.digests import file_digest
 from pinlock.errors import NetworkError, OfflineMiss
 from pinlock.index.config import IndexSettings
 from pinlock.index.http import HttpResponse, HttpSession, status_error
-from pinlock.index.models import DistFile, parse_dist_filename
+from pinlock.index.models import (
+    DistFile,
+    FileRecord,
+    ProjectListing,
+    parse_dist_filename,
+    record_of,
+)
 from pinlock.index.pagecache import CachedPage, PageCache
-from pinlock.index.pages import not_an_index_page, parse_html, parse_json
+from pinlock.index.pages import html_records, json_records, not_an_index_page
 from pinlock.index.uploaded import uploaded_before
 from pinlock.store import ArtifactStore
 from pinlock.urls import local_path, url_filename
@@ -37,12 +44,6 @@ SIMPLE_ACCEPT = (
 _JSON_TYPES = frozenset({"application/vnd.pypi.simple.v1+json", "application/json"})
 
 _K = TypeVar("_K", bound=Hashable)
-
-
-class _Parser(Protocol):
-    def __call__(
-        self, body: bytes | str, *, page_url: str, source: str, project: NormalizedName | None
-    ) -> list[DistFile]: ...
 
 
 _V = TypeVar("_V")
@@ -109,13 +110,22 @@ class PackageFinder:
             name: tuple(urls) for name, urls in (package_indexes or {}).items()
         }
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pinlock-find")
-        self._projects: _Memo[NormalizedName, tuple[DistFile, ...]] = _Memo()
-        self._link_pages: _Memo[str, tuple[DistFile, ...]] = _Memo()
+        self._projects: _Memo[NormalizedName, ProjectListing] = _Memo()
+        self._found: _Memo[NormalizedName, tuple[DistFile, ...]] = _Memo()
+        self._link_pages: _Memo[str, tuple[FileRecord, ...]] = _Memo()
         self._digests: _Memo[str, str] = _Memo()
 
     def find(self, name: NormalizedName) -> tuple[DistFile, ...]:
         """Every file of ``name``, de-duplicated by URL, in source order then page order."""
+        return self._found.get(name, lambda: self.listing(name).files())
+
+    def listing(self, name: NormalizedName) -> ProjectListing:
+        """``find``'s files as compact records: a resolver makes DistFiles of the few it uses."""
         return self._projects.get(name, lambda: self._collect(name))
+
+    def find_version(self, name: NormalizedName, version: Version) -> tuple[DistFile, ...]:
+        """``find``'s files of one version."""
+        return self.listing(name).files(version)
 
     def prefetch(self, names: Iterable[NormalizedName]) -> None:
         """Start fetching these projects in the background; ``find`` picks the answers up."""
@@ -137,23 +147,30 @@ class PackageFinder:
     def _find_quietly(self, name: NormalizedName) -> None:
         # A failure stays in the memo and is raised to whoever calls find() for this name.
         try:
-            self.find(name)
+            self.listing(name)
         except Exception:
             return
 
-    def _collect(self, name: NormalizedName) -> tuple[DistFile, ...]:
-        found: dict[str, DistFile] = {}
-        for dist in self._files_from_sources(name):
-            found.setdefault(dist.url, dist)
+    def _collect(self, name: NormalizedName) -> ProjectListing:
+        found = list(self._files_from_sources(name))
+        if len(found) > 1:  # the same file listed by two sources: the first listing stands
+            seen: set[str] = set()
+            for index, (source, records) in enumerate(found):
+                kept = [record for record in records if record[1] not in seen]
+                seen.update(record[1] for record in kept)
+                found[index] = (source, kept)
+        listing = ProjectListing(tuple(found))
         if self.uploaded_prior_to is not None:
-            return tuple(uploaded_before(found.values(), self.uploaded_prior_to))
-        return tuple(found.values())
+            return ProjectListing.of(uploaded_before(listing.files(), self.uploaded_prior_to))
+        return listing
 
-    def _files_from_sources(self, name: NormalizedName) -> Iterable[DistFile]:
+    def _files_from_sources(
+        self, name: NormalizedName
+    ) -> Iterable[tuple[str, Collection[FileRecord]]]:
         forced = self._package_indexes.get(name)
         if forced is not None:
             for source in forced:
-                yield from self._from_named_source(source, name)
+                yield source, self._from_named_source(source, name)
             return
         if self.settings.index_strategy == "first-index":
             for index_url in self.settings.search_order:
@@ -161,28 +178,28 @@ class PackageFinder:
                 if found is not None:
                     # The first index that has the project is its only one: a later index
                     # (the public one last) cannot shadow it with a higher version.
-                    yield from found
+                    yield index_url, found
                     break
         else:
             for index_url in self.settings.index_urls:
-                yield from self._from_index(index_url, name) or ()
+                yield index_url, self._from_index(index_url, name) or ()
         # Find-links sources are merged with the index's files under either strategy, as pip
         # and uv do: they are folders and pages the user named, not indexes that compete.
         for link in self.settings.find_links:
-            yield from self._from_find_links(link, name)
+            yield link, self._from_find_links(link, name)
 
-    def _from_named_source(self, source: str, name: NormalizedName) -> Iterable[DistFile]:
+    def _from_named_source(self, source: str, name: NormalizedName) -> Collection[FileRecord]:
         """An entry of ``package_indexes``: an index URL, or a local index or wheel folder."""
         folder = local_path(source)
         if folder is not None and folder.is_dir() and not (folder / name).is_dir():
-            return _folder_files(folder, source, name)
+            return [record_of(dist) for dist in _folder_files(folder, source, name)]
         return self._from_index(source, name) or ()
 
-    def _from_index(self, index_url: str, name: NormalizedName) -> Sequence[DistFile] | None:
+    def _from_index(self, index_url: str, name: NormalizedName) -> Collection[FileRecord] | None:
         """The files the index lists for ``name``; None when it does not have the project."""
         folder = local_path(index_url)
         if folder is not None:
-            return _local_index_files(folder, index_url, name)
+            return _local_index_records(folder, index_url, name)
         page_url = f"{index_url.rstrip('/')}/{name}/"
         response, kept = self._page(page_url, SIMPLE_ACCEPT, what=f"the index page of {name}")
         if response.status == 404:
@@ -190,24 +207,31 @@ class PackageFinder:
         if response.status != 200:
             raise status_error(page_url, response.status, authenticated=response.authenticated)
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        parse = parse_json if media_type in _JSON_TYPES else parse_html
-        try:
-            files = self._parsed(
-                response, kept, parse, source=index_url, project=name, media_type=media_type
-            )
-        except ValueError as error:  # a truncated or garbled answer, JSON or UTF-8
-            raise NetworkError(page_url, 1, f"not a valid JSON project page: {error}") from None
-        if not files:
-            problem = not_an_index_page(response.body, media_type=media_type, project=name)
-            if problem is not None:
-                raise NetworkError(page_url, 1, problem)
-        return files
+        parse = json_records if media_type in _JSON_TYPES else html_records
+        final_url = response.url  # not the response: KeptRecords keeps this function
 
-    def _from_find_links(self, link: str, name: NormalizedName) -> Iterable[DistFile]:
+        def checked(body: bytes | str) -> list[FileRecord]:
+            # Checked before the records are kept: a page found wrong is never kept parsed.
+            try:
+                files = parse(body, page_url=final_url, project=name)
+            except ValueError as error:  # a truncated or garbled answer, JSON or UTF-8
+                raise NetworkError(page_url, 1, f"not a valid JSON project page: {error}") from None
+            if not files:
+                raw = body.encode() if isinstance(body, str) else body
+                problem = not_an_index_page(raw, media_type=media_type, project=name)
+                if problem is not None:
+                    raise NetworkError(page_url, 1, problem)
+            return files
+
+        return self._parsed(
+            response, kept, checked, source=index_url, project=name, media_type=media_type
+        )
+
+    def _from_find_links(self, link: str, name: NormalizedName) -> Sequence[FileRecord]:
         every = self._link_pages.get(link, lambda: self._read_find_links(link))
-        return [dist for dist in every if dist.name == name]
+        return [record for record in every if record[8][0] == name]
 
-    def _read_find_links(self, link: str) -> tuple[DistFile, ...]:
+    def _read_find_links(self, link: str) -> tuple[FileRecord, ...]:
         path = local_path(link)
         if path is None:
             response, kept = self._page(link, "text/html", what="the find-links page")
@@ -215,17 +239,23 @@ class PackageFinder:
                 return ()
             if response.status != 200:
                 raise status_error(link, response.status, authenticated=response.authenticated)
+
+            final_url = response.url  # not the response: KeptRecords keeps this function
+
+            def parse(body: bytes | str) -> list[FileRecord]:
+                return html_records(body, page_url=final_url, project=None)
+
             return tuple(
-                self._parsed(response, kept, parse_html, source=link, project=None, media_type="")
+                self._parsed(response, kept, parse, source=link, project=None, media_type="")
             )
         if path.is_dir():
-            return tuple(_folder_files(path, link, None))
+            return tuple(record_of(dist) for dist in _folder_files(path, link, None))
         if path.is_file():
             single = _local_dist(path, link)
             if single is not None:
-                return (single,)
+                return (record_of(single),)
             page = path.read_bytes()
-            return tuple(parse_html(page, page_url=path.as_uri(), source=link, project=None))
+            return tuple(html_records(page, page_url=path.as_uri(), project=None))
         return ()
 
     def _page(self, url: str, accept: str, *, what: str) -> tuple[HttpResponse, CachedPage | None]:
@@ -255,22 +285,19 @@ class PackageFinder:
         self,
         response: HttpResponse,
         kept: CachedPage | None,
-        parse: _Parser,
+        parse: Callable[[bytes | str], list[FileRecord]],
         *,
         source: str,
         project: NormalizedName | None,
         media_type: str,
-    ) -> list[DistFile]:
+    ) -> Collection[FileRecord]:
         """The files a page lists; parsed once for the same bytes (indexes without validators
-        send the same page again and again)."""
+        send the same page again and again). A kept page's files stay in the cache, read again
+        when used (``pagecache.KeptRecords``)."""
         if kept is None or self._pages is None:
-            return parse(response.body, page_url=response.url, source=source, project=project)
+            return parse(response.body)
         context = (response.url, source, project or "", media_type)
-        files = self._pages.parsed(kept, context)
-        if files is None:
-            files = parse(response.body, page_url=response.url, source=source, project=project)
-            self._pages.keep_parsed(kept, context, files)
-        return files
+        return self._pages.kept_records(kept, context, parse)
 
     # -- digests -------------------------------------------------------------------------
 
@@ -295,15 +322,15 @@ class PackageFinder:
         return self._client.download(url, dest, expected=expected)
 
 
-def _local_index_files(
+def _local_index_records(
     folder: Path, source: str, name: NormalizedName
-) -> Sequence[DistFile] | None:
+) -> Sequence[FileRecord] | None:
     project_dir = folder / name
     page = project_dir / "index.html"
     if page.is_file():
-        return parse_html(page.read_bytes(), page_url=page.as_uri(), source=source, project=name)
+        return html_records(page.read_bytes(), page_url=page.as_uri(), project=name)
     if project_dir.is_dir():
-        return _folder_files(project_dir, source, name)
+        return [record_of(dist) for dist in _folder_files(project_dir, source, name)]
     return None
 
 

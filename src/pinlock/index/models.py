@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, parse_tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-__all__ = ["DistFile", "FileKind", "parse_dist_filename"]
+__all__ = [
+    "DistFile",
+    "FileKind",
+    "FileRecord",
+    "ProjectListing",
+    "dist_from_record",
+    "flat_pairs",
+    "parse_dist_filename",
+    "record_of",
+    "requires_python_of",
+]
 
 
 class FileKind(Enum):
@@ -127,4 +138,132 @@ def _tags(text: str) -> frozenset[Tag] | None:
     try:
         return parse_tag(text)
     except ValueError:  # packaging's InvalidTag (26.3+)
+        return None
+
+
+# One file of a page, compact: what a DistFile is made of, as plain values (a page lists
+# thousands; a target can use a few). Fields: filename, URL (no fragment), digests as flat
+# (algorithm, hex, ...) pairs, Requires-Python text (a valid one, or None), yank reason (None
+# when not yanked), PEP 658 metadata digests as flat pairs (None when not advertised), size,
+# PEP 700 upload time as the index wrote it; and what the file name says (name, version, kind,
+# tags: ``parse_dist_filename``), kept with the rest, as reading it again costs more than
+# unpickling it (a page's records share their few versions and tag sets).
+FileRecord = tuple[
+    str,
+    str,
+    tuple[str, ...],
+    str | None,
+    str | None,
+    tuple[str, ...] | None,
+    int | None,
+    str | None,
+    "_DistFacts",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectListing:
+    """Every file of one project, as records grouped by the source that listed them, without
+    duplicate URLs. DistFiles are made only when asked for (``files``, ``entries`` give the
+    records for a caller that picks first)."""
+
+    parts: tuple[tuple[str, Collection[FileRecord]], ...] = ()
+
+    @classmethod
+    def of(cls, files: Iterable[DistFile]) -> ProjectListing:
+        parts: list[tuple[str, list[FileRecord]]] = []
+        seen: set[str] = set()
+        for dist in files:
+            if dist.url in seen:
+                continue
+            seen.add(dist.url)
+            if not parts or parts[-1][0] != dist.source:
+                parts.append((dist.source, []))
+            parts[-1][1].append(record_of(dist))
+        return cls(tuple((source, tuple(records)) for source, records in parts))
+
+    def entries(self) -> Iterator[tuple[FileRecord, str]]:
+        for source, records in self.parts:
+            for record in records:
+                yield record, source
+
+    def files(self, version: Version | None = None) -> tuple[DistFile, ...]:
+        """The files (of ``version`` only, when given), in source order then page order."""
+        found = []
+        for record, source in self.entries():
+            if version is None or record[8][1] == version:
+                found.append(dist_from_record(record, source))
+        return tuple(found)
+
+    def __len__(self) -> int:
+        return sum(len(records) for _source, records in self.parts)
+
+
+def record_of(dist: DistFile) -> FileRecord:
+    return (
+        dist.filename,
+        dist.url,
+        flat_pairs(dist.hashes),
+        None if dist.requires_python is None else str(dist.requires_python),
+        (dist.yanked_reason or "") if dist.yanked else None,
+        None if dist.metadata_hashes is None else flat_pairs(dist.metadata_hashes),
+        dist.size,
+        None if dist.upload_time is None else dist.upload_time.isoformat(),
+        (dist.name, dist.version, dist.kind, dist.wheel_tags),
+    )
+
+
+def dist_from_record(record: FileRecord, source: str) -> DistFile:
+    """The DistFile a record stands for."""
+    filename, url, hashes, requires_python, yanked, metadata, size, uploaded, facts = record
+    name, version, kind, tags = facts
+    return DistFile(
+        name=name,
+        version=version,
+        filename=filename,
+        url=url,
+        kind=kind,
+        source=source,
+        wheel_tags=tags,
+        hashes=_pairs(hashes),
+        requires_python=requires_python_of(requires_python),
+        yanked=yanked is not None,
+        yanked_reason=yanked or "",
+        metadata_hashes=None if metadata is None else _pairs(metadata),
+        size=size,
+        upload_time=_timestamp(uploaded),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def requires_python_of(text: str | None) -> SpecifierSet | None:
+    """A Requires-Python value; None for none, and for one that cannot be read (pip ignores
+    those rather than rejecting the file). Shared: pages repeat a few values thousands of times."""
+    if not text or not text.strip():
+        return None
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+
+
+def _pairs(flat: tuple[str, ...]) -> dict[str, str]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def flat_pairs(mapping: Mapping[str, str]) -> tuple[str, ...]:
+    """A record's digests: ``{"sha256": hex}`` as ``("sha256", hex)``, algorithm names interned."""
+    if len(mapping) == 1:  # the usual case, one sha256
+        ((key, value),) = mapping.items()
+        return (sys.intern(key), value)
+    return tuple(item for key, value in mapping.items() for item in (sys.intern(key), value))
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    """A PEP 700 ``upload-time`` (ISO 8601, ``Z`` for UTC); None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
         return None

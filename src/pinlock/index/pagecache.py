@@ -21,21 +21,25 @@ import json
 import pickle
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import packaging
+
 from pinlock.cache import Cache
+from pinlock.errors import NetworkError
 from pinlock.index.http import HttpResponse
-from pinlock.index.models import DistFile
+from pinlock.index.models import FileRecord
 from pinlock.urls import strip_userinfo
 
-__all__ = ["CachedPage", "PageCache"]
+__all__ = ["CachedPage", "KeptRecords", "PageCache"]
 
 _HEADS = "index-pages"
 _BODIES = "page-bodies"
 _PARSED = "parsed-pages"
-# Bumped whenever DistFile or the parsers change what they make of the same bytes.
-_PARSED_FORMAT = "1"
+# Bumped whenever FileRecord or the parsers change what they make of the same bytes; records
+# hold packaging's Version and Tag objects, so packaging's version is part of it too.
+_PARSED_FORMAT = f"4 packaging {packaging.__version__}"
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
 
@@ -114,7 +118,7 @@ class PageCache:
         self._write_head(url, renewed)
         return renewed
 
-    def parsed(self, page: CachedPage, context: Sequence[str]) -> list[DistFile] | None:
+    def parsed(self, page: CachedPage, context: Sequence[str]) -> list[FileRecord] | None:
         """The files ``page`` was found to list when read in ``context`` (its URL, source,
         project and media type), or None when it was not parsed so before."""
         data = self._cache.get(_PARSED, page.digest)
@@ -122,7 +126,8 @@ class PageCache:
             return None
         try:
             # The cache is the user's own folder, as pip's and uv's caches are: unpickling
-            # there is as safe as the interpreter's own files, and far cheaper than parsing.
+            # there is as safe as the interpreter's own files, and far cheaper than parsing
+            # (records are plain tuples of strings: unpickled at C speed).
             stored_context, files = pickle.loads(data)
         except Exception:
             return None  # damaged or from another version: parse again
@@ -130,7 +135,34 @@ class PageCache:
             return None
         return files
 
-    def keep_parsed(self, page: CachedPage, context: Sequence[str], files: list[DistFile]) -> None:
+    def kept_records(
+        self, page: CachedPage, context: Sequence[str], parse: Callable[[bytes], list[FileRecord]]
+    ) -> KeptRecords:
+        """The files ``page`` lists, parsed by ``parse`` now unless kept parsed already, and
+        read from the cache again whenever they are used (``KeptRecords``)."""
+        if self._cache.path(_PARSED, page.digest).is_file():
+            return KeptRecords(self, page, context, parse)
+        records = parse(page.response.body)
+        self.keep_parsed(page, context, records)
+        return KeptRecords(self, page, context, parse, fresh=records)
+
+    def _records(
+        self, page: CachedPage, context: Sequence[str], parse: Callable[[bytes], list[FileRecord]]
+    ) -> list[FileRecord]:
+        records = self.parsed(page, context)
+        if records is None:  # kept under another context, or damaged: parse the body again
+            body = self._cache.get(_BODIES, page.digest)
+            if body is None:
+                raise NetworkError(
+                    page.response.url, 1, "its kept page was replaced while this run read it"
+                )
+            records = parse(body)
+            self.keep_parsed(page, context, records)
+        return records
+
+    def keep_parsed(
+        self, page: CachedPage, context: Sequence[str], files: list[FileRecord]
+    ) -> None:
         data = pickle.dumps(((_PARSED_FORMAT, *context), files), protocol=pickle.HIGHEST_PROTOCOL)
         self._cache.put(_PARSED, page.digest, data)
 
@@ -190,6 +222,44 @@ class PageCache:
             last_modified=_text(head.get("last-modified")),
             fresh_until=fresh,
         )
+
+
+class KeptRecords(Collection[FileRecord]):
+    """The records of a kept page, read from the cache each time they are used: a run over
+    hundreds of projects does not hold their hundreds of thousands of files between the few
+    moments each is read (sorting versions, and listing a pin's files)."""
+
+    __slots__ = ("_context", "_fresh", "_page", "_pages", "_parse")
+
+    def __init__(
+        self,
+        pages: PageCache,
+        page: CachedPage,
+        context: Sequence[str],
+        parse: Callable[[bytes], list[FileRecord]],
+        *,
+        fresh: list[FileRecord] | None = None,
+    ) -> None:
+        # Records just parsed serve the first use (which comes at once: the resolver or the
+        # prefetcher asked for the page to sort its versions); later uses read the cache.
+        self._fresh = fresh
+        # Only the page's head: its body, held here, would cost what the records do.
+        self._page = replace(page, response=replace(page.response, body=b""))
+        self._pages = pages
+        self._context = tuple(context)
+        self._parse = parse
+
+    def __iter__(self) -> Iterator[FileRecord]:
+        fresh, self._fresh = self._fresh, None
+        if fresh is not None:
+            return iter(fresh)
+        return iter(self._pages._records(self._page, self._context, self._parse))
+
+    def __len__(self) -> int:
+        return len(self._pages._records(self._page, self._context, self._parse))
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._pages._records(self._page, self._context, self._parse)
 
 
 def _fresh_until(headers: Mapping[str, str]) -> float | None:

@@ -10,17 +10,23 @@ import functools
 import html
 import json
 import re
+import sys
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urljoin
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
 
-from pinlock.index.models import DistFile, parse_dist_filename
+from pinlock.index.models import (
+    DistFile,
+    FileRecord,
+    dist_from_record,
+    flat_pairs,
+    parse_dist_filename,
+    requires_python_of,
+)
 
-__all__ = ["not_an_index_page", "parse_html", "parse_json"]
+__all__ = ["html_records", "json_records", "not_an_index_page", "parse_html", "parse_json"]
 
 _FRAGMENT_ALGORITHMS = frozenset({"sha512", "sha384", "sha256", "sha224", "sha1", "md5"})
 _FRAGMENT_HASH = re.compile(r"(?:^|&)(sha512|sha384|sha256|sha224|sha1|md5)=([0-9a-fA-F]+)")
@@ -50,10 +56,17 @@ def parse_html(
     body: bytes | str, *, page_url: str, source: str, project: NormalizedName | None
 ) -> list[DistFile]:
     """Every distribution file an HTML page links to, in page order."""
+    return _dists(html_records(body, page_url=page_url, project=project), source)
+
+
+def html_records(
+    body: bytes | str, *, page_url: str, project: NormalizedName | None
+) -> list[FileRecord]:
+    """``parse_html`` as compact records (``pinlock.index.models.FileRecord``)."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     anchors, base_href = _scan_links(text)
     base_url = urljoin(page_url, base_href) if base_href else page_url
-    files: list[DistFile] = []
+    records: list[FileRecord] = []
     for attrs in anchors:
         href = attrs.get("href")
         if not href:
@@ -62,20 +75,36 @@ def parse_html(
         if metadata is None:
             metadata = attrs.get("data-dist-info-metadata")
         yanked = "data-yanked" in attrs
-        dist = _make_dist(
+        record = _make_record(
             href=href if href.startswith(("https://", "http://")) else urljoin(base_url, href),
             filename=None,
             hashes={},
             requires_python=attrs.get("data-requires-python"),
-            yanked=yanked,
-            yanked_reason=(attrs.get("data-yanked") or "") if yanked else "",
+            yanked=(attrs.get("data-yanked") or "") if yanked else None,
             metadata_hashes=_html_metadata_hashes(metadata),
-            source=source,
             project=project,
         )
-        if dist is not None:
-            files.append(dist)
-    return files
+        if record is not None:
+            records.append(record)
+    return _unique(records)
+
+
+def _unique(records: list[FileRecord]) -> list[FileRecord]:
+    """The records, a file a page links twice listed once (its first link)."""
+    urls = {record[1] for record in records}
+    if len(urls) == len(records):
+        return records
+    seen: set[str] = set()
+    unique = []
+    for record in records:
+        if record[1] not in seen:
+            seen.add(record[1])
+            unique.append(record)
+    return unique
+
+
+def _dists(records: list[FileRecord], source: str) -> list[DistFile]:
+    return [dist_from_record(record, source) for record in records]
 
 
 # Media types an index's project page may have (PEP 503 HTML, PEP 691 JSON); none given is HTML.
@@ -124,14 +153,20 @@ def parse_json(
     body: bytes | str, *, page_url: str, source: str, project: NormalizedName | None
 ) -> list[DistFile]:
     """Every distribution file a PEP 691 project page lists, in page order."""
+    return _dists(json_records(body, page_url=page_url, project=project), source)
+
+
+def json_records(
+    body: bytes | str, *, page_url: str, project: NormalizedName | None
+) -> list[FileRecord]:
+    """``parse_json`` as compact records (``pinlock.index.models.FileRecord``)."""
     document = json.loads(body)
     entries = document.get("files", []) if isinstance(document, dict) else []
-    files: list[DistFile] = []
+    records: list[FileRecord] = []
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             continue
         yanked_value = entry.get("yanked", False)
-        yanked = bool(yanked_value)
         metadata = entry.get("core-metadata")
         if metadata is None:
             metadata = entry.get("dist-info-metadata")
@@ -139,36 +174,27 @@ def parse_json(
         filename = entry.get("filename")
         href = entry["url"]
         size = entry.get("size")
-        dist = _make_dist(
+        uploaded = entry.get("upload-time")
+        record = _make_record(
             # Indexes give absolute file URLs (pypi.org does): joining each costs more than the
             # rest of a file's parsing.
             href=href if href.startswith(("https://", "http://")) else urljoin(page_url, href),
             filename=filename if isinstance(filename, str) and filename else None,
             hashes=_string_map(hashes),
             requires_python=_string_or_none(entry.get("requires-python")),
-            yanked=yanked,
-            yanked_reason=yanked_value if yanked and isinstance(yanked_value, str) else "",
+            yanked=(
+                (yanked_value if isinstance(yanked_value, str) else "") if yanked_value else None
+            ),
             metadata_hashes=_json_metadata_hashes(metadata),
-            source=source,
             project=project,
             size=size
             if isinstance(size, int) and not isinstance(size, bool) and size >= 0
             else None,
-            upload_time=_timestamp(entry.get("upload-time")),
+            upload_time=uploaded if isinstance(uploaded, str) and uploaded else None,
         )
-        if dist is not None:
-            files.append(dist)
-    return files
-
-
-def _timestamp(value: Any) -> datetime | None:
-    """A PEP 700 ``upload-time`` (ISO 8601, ``Z`` for UTC); None when absent or unreadable."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+        if record is not None:
+            records.append(record)
+    return _unique(records)
 
 
 def _scan_links(text: str) -> tuple[list[dict[str, str | None]], str | None]:
@@ -211,20 +237,18 @@ def _attributes(markup: str) -> dict[str, str | None]:
 _unescape = functools.lru_cache(maxsize=1024)(html.unescape)
 
 
-def _make_dist(
+def _make_record(
     *,
     href: str,
     filename: str | None,
     hashes: dict[str, str],
     requires_python: str | None,
-    yanked: bool,
-    yanked_reason: str,
+    yanked: str | None,
     metadata_hashes: Mapping[str, str] | None,
-    source: str,
     project: NormalizedName | None,
     size: int | None = None,
-    upload_time: datetime | None = None,
-) -> DistFile | None:
+    upload_time: str | None = None,
+) -> FileRecord | None:
     # Plain string operations: these run for every link of pages with thousands of them.
     url, _, fragment = href.partition("#")
     if filename is None:
@@ -234,27 +258,24 @@ def _make_dist(
     parsed = parse_dist_filename(filename)
     if parsed is None:
         return None
-    name, version, kind, tags = parsed
-    if project is not None and name != project:
+    if project is not None and parsed[0] != project:
         return None
     all_hashes = _fragment_hashes(fragment)
     if hashes:
         all_hashes.update({algorithm: digest.lower() for algorithm, digest in hashes.items()})
-    return DistFile(
-        name=name,
-        version=version,
-        filename=filename,
-        url=url,
-        kind=kind,
-        source=source,
-        wheel_tags=tags,
-        hashes=all_hashes,
-        requires_python=_specifier_or_none(requires_python),
-        yanked=yanked,
-        yanked_reason=yanked_reason,
-        metadata_hashes=metadata_hashes,
-        size=size,
-        upload_time=upload_time,
+    return (
+        filename,
+        url,
+        flat_pairs(all_hashes),
+        # Interned, as the algorithm names are: kept pages then hold one copy of each.
+        sys.intern(requires_python)
+        if requires_python is not None and requires_python_of(requires_python) is not None
+        else None,
+        yanked,
+        None if metadata_hashes is None else flat_pairs(metadata_hashes),
+        size,
+        upload_time,
+        parsed,
     )
 
 
@@ -267,17 +288,6 @@ def _fragment_hashes(fragment: str) -> dict[str, str]:
     if equals and digest and algorithm in _FRAGMENT_ALGORITHMS and not digest.strip(_HEX_DIGITS):
         return {algorithm: digest.lower()}
     return {algorithm: digest.lower() for algorithm, digest in _FRAGMENT_HASH.findall(fragment)}
-
-
-@functools.lru_cache(maxsize=512)
-def _specifier_or_none(text: str | None) -> SpecifierSet | None:
-    if not text or not text.strip():
-        return None
-    try:
-        return SpecifierSet(text)
-    except InvalidSpecifier:
-        # pip ignores a requires-python it cannot parse rather than rejecting the file.
-        return None
 
 
 def _html_metadata_hashes(value: str | None) -> dict[str, str] | None:

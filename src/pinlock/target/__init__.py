@@ -86,10 +86,26 @@ class Target:
     platform_open: bool = False
     # Tag -> position, built once: tag_rank runs for every file of every candidate version.
     _ranks: Mapping[Tag, int] = field(init=False, repr=False, compare=False, hash=False)
+    _python: Version = field(init=False, repr=False, compare=False, hash=False)
+    # Answers by tag set and by Requires-Python: pages repeat a few of each thousands of times.
+    _tag_answers: dict[frozenset[Tag], int | None] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+    _python_answers: dict[str, bool] = field(init=False, repr=False, compare=False, hash=False)
+    _spec_answers: dict[int, tuple[SpecifierSet, bool]] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         ranks = {tag: i for i, tag in reversed(list(enumerate(self.tags)))}
         object.__setattr__(self, "_ranks", ranks)
+        full = dict(self.environment)["python_full_version"]
+        # Untagged CPython builds report e.g. "3.13.0+", which PEP 440 only accepts as local.
+        python = Version(f"{full}local" if full.endswith("+") else full)
+        object.__setattr__(self, "_python", python)
+        object.__setattr__(self, "_tag_answers", {})
+        object.__setattr__(self, "_python_answers", {})
+        object.__setattr__(self, "_spec_answers", {})
 
     @classmethod
     def host(cls, *, platform_open: bool = True) -> Target:
@@ -138,9 +154,7 @@ class Target:
 
     @property
     def python_full_version(self) -> Version:
-        full = self.markers["python_full_version"]
-        # Untagged CPython builds report e.g. "3.13.0+", which PEP 440 only accepts as local.
-        return Version(f"{full}local" if full.endswith("+") else full)
+        return self._python
 
     @property
     def python_version(self) -> str:
@@ -161,19 +175,37 @@ class Target:
 
     def accepts_python(self, requires_python: SpecifierSet | str | None) -> bool:
         """Whether a ``Requires-Python`` value admits this target's full Python version."""
-        if requires_python is None or requires_python == "":
+        if requires_python is None:
             return True
-        spec = (
-            requires_python
-            if isinstance(requires_python, SpecifierSet)
-            else SpecifierSet(requires_python)
-        )
-        return spec.contains(self.python_full_version, prereleases=True)
+        if isinstance(requires_python, str):  # never compared with a SpecifierSet: that parses
+            if not requires_python:
+                return True
+            known = self._python_answers.get(requires_python)
+            if known is None:
+                spec = SpecifierSet(requires_python)
+                known = spec.contains(self._python, prereleases=True)
+                self._python_answers[requires_python] = known
+            return known
+        # By identity: pages share one SpecifierSet per text, and hashing one costs more than
+        # the check (the set is kept with its answer, so its id is not reused meanwhile).
+        entry = self._spec_answers.get(id(requires_python))
+        if entry is None or entry[0] is not requires_python:
+            entry = (requires_python, requires_python.contains(self._python, prereleases=True))
+            self._spec_answers[id(requires_python)] = entry
+        return entry[1]
 
     def tag_rank(self, tags: Iterable[Tag]) -> int | None:
         """The best (lowest) position among ``tags`` in this target's list; None if none fit."""
+        if isinstance(tags, frozenset):
+            try:
+                return self._tag_answers[tags]
+            except KeyError:
+                pass
         ranks = self._ranks
-        return min((ranks[t] for t in tags if t in ranks), default=None)
+        rank = min((ranks[t] for t in tags if t in ranks), default=None)
+        if isinstance(tags, frozenset):
+            self._tag_answers[tags] = rank
+        return rank
 
 
 def _freeze(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

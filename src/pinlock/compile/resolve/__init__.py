@@ -24,6 +24,7 @@ from pinlock.compile.resolve.candidates import (
     ExplicitRequirement,
     MetadataOrigin,
     Requirement,
+    SpecifierRequirement,
     split_identifier,
 )
 from pinlock.compile.resolve.explain import explain_conflict, explain_set_aside, set_aside_note
@@ -185,7 +186,7 @@ def resolve(
         Provider(factory, input_order=input_order), counter
     )
     try:
-        result = resolver.resolve(roots, max_rounds=_MAX_ROUNDS)
+        result = resolver.resolve(_hopeless_first(roots, factory), max_rounds=_MAX_ROUNDS)
     except resolvelib.ResolutionImpossible as exc:
         explanation = explain_conflict(exc.causes, factory, root_labels, root_lines=root_lines)
         raise _impossible(explanation, factory, counter.rounds) from None
@@ -198,6 +199,15 @@ def resolve(
     finally:
         prefetcher.close()
     return _collect(result, factory, root_labels, limits, rounds=counter.rounds)
+
+
+def _hopeless_first(roots: list[Requirement], factory: Factory) -> list[Requirement]:
+    """The roots, those no listed version can meet first: resolvelib reads the metadata of each
+    root's first candidate as it adds the root, so a run bound to fail fails before that."""
+    hopeless = [
+        r for r in roots if isinstance(r, SpecifierRequirement) and not factory.can_match(r)
+    ]
+    return hopeless + [r for r in roots if r not in hopeless]
 
 
 def _impossible(explanation: str, factory: Factory, rounds: int) -> ResolutionImpossible:

@@ -36,6 +36,8 @@ PYTHON_IDENTIFIER = "<python>"
 
 def identifier_for(name: NormalizedName, extras: Iterable[str] = ()) -> str:
     """``name`` or ``name[a,b]`` with sorted, normalized extras."""
+    if not extras:
+        return name
     wanted = sorted({canonicalize_name(e) for e in extras})
     return f"{name}[{','.join(wanted)}]" if wanted else name
 
@@ -96,11 +98,11 @@ class Candidate:
     @property
     def base(self) -> Candidate:
         """The same version without extras."""
-        return self.with_extras(frozenset())
+        return self.with_extras(frozenset()) if self.extras else self
 
     def with_extras(self, extras: frozenset[NormalizedName]) -> Candidate:
         """The same version with exactly these extras."""
-        return replace(self, extras=extras)
+        return self if extras == self.extras else replace(self, extras=extras)
 
     def __str__(self) -> str:
         return f"{self.identifier} {self.version}"

@@ -33,7 +33,12 @@ from pinlock.compile.resolve.candidates import (
     split_identifier,
 )
 from pinlock.compile.resolve.sources import FileSource, MetadataSource
-from pinlock.compile.resolve.versions import FilePolicy, ProjectVersions, project_versions
+from pinlock.compile.resolve.versions import (
+    FilePolicy,
+    ProjectVersions,
+    exact_pins,
+    project_versions,
+)
 from pinlock.coremetadata import CoreMetadata
 from pinlock.errors import BuildError, MetadataError
 from pinlock.flavour import Flavour
@@ -96,6 +101,7 @@ class Factory:
         self._versions: dict[NormalizedName, ProjectVersions] = {}
         self._lock = threading.Lock()
         self._dependencies: dict[Candidate, tuple[Requirement, ...]] = {}
+        self._made: dict[tuple[NormalizedName, frozenset[NormalizedName], Version], Candidate] = {}
         self._admitted: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
         # name -> the candidates (or None for the input files) that asked for it: explains chains.
         self.required_by: dict[NormalizedName, set[Candidate | None]] = defaultdict(set)
@@ -116,7 +122,7 @@ class Factory:
             known = self._versions.get(name)
         if known is not None:
             return known
-        result = project_versions(self.files.find(name), self._policy)
+        result = project_versions(self.files.listing(name), self._policy)
         with self._lock:
             self._versions[name] = result
         return result
@@ -183,53 +189,88 @@ class Factory:
                 ):
                     found.append(match)
             return found[:1]
-        specifiers = [r.specifier for r in requirements if isinstance(r, SpecifierRequirement)]
-        specifiers += [c.specifier for c in self.constraints.get(name, ())]
-        allow_pre = self.options.pre or any(s.prereleases for s in specifiers if str(s))
-        versions = self.versions(name)
-        table = dict(versions.usable)
-        pinned = _exact_pins(specifiers)
-        for version in pinned:
-            # PEP 592: a yanked file is used only when the version is pinned exactly.
-            if version in versions.yanked_only:
-                table[version] = versions.yanked_only[version]
-        allowed = [v for v in table if all(self.admits(s, v) for s in specifiers)]
-        finals = [v for v in allowed if not v.is_prerelease]
-        if not allow_pre and finals:
-            allowed = finals
-        preferred = self.options.prefer.get(name)
-        prefer_binary = self.options.prefer_binary
-        allowed.sort(
-            key=lambda v: (
-                v != preferred,
-                prefer_binary and not any(f.is_wheel for f in table[v]),
-                _ReverseVersion(v),
-            )
-        )
-        matches: list[Candidate] = []
-        for version in allowed:
-            files = table[version]
-            candidate = Candidate(
-                name=name,
-                version=version,
-                extras=extras,
-                files=files,
-                metadata_file=versions.metadata_file(version, files),
-            )
-            if candidate not in incompatible and candidate.base not in self.set_aside:
-                matches.append(candidate)
-
+        allowed = self._allowed_versions(name, requirements)
         if others is not None:
             self._in_force = others
 
         def readable() -> Iterator[AnyCandidate]:
             return (
                 candidate
-                for candidate in matches
+                for candidate in self._candidates(name, extras, allowed, incompatible)
                 if self._readable(candidate) and self._fits(candidate, self._in_force)
             )
 
         return readable
+
+    def can_match(self, requirement: SpecifierRequirement) -> bool:
+        """Whether any version the index lists could meet ``requirement`` (its metadata unread)."""
+        name, extras = split_identifier(requirement.identifier)
+        if name in self.explicit:
+            return True
+        allowed = self._allowed_versions(name, [requirement])
+        return next(self._candidates(name, extras, allowed, set()), None) is not None
+
+    def _allowed_versions(
+        self, name: NormalizedName, requirements: Sequence[Requirement]
+    ) -> list[Version]:
+        """The listed versions that meet ``requirements`` and the constraints, best first."""
+        specifiers = [r.specifier for r in requirements if isinstance(r, SpecifierRequirement)]
+        specifiers += [c.specifier for c in self.constraints.get(name, ())]
+        allow_pre = self.options.pre or any(s.prereleases for s in specifiers if len(s))
+        versions = self.versions(name)
+        # Newest first, as ``versions`` sorts them; a yanked version pinned exactly joins them.
+        allowed = list(versions.usable)
+        pinned = [v for v in exact_pins(specifiers) if v in versions.yanked_only]
+        if pinned:
+            # PEP 592: a yanked file is used only when the version is pinned exactly.
+            allowed = sorted([*allowed, *pinned], reverse=True)
+        admits = self.admits
+        for specifier in specifiers:
+            if len(specifier):
+                allowed = [v for v in allowed if admits(specifier, v)]
+        if not allow_pre:
+            finals = [v for v in allowed if not v.is_prerelease]
+            if finals:
+                allowed = finals
+        preferred = self.options.prefer.get(name)
+        if self.options.prefer_binary:
+            usable = versions.usable
+            allowed.sort(  # stable: newest first within each group
+                key=lambda v: (
+                    v != preferred,
+                    not any(f.is_wheel for f in usable.get(v, versions.yanked_only.get(v, ()))),
+                )
+            )
+        elif preferred is not None and preferred in allowed:
+            allowed.remove(preferred)
+            allowed.insert(0, preferred)
+        return allowed
+
+    def _candidates(
+        self,
+        name: NormalizedName,
+        extras: frozenset[NormalizedName],
+        allowed: list[Version],
+        incompatible: set[AnyCandidate],
+    ) -> Iterator[Candidate]:
+        """The candidates of ``allowed`` versions, made as the resolver reaches them (most
+        resolutions look at one or two versions of a project that lists hundreds)."""
+        versions = self.versions(name)
+        made = self._made
+        for version in allowed:
+            key = (name, extras, version)
+            candidate = made.get(key)
+            if candidate is None:
+                files = versions.usable.get(version) or versions.yanked_only[version]
+                candidate = made[key] = Candidate(
+                    name=name,
+                    version=version,
+                    extras=extras,
+                    files=files,
+                    metadata_file=versions.metadata_file(version, files),
+                )
+            if candidate not in incompatible and candidate.base not in self.set_aside:
+                yield candidate
 
     def _readable(self, candidate: Candidate) -> bool:
         """Whether ``candidate``'s dependencies can be read; if not it is set aside for good."""
@@ -403,27 +444,3 @@ def from_packaging(
         text=f"{text}{req.specifier}",
         required_by=required_by,
     )
-
-
-def _exact_pins(specifiers: Iterable[SpecifierSet]) -> set[Version]:
-    pins: set[Version] = set()
-    for spec_set in specifiers:
-        for spec in spec_set:
-            if spec.operator in ("==", "===") and "*" not in spec.version:
-                try:
-                    pins.add(Version(spec.version))
-                except ValueError:
-                    continue
-    return pins
-
-
-class _ReverseVersion:
-    """Sorts versions newest first inside a tuple key."""
-
-    __slots__ = ("version",)
-
-    def __init__(self, version: Version) -> None:
-        self.version = version
-
-    def __lt__(self, other: _ReverseVersion) -> bool:
-        return self.version > other.version

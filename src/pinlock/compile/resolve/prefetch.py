@@ -73,7 +73,9 @@ class Prefetcher:
             return
 
     def close(self, *, wait: bool = False) -> None:
-        """Stop walking; with ``wait``, first let every walk under way finish."""
+        """Stop walking: walks not yet started are dropped, and those under way are waited
+        for (a fetch cannot be cut short), so nothing of this run still runs when the resolver
+        returns, nor writes the cache after it. With ``wait``, every walk is finished first."""
         if wait:
             while True:
                 with self._lock:
@@ -84,4 +86,4 @@ class Prefetcher:
                     future.result()
         with self._lock:
             self._closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -13,7 +13,7 @@ from typing import Protocol
 from packaging.utils import NormalizedName
 
 from pinlock.coremetadata import CoreMetadata
-from pinlock.index.models import DistFile
+from pinlock.index.models import DistFile, ProjectListing
 
 __all__ = ["FileSource", "MetadataSource"]
 
@@ -21,7 +21,7 @@ __all__ = ["FileSource", "MetadataSource"]
 class FileSource(Protocol):
     """Where the files of a project come from (``pinlock.index.finder.PackageFinder``)."""
 
-    def find(self, name: NormalizedName) -> tuple[DistFile, ...]: ...
+    def listing(self, name: NormalizedName) -> ProjectListing: ...
 
     def prefetch(self, names: Iterable[NormalizedName]) -> None: ...
 

@@ -15,19 +15,27 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, NormalizedName, parse_wheel_filename
 from packaging.version import Version
 
 from pinlock.flavour import Flavour
-from pinlock.index.models import DistFile
+from pinlock.index.models import (
+    DistFile,
+    FileKind,
+    FileRecord,
+    ProjectListing,
+    dist_from_record,
+    requires_python_of,
+)
 from pinlock.target import Target
 
-__all__ = ["FilePolicy", "ProjectVersions", "project_versions"]
+__all__ = ["FilePolicy", "ProjectVersions", "exact_pins", "project_versions"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -64,29 +72,46 @@ class ProjectVersions:
         return self.foreign_wheels.get(version, best)
 
 
-def project_versions(files: Iterable[DistFile], policy: FilePolicy) -> ProjectVersions:
-    """Sort a project's files into usable versions, yanked ones and those set aside (and why)."""
-    usable: dict[Version, list[tuple[Any, DistFile]]] = defaultdict(list)
-    yanked: dict[Version, list[tuple[Any, DistFile]]] = defaultdict(list)
+def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVersions:
+    """Sort a project's files into usable versions, yanked ones and those set aside (and why).
+
+    Files are judged from their records; DistFiles are made only of the usable files of a
+    version someone asks for (and of the wheel of another platform a version's metadata is
+    read from): a page lists thousands of files, a resolution looks at a few versions.
+    """
+    usable: dict[Version, list[_Entry]] = defaultdict(list)
+    yanked: dict[Version, list[_Entry]] = defaultdict(list)
+    with_wheels: set[tuple[bool, Version]] = set()
     rejected: dict[str, set[Version]] = defaultdict(set)
-    foreign: dict[Version, list[DistFile]] = defaultdict(list)
+    foreign: dict[Version, list[tuple[FileRecord, str, frozenset[Tag]]]] = defaultdict(list)
     target = policy.target
-    for dist in files:
-        reason = _unusable_reason(dist, policy)
-        if reason is None:
-            (yanked if dist.yanked else usable)[dist.version].append((_rank(dist, target), dist))
+    flavour = policy.flavour
+    # A page repeats a few (kind, tags, Requires-Python) thousands of times: each judged once.
+    judged: dict[tuple[NormalizedName, FileKind, frozenset[Tag], str | None], _Verdict] = {}
+    for record, source in listing.entries():
+        name, version, kind, tags = record[8]
+        if flavour is not None and flavour.owns(name) and not flavour.accepts(version):
+            rejected[f"not a {flavour.name} build"].add(version)
             continue
-        rejected[reason].add(dist.version)
-        if _other_platform_wheel(dist, policy):
-            foreign[dist.version].append(dist)
+        key = (name, kind, tags, record[3])
+        verdict = judged.get(key)
+        if verdict is None:
+            verdict = judged[key] = _judge(name, kind, tags, record[3], policy)
+        reason, readable_elsewhere = verdict
+        if reason is None:
+            is_yanked = record[4] is not None
+            (yanked if is_yanked else usable)[version].append((record, source, kind, tags))
+            if kind is FileKind.WHEEL:
+                with_wheels.add((is_yanked, version))
+            continue
+        rejected[reason].add(version)
+        if readable_elsewhere:
+            foreign[version].append((record, source, tags))
     shown = set(usable) | set(yanked)
-    ranked_usable = {v: _by_rank(fs) for v, fs in sorted(usable.items(), reverse=True)}
-    ranked_yanked = {
-        v: _by_rank(fs) for v, fs in sorted(yanked.items(), reverse=True) if v not in usable
-    }
+    yanked_only = {v: yanked[v] for v in sorted(yanked, reverse=True) if v not in usable}
     return ProjectVersions(
-        usable=ranked_usable,
-        yanked_only=ranked_yanked,
+        usable=_Files({v: usable[v] for v in sorted(usable, reverse=True)}, target),
+        yanked_only=_Files(yanked_only, target),
         rejected={
             reason: frozenset(versions - shown)
             for reason, versions in rejected.items()
@@ -94,49 +119,82 @@ def project_versions(files: Iterable[DistFile], policy: FilePolicy) -> ProjectVe
         },
         foreign_wheels={
             version: wheel
-            for version, files in (*ranked_usable.items(), *ranked_yanked.items())
-            if not any(f.is_wheel for f in files)
+            for is_yanked, versions in ((False, usable), (True, yanked_only))
+            for version in versions
+            if (is_yanked, version) not in with_wheels
             and (wheel := _closest_wheel(foreign.get(version, []), target)) is not None
         },
     )
 
 
-def _unusable_reason(dist: DistFile, policy: FilePolicy) -> str | None:
-    flavour = policy.flavour
-    if flavour is not None and flavour.owns(dist.name) and not flavour.accepts(dist.version):
-        return f"not a {flavour.name} build"
-    if dist.is_wheel:
-        if _listed(policy.no_binary, dist.name):
-            return "wheels excluded by --no-binary"
-        if policy.target.tag_rank(dist.wheel_tags) is None:
-            return f"no wheel for {policy.target.description}"
-    elif _listed(policy.only_binary, dist.name):
-        return "sdists excluded by --only-binary"
-    if not policy.target.accepts_python(dist.requires_python):
-        return f"requires a Python other than {policy.target.python_full_version}"
-    return None
+_Rank = tuple[int, int, "_Descending", str]
+_Entry = tuple[FileRecord, str, FileKind, frozenset[Tag]]
+# Why a file cannot be used (None: it can), and whether its metadata may stand for the target's.
+_Verdict = tuple[str | None, bool]
 
 
-def _other_platform_wheel(dist: DistFile, policy: FilePolicy) -> bool:
-    """A wheel set aside only because its tags do not fit: its metadata may still be read."""
-    if not dist.is_wheel or _listed(policy.no_binary, dist.name):
-        return False
-    flavour = policy.flavour
-    if flavour is not None and flavour.owns(dist.name) and not flavour.accepts(dist.version):
-        return False
-    return policy.target.accepts_python(dist.requires_python)
+class _Files(Mapping[Version, tuple[DistFile, ...]]):
+    """Each version's usable files, best first, made into DistFiles when first asked for."""
+
+    __slots__ = ("_entries", "_made", "_target")
+
+    def __init__(self, entries: dict[Version, list[_Entry]], target: Target) -> None:
+        self._entries = entries
+        self._target = target
+        self._made: dict[Version, tuple[DistFile, ...]] = {}
+
+    def __getitem__(self, version: Version) -> tuple[DistFile, ...]:
+        files = self._made.get(version)
+        if files is None:
+            target = self._target
+            ranked = sorted(
+                (_rank(record[0], record[1], kind, tags, target), record, source)
+                for record, source, kind, tags in self._entries[version]
+            )
+            files = tuple(dist_from_record(record, source) for _key, record, source in ranked)
+            self._made[version] = files
+        return files
+
+    def __iter__(self) -> Iterator[Version]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, version: object) -> bool:
+        return version in self._entries
 
 
-def _rank(dist: DistFile, target: Target) -> tuple[int, int, _Descending, str]:
+def _judge(
+    name: NormalizedName,
+    kind: FileKind,
+    tags: frozenset[Tag],
+    requires_python: str | None,
+    policy: FilePolicy,
+) -> _Verdict:
+    """Why a file (not ruled out by the flavour) cannot be used, None when it can; and whether
+    it is a wheel set aside only for its tags, whose metadata may still be read."""
+    target = policy.target
+    if kind is FileKind.WHEEL:
+        if _listed(policy.no_binary, name):
+            return "wheels excluded by --no-binary", False
+        fits_python = target.accepts_python(requires_python)
+        if target.tag_rank(tags) is None:
+            return f"no wheel for {target.description}", fits_python
+    elif _listed(policy.only_binary, name):
+        return "sdists excluded by --only-binary", False
+    if not target.accepts_python(requires_python):
+        needed = requires_python_of(requires_python)
+        return f"requires Python {needed}, not {target.python_full_version}", False
+    return None, False
+
+
+def _rank(filename: str, url: str, kind: FileKind, tags: frozenset[Tag], target: Target) -> _Rank:
     """pip's order: wheels first, best tag first, then the highest build tag; URL for ties."""
-    if dist.is_wheel:
-        rank = target.tag_rank(dist.wheel_tags) or 0
-        return (0, rank, _Descending(build_tag(dist.filename)), dist.url)
-    return (1, 0, _Descending(()), dist.url)
-
-
-def _by_rank(files: list[tuple[Any, DistFile]]) -> tuple[DistFile, ...]:
-    return tuple(dist for _rank, dist in sorted(files, key=lambda item: item[0]))
+    if kind is FileKind.WHEEL:
+        rank = target.tag_rank(tags) or 0
+        return (0, rank, _Descending(build_tag(filename)), url)
+    return (1, 0, _Descending(()), url)
 
 
 def build_tag(filename: str) -> tuple[int, str] | tuple[()]:
@@ -153,20 +211,26 @@ def build_tag(filename: str) -> tuple[int, str] | tuple[()]:
 _INTERPRETER = re.compile(r"(?:cp|py|pp)(\d)(\d*)\Z")
 
 
-def _closest_wheel(wheels: list[DistFile], target: Target) -> DistFile | None:
+def _closest_wheel(
+    wheels: list[tuple[FileRecord, str, frozenset[Tag]]], target: Target
+) -> DistFile | None:
     """The wheel whose metadata best stands for the target's: built for the newest Python not
     newer than the target's (old setup.py files computed dependencies per Python version, so a
     wheel for another major version, or only for newer Pythons, never stands in), then the
     highest build tag, then the file name, so the choice is deterministic."""
     wanted = (target.python_full_version.major, target.python_full_version.minor)
-    ranked: list[tuple[tuple[int, _Descending, str], DistFile]] = []
-    for dist in wheels:
-        pythons = [_python_of(tag) for tag in dist.wheel_tags]
+    ranked: list[tuple[tuple[int, _Descending, str], FileRecord, str]] = []
+    for record, source, tags in wheels:
+        pythons = [_python_of(tag) for tag in tags]
         fitting = [p for p in pythons if p is not None and p[0] == wanted[0] and p <= wanted]
         if fitting:
-            key = (-max(fitting)[1], _Descending(build_tag(dist.filename)), dist.filename)
-            ranked.append((key, dist))
-    return min(ranked, key=lambda item: item[0])[1] if ranked else None
+            filename = record[0]
+            key = (-max(fitting)[1], _Descending(build_tag(filename)), filename)
+            ranked.append((key, record, source))
+    if not ranked:
+        return None
+    _key, record, source = min(ranked, key=lambda item: item[0])
+    return dist_from_record(record, source)
 
 
 def _python_of(tag: Tag) -> tuple[int, int] | None:
@@ -198,3 +262,16 @@ class _Descending:
 
     def __hash__(self) -> int:
         return hash(self.value)
+
+
+def exact_pins(specifiers: Iterable[SpecifierSet]) -> set[Version]:
+    """The versions ``specifiers`` pin exactly (``==1.0``, no wildcard)."""
+    pins: set[Version] = set()
+    for spec_set in specifiers:
+        for spec in spec_set:
+            if spec.operator in ("==", "===") and "*" not in spec.version:
+                try:
+                    pins.add(Version(spec.version))
+                except ValueError:
+                    continue
+    return pins
