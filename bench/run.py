@@ -155,6 +155,9 @@ class Measurement:
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without pip, uv or pinlock settings, and without pip's config files."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "PINLOCK_"))}
+    # Python tools run from their byte code, as an installed tool does; a machine that
+    # forbids writing it would have pinlock and pip-tools recompile every module on each run.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PIP_CONFIG_FILE"] = os.devnull
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env.update(extra)
@@ -360,6 +363,9 @@ def prepare_tools() -> Tools:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         install = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *PEER_SPECS]
         subprocess.run(install, check=True, env=clean_env())
+    # pinlock is installed editable by `make`: compile its modules once, as pip does on install.
+    source = Path(__file__).resolve().parents[1] / "src" / "pinlock"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(source)], check=True)
     return Tools(pinlock=pinlock, peers=venv / "bin", python=Path(sys.executable))
 
 

@@ -130,10 +130,12 @@ def test_the_environment_loses_pip_uv_and_pinlock_settings(
     monkeypatch.setenv("UV_INDEX_URL", "file:///mirror")
     monkeypatch.setenv("PINLOCK_FLAVOUR", "cu121")
     monkeypatch.setenv("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
 
     env = bench.clean_env(UV_CACHE_DIR="/cache")
 
     assert not {"PIP_INDEX_URL", "UV_INDEX_URL", "PINLOCK_FLAVOUR"} & set(env)
+    assert "PYTHONDONTWRITEBYTECODE" not in env
     assert env["PIP_CONFIG_FILE"] == os.devnull
     assert env["UV_CACHE_DIR"] == "/cache"
     assert env["SSL_CERT_FILE"] == "/etc/ssl/certs/ca-certificates.crt"
