@@ -64,7 +64,8 @@ class InstalledDist:
 class Environment:
     """A target interpreter: its ``Target`` (markers, wheel tags), paths and installed dists.
 
-    ``has_pip`` says whether pip is installed in it (as it was when inspected).
+    ``has_pip`` says whether pip is installed in it (as it was when inspected). ``data`` and
+    ``include`` are its sysconfig paths of those names (None when the probe did not say).
     """
 
     python: Path
@@ -80,6 +81,8 @@ class Environment:
     soabi: str = ""
     has_pip: bool = False
     installed: tuple[InstalledDist, ...] = ()
+    data: Path | None = None
+    include: Path | None = None
 
     @property
     def is_venv(self) -> bool:
@@ -189,6 +192,8 @@ def inspect_environment(python: Path, *, installed: bool = True) -> Environment:
         target=target,
         soabi=facts.soabi,
         has_pip=facts.has_pip,
+        data=facts.data,
+        include=facts.include,
     )
     return replace(env, installed=read_installed(env.site_dirs)) if installed else env
 
