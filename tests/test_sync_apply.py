@@ -339,7 +339,7 @@ def test_a_second_interrupt_does_not_stop_the_restore(
     pip_install(python, str(old))
     before_freeze, before_files = freeze(python), file_tree(python)
     lock = lock_of(locked("aaa", "2.0", files=[new]), locked("fresh", "1.0", files=[fresh]))
-    remove_dist = snapshot_module._remove_dist
+    remove_dist = snapshot_module.remove_dist
 
     def interrupted_again(dist: InstalledDist, *, stops: set[Path]) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C once more
@@ -349,7 +349,7 @@ def test_a_second_interrupt_does_not_stop_the_restore(
         if stage == "installed":
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(snapshot_module, "_remove_dist", interrupted_again)
+    monkeypatch.setattr(snapshot_module, "remove_dist", interrupted_again)
     outcome: BaseException | None = None
     try:
         sync(lock, python, FolderSource(files), cache, checkpoint=interrupt)

@@ -114,6 +114,25 @@ class Environment:
     def by_name(self) -> dict[NormalizedName, InstalledDist]:
         return {dist.name: dist for dist in self.installed}
 
+    def scheme(self, dist_name: str) -> dict[str, Path]:
+        """Where the parts of a wheel of ``dist_name`` go, as pip puts them (its install scheme).
+
+        pip puts headers of a venv under ``<prefix>/include/site/pythonX.Y/<name>``, else under
+        the interpreter's include folder; data goes to sysconfig's ``data`` (the prefix).
+        """
+        if self.is_venv or self.include is None:
+            version = "python{}.{}".format(*self.python_version[:2])
+            headers = self.prefix / "include" / "site" / version / dist_name
+        else:
+            headers = self.include / dist_name
+        return {
+            "purelib": self.purelib,
+            "platlib": self.platlib,
+            "scripts": self.scripts,
+            "data": self.data or self.prefix,
+            "headers": headers,
+        }
+
 
 def find_python(
     *,

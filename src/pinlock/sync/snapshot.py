@@ -25,7 +25,7 @@ from pathlib import Path
 from pinlock.atomic import write_atomic
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
 
-__all__ = ["link_or_copy"]
+__all__ = ["link_or_copy", "remove_dist", "wheel_destinations"]
 
 
 def link_or_copy(source: Path, dest: Path) -> None:
@@ -83,7 +83,7 @@ class _Snapshot:
         for dist in dists:
             saved.update(_files_of(dist))
         for wheel in incoming:
-            saved.update(_wheel_destinations(wheel, env))
+            saved.update(wheel_destinations(wheel, env))
         for path in sorted(saved):
             if path.is_symlink() or path.is_file():
                 snapshot._keep(path)
@@ -135,7 +135,7 @@ class _Snapshot:
         try:
             for dist in read_installed(env.site_dirs):
                 if dist.info_dir not in self.originals:
-                    _remove_dist(dist, stops={*env.site_dirs, env.scripts, env.prefix})
+                    remove_dist(dist, stops={*env.site_dirs, env.scripts, env.prefix})
             for original, backup in self.files:
                 if _unchanged(original, backup):
                     continue  # nothing to put back (and a read-only folder needs no write)
@@ -175,15 +175,9 @@ def _unchanged(original: Path, backup: Path) -> bool:
         return False
 
 
-def _wheel_destinations(wheel: Path, env: Environment) -> set[Path]:
+def wheel_destinations(wheel: Path, env: Environment) -> set[Path]:
     """Where installing ``wheel`` into ``env`` writes files, console scripts included."""
-    schemes = {
-        "purelib": env.purelib,
-        "platlib": env.platlib,
-        "scripts": env.scripts,
-        "data": env.prefix,
-        "headers": env.prefix / "include",
-    }
+    schemes = env.scheme(wheel.name.partition("-")[0])
     found: set[Path] = set()
     with zipfile.ZipFile(wheel) as archive:
         for name in archive.namelist():
@@ -238,7 +232,9 @@ def _files_of(dist: InstalledDist) -> set[Path]:
     return paths
 
 
-def _remove_dist(dist: InstalledDist, *, stops: set[Path]) -> None:
+def remove_dist(dist: InstalledDist, *, stops: set[Path]) -> None:
+    """Remove every file ``dist`` owns (its RECORD), its metadata folder, the byte code beside
+    its modules, and the folders that are left empty, up to ``stops``."""
     files = _files_of(dist)
     for path in files:
         if path.is_symlink() or path.is_file():
