@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -133,7 +134,7 @@ def test_the_same_files_as_pip_installs(tmp_path: Path) -> None:
 
     theirs, mine = everything(by_pip), everything(ours)
     assert sorted(mine) == sorted(theirs)  # byte code, scripts, headers, data: all there
-    info = "lib/python{}.{}/site-packages/richpkg-1.0.dist-info".format(*os.sys.version_info[:2])
+    info = "lib/python{}.{}/site-packages/richpkg-1.0.dist-info".format(*sys.version_info[:2])
     assert mine[f"{info}/INSTALLER"] == b"pinlock\n"
     assert theirs[f"{info}/INSTALLER"] == b"pip\n"
     scripts = {"bin/richcmd", "bin/richgui"}
@@ -144,7 +145,7 @@ def test_the_same_files_as_pip_installs(tmp_path: Path) -> None:
         if mine[key] != theirs[key] and not key.endswith(".pyc") and "/activate" not in key
     }
     # Only what names the installer, and the generated scripts (pip's template quotes apart).
-    plain = "lib/python{}.{}/site-packages/plain-2.0.dist-info".format(*os.sys.version_info[:2])
+    plain = "lib/python{}.{}/site-packages/plain-2.0.dist-info".format(*sys.version_info[:2])
     assert differ == {
         f"{info}/INSTALLER",
         f"{info}/RECORD",
