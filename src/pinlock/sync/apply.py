@@ -57,6 +57,7 @@ from pinlock.urls import local_path
 
 if TYPE_CHECKING:
     from pinlock.index.config import IndexSettings
+    from pinlock.sync.wheelinstall import Prepared
 
 __all__ = ["INSTALLERS", "ApplyResult", "Installer", "apply_plan"]
 
@@ -135,20 +136,22 @@ def apply_plan(
             for dist in plan.to_uninstall
             if not _pip_replaces_itself(dist, plan, env)
         ]
+        prepared = _prepare(wheels, env, cache) if installer == "pinlock" else None
         try:
             snapshot = _Snapshot.take(
                 env,
                 plan.to_uninstall,
                 work / "backup",
                 work=work,
-                incoming=[wheel for _item, wheel, _digest in wheels],
+                incoming=[wheel for _item, wheel, _digest in wheels] if prepared is None else (),
+                overwritten=[path for item in prepared or () for path in item.destinations],
                 journal=work / JOURNAL,
             )
         except OSError as error:
             raise StorageError(error.filename or work, error) from error
         pip_extra = extra if compile_bytecode else [*extra, "--no-compile"]
         try:
-            if installer == "pip":
+            if prepared is None:
                 if removing:
                     _begin(progress, REMOVING, len(removing))
                     _pip_uninstall(removing, env, extra, environ)
@@ -165,7 +168,7 @@ def apply_plan(
                     _end(progress, REMOVING, len(by_pip))
                     mark("uninstalled")
                 _begin(progress, INSTALLING, len(wheels) + len(from_source))
-                _install_in_process(wheels, env, work, compile_bytecode, progress)
+                _install_in_process(prepared, env, work, compile_bytecode, progress)
             _install_from_source(from_source, env, pip_extra, build_environ, progress=progress)
             _end(progress, INSTALLING)
             mark("installed")
@@ -210,25 +213,35 @@ def _remove_in_process(
     return left
 
 
-def _install_in_process(
-    wheels: Sequence[tuple[FetchedFile, Path, str]],
-    env: Environment,
-    work: Path,
-    compile_bytecode: bool,
-    progress: Progress | None,
-) -> None:
+def _prepare(
+    wheels: Sequence[tuple[FetchedFile, Path, str]], env: Environment, cache: Cache
+) -> list[Prepared]:
+    """Every wheel unpacked in the cache for pinlock's own installer (``wheelinstall``)."""
     # Imported here: only a sync that installs wheels this way loads installer.
     from pinlock.sync import wheelinstall
 
     jobs = [
         wheelinstall.WheelJob(
             wheel=wheel,
+            sha256=digest,
             name=item.package.display_name,
             direct_url=_direct_url(item) if item.package.url is not None else None,
         )
-        for item, wheel, _digest in wheels
+        for item, wheel, digest in wheels
     ]
-    installed = wheelinstall.install_wheels(jobs, env, progress=progress)
+    return wheelinstall.prepare(jobs, env, cache)
+
+
+def _install_in_process(
+    prepared: Sequence[Prepared],
+    env: Environment,
+    work: Path,
+    compile_bytecode: bool,
+    progress: Progress | None,
+) -> None:
+    from pinlock.sync import wheelinstall
+
+    installed = wheelinstall.install_wheels(prepared, env, progress=progress)
     if compile_bytecode:
         wheelinstall.compile_bytecode(installed, env, work)
 

@@ -65,7 +65,8 @@ class Environment:
     """A target interpreter: its ``Target`` (markers, wheel tags), paths and installed dists.
 
     ``has_pip`` says whether pip is installed in it (as it was when inspected). ``data`` and
-    ``include`` are its sysconfig paths of those names (None when the probe did not say).
+    ``include`` are its sysconfig paths of those names (None when the probe did not say);
+    ``cache_tag`` names its byte code (``cpython-312``; "" when it writes none).
     """
 
     python: Path
@@ -83,6 +84,7 @@ class Environment:
     installed: tuple[InstalledDist, ...] = ()
     data: Path | None = None
     include: Path | None = None
+    cache_tag: str = ""
 
     @property
     def is_venv(self) -> bool:
@@ -213,6 +215,7 @@ def inspect_environment(python: Path, *, installed: bool = True) -> Environment:
         has_pip=facts.has_pip,
         data=facts.data,
         include=facts.include,
+        cache_tag=facts.cache_tag,
     )
     return replace(env, installed=read_installed(env.site_dirs)) if installed else env
 

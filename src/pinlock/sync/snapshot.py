@@ -18,14 +18,14 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pinlock.atomic import write_atomic
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
 
-__all__ = ["link_or_copy", "remove_dist", "wheel_destinations"]
+__all__ = ["destinations", "link_or_copy", "remove_dist", "wheel_destinations"]
 
 
 def link_or_copy(source: Path, dest: Path) -> None:
@@ -56,11 +56,13 @@ class _Snapshot:
         *,
         work: Path,
         incoming: Sequence[Path] = (),
+        overwritten: Iterable[Path] = (),
         journal: Path | None = None,
     ) -> _Snapshot:
         """Save the files of ``dists``, and every existing file the ``incoming`` wheels write;
         then write the ``journal`` (when given), which makes the snapshot complete.
 
+        ``overwritten`` are such files already known (``wheelinstall.prepare``).
         A new wheel may overwrite a file a kept distribution owns (a shared ``__init__.py``, a
         script of the same name); removing the new one on restore must give that file back.
         """
@@ -84,6 +86,7 @@ class _Snapshot:
             saved.update(_files_of(dist))
         for wheel in incoming:
             saved.update(wheel_destinations(wheel, env))
+        saved.update(overwritten)
         for path in sorted(saved):
             if path.is_symlink() or path.is_file():
                 snapshot._keep(path)
@@ -177,27 +180,44 @@ def _unchanged(original: Path, backup: Path) -> bool:
 
 def wheel_destinations(wheel: Path, env: Environment) -> set[Path]:
     """Where installing ``wheel`` into ``env`` writes files, console scripts included."""
-    schemes = env.scheme(wheel.name.partition("-")[0])
-    found: set[Path] = set()
     with zipfile.ZipFile(wheel) as archive:
-        for name in archive.namelist():
-            if name.endswith("/"):
-                continue
+        names = archive.namelist()
+        entry_points = None
+        for name in names:
             top, _, rest = name.partition("/")
-            if top.endswith(".data"):
-                scheme, _, inner = rest.partition("/")
-                if scheme in schemes and inner:
-                    found.add(Path(os.path.normpath(schemes[scheme] / inner)))
-                continue
-            found.update({env.purelib / name, env.platlib / name})
             if top.endswith(".dist-info") and rest == "entry_points.txt":
-                entry_points = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-                entry_points.optionxform = str  # type: ignore[assignment,method-assign]
-                with contextlib.suppress(configparser.Error, UnicodeDecodeError):
-                    entry_points.read_string(archive.read(name).decode("utf-8"))
-                for section in ("console_scripts", "gui_scripts"):
-                    if entry_points.has_section(section):
-                        found.update(env.scripts / script for script in entry_points[section])
+                with contextlib.suppress(UnicodeDecodeError):
+                    entry_points = archive.read(name).decode("utf-8")
+    return destinations(names, entry_points, env.scheme(wheel.name.partition("-")[0]))
+
+
+def destinations(
+    names: Iterable[str], entry_points: str | None, schemes: Mapping[str, Path]
+) -> set[Path]:
+    """Where a wheel whose members are ``names`` writes files under ``schemes`` (its install
+    scheme), with the scripts its ``entry_points.txt`` text makes."""
+    purelib, platlib = schemes["purelib"], schemes["platlib"]
+    found: set[Path] = set()
+    for name in names:
+        if name.endswith("/"):
+            continue
+        top, _, rest = name.partition("/")
+        if top.endswith(".data"):
+            scheme, _, inner = rest.partition("/")
+            if scheme in schemes and inner:
+                found.add(Path(os.path.normpath(schemes[scheme] / inner)))
+            continue
+        found.add(purelib / name)
+        if platlib != purelib:
+            found.add(platlib / name)
+    if entry_points:
+        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        with contextlib.suppress(configparser.Error):
+            parser.read_string(entry_points)
+        for section in ("console_scripts", "gui_scripts"):
+            if parser.has_section(section):
+                found.update(schemes["scripts"] / script for script in parser[section])
     return found
 
 

@@ -5,9 +5,14 @@ paths (``Environment.scheme``, from the probe of the target interpreter, which n
 one pinlock runs in), console and GUI scripts whose shebang is the target interpreter, a RECORD
 of every file with its sha256 and size, ``INSTALLER`` (``pinlock``: the tool that installed it,
 as pip writes ``pip`` and uv ``uv``), ``REQUESTED`` (pip marks everything a requirements file
-names), and ``direct_url.json`` for a package the lock gives by URL. Byte code is then compiled
-by the target interpreter itself, on all its cores (``_compile_script``), and its files added to
-RECORD as pip adds them.
+names), and ``direct_url.json`` for a package the lock gives by URL.
+
+Each wheel is unpacked once into the cache (``unpacked``; ``prepare``, before the snapshot:
+nothing in the environment changes yet) and installed by linking its files from there, as uv
+does; installer decides where each goes and writes scripts, metadata and RECORD. Byte code is
+compiled once per wheel and interpreter, by the target interpreter itself, on all its cores
+(``_compile_script``), beside the unpacked modules; it is linked in and added to RECORD as pip
+adds it.
 
 Every wheel here was verified against the lock (``fetch``) or built from a verified sdist. The
 caller (``apply``) has taken the snapshot before: on any failure or stop signal the workers stop
@@ -21,18 +26,18 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import functools
+import json
 import os
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.records import Hash, RecordEntry
-from installer.sources import WheelFile
 from installer.utils import Scheme, copyfileobj_with_hashing, get_launcher_kind
 
 from pinlock.errors import InstallFailed
@@ -40,36 +45,59 @@ from pinlock.processes import run_child
 from pinlock.progress import INSTALLING, Progress
 from pinlock.sync.envlock import inherited_fds
 from pinlock.sync.signals import uninterruptible
-from pinlock.sync.snapshot import wheel_destinations
+from pinlock.sync.snapshot import destinations
+from pinlock.sync.unpacked import Linkable, Unpacked, UnpackedSource, link, unpack
 
 if TYPE_CHECKING:
+    from pinlock.cache import Cache
     from pinlock.sync.environment import Environment
 
-__all__ = ["INSTALLER_NAME", "WheelJob", "compile_bytecode", "install_wheels"]
+__all__ = [
+    "INSTALLER_NAME",
+    "Prepared",
+    "WheelJob",
+    "compile_bytecode",
+    "install_wheels",
+    "prepare",
+]
 
 INSTALLER_NAME = "pinlock"
-# Threads, not processes: unzipping, hashing and writing release the GIL for the bulk of it.
+# Threads, not processes: linking and unzipping are system calls and zlib, outside the GIL.
 _WORKERS = min(8, (os.cpu_count() or 1) + 2)
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class WheelJob:
-    """One wheel to install: the file, the name pip would be given (for the headers folder),
-    and the ``direct_url.json`` to write (None for a pin found on an index)."""
+    """One wheel to install: the file and its ``sha256:<hex>``, the name pip would be given
+    (it names the headers folder), and the ``direct_url.json`` to write (None for a pin found
+    on an index)."""
 
     wheel: Path
+    sha256: str
     name: str
     direct_url: bytes | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Installed:
-    """What installing one wheel wrote: its RECORD, and its modules (for byte-compiling)."""
+class Prepared:
+    """A wheel unpacked in the cache, and the files installing it writes (``destinations``)."""
 
     job: WheelJob
+    unpacked: Unpacked
+    destinations: frozenset[Path]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Installed:
+    """What installing one wheel wrote: its RECORD (in ``root``), and its modules as
+    ``(installed path, member of the unpacked wheel)``, for byte code."""
+
+    prepared: Prepared
     record: Path
     root: Path
-    sources: tuple[Path, ...]
+    modules: tuple[tuple[str, str], ...]
 
 
 class _Stopped(Exception):
@@ -78,44 +106,68 @@ class _Stopped(Exception):
 
 @dataclass(kw_only=True)
 class _Destination(SchemeDictionaryDestination):
-    """installer's destination, made safe to run on several threads beside a snapshot.
+    """installer's destination, linking from the unpacked wheel, safe on several threads.
 
-    A file that exists is unlinked before it is written, as pip does: the snapshot holds it as a
-    hard link, and writing into it would change the saved copy too. Folders are made without a
-    race, modes come from the umask read once (installer reads it by setting it to 0 for a
-    moment, which another thread would see), and nothing is written once ``stop`` is set.
+    A file that exists is unlinked before it is written, as pip does: the snapshot (and the
+    cache) hold files as hard links, and writing into one would change them too. Folders are
+    made without a race, modes come from the umask read once (installer reads it by setting it
+    to 0 for a moment, which another thread would see), nothing is written once ``stop`` is
+    set, and a member of the unpacked wheel is linked, not copied.
     """
 
     stop: threading.Event = field(default_factory=threading.Event)
     umask: int = 0o022
-    written: list[tuple[Scheme, str]] = field(default_factory=list)
+    written: list[tuple[Scheme, str, str | None]] = field(default_factory=list)
 
     def write_to_fs(
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
     ) -> RecordEntry:
         if self.stop.is_set():
             raise _Stopped
-        target = self._path_with_destdir(scheme, path)
+        root = self.scheme_dict[scheme]
+        target = os.path.normpath(os.path.join(root, path))
+        if os.path.commonpath([root, target]) != os.path.normpath(root):
+            raise ValueError(f"{path} would be written outside {root}")
         with contextlib.suppress(FileNotFoundError):
-            target.unlink()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as handle:
+            os.unlink(target)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if isinstance(stream, Linkable):
+            link(stream.path, target)  # modes come with the file
+            self.written.append((scheme, path, stream.path))
+            algorithm, _, digest = stream.digest.partition("=")
+            return RecordEntry(path, Hash(algorithm, digest), stream.size)
+        with open(target, "wb") as handle:
             digest, size = copyfileobj_with_hashing(stream, handle, self.hash_algorithm)
         if is_executable:
-            target.chmod(0o777 & ~self.umask | 0o111)
-        self.written.append((scheme, path))
+            os.chmod(target, 0o777 & ~self.umask | 0o111)
+        self.written.append((scheme, path, None))
         return RecordEntry(path, Hash(self.hash_algorithm, digest), size)
 
 
-def install_wheels(
-    jobs: Sequence[WheelJob], env: Environment, *, progress: Progress | None = None
-) -> list[Installed]:
-    """Install ``jobs`` into ``env`` on a pool of threads; each told to ``progress`` when done.
+def prepare(jobs: Sequence[WheelJob], env: Environment, cache: Cache) -> list[Prepared]:
+    """Unpack ``jobs`` into ``cache`` (where not already), several at once; with the files each
+    will write in ``env``. Changes nothing in ``env``."""
 
-    Raises ``InstallFailed`` for the first wheel that cannot be installed, once every worker has
-    stopped; a stop signal (``Interrupted``) likewise goes on only when they have.
-    """
-    if not jobs:
+    def one(job: WheelJob) -> Prepared:
+        unpacked = unpack(job.wheel, job.sha256, cache)
+        entry_points = None
+        if f"{unpacked.dist_info}/entry_points.txt" in unpacked.members:
+            entry_points = (unpacked.root / unpacked.dist_info / "entry_points.txt").read_text(
+                encoding="utf-8", errors="replace"
+            )
+        found = destinations(unpacked.members, entry_points, env.scheme(job.name))
+        return Prepared(job=job, unpacked=unpacked, destinations=frozenset(found))
+
+    return _in_parallel(one, jobs)
+
+
+def install_wheels(
+    prepared: Sequence[Prepared], env: Environment, *, progress: Progress | None = None
+) -> list[Installed]:
+    """Install ``prepared`` wheels into ``env`` on a pool of threads; each told to ``progress``
+    when done. Raises ``InstallFailed`` for the first wheel that cannot be installed, once every
+    worker has stopped; a stop signal (``Interrupted``) likewise goes on only when they have."""
+    if not prepared:
         return []
     umask = os.umask(0o022)
     os.umask(umask)
@@ -125,66 +177,79 @@ def install_wheels(
         _install_chain, env=env, stop=stop, umask=umask, finished=finished
     )
     results: list[Installed] = []
+
+    def tell() -> None:
+        while True:
+            try:
+                installed = finished.get_nowait()
+            except queue.Empty:
+                return
+            results.append(installed)
+            if progress is not None:
+                progress.advance(INSTALLING, item=installed.prepared.job.name)
+                progress.note(f"installed {installed.prepared.job.wheel.name}", level=2)
+
+    _in_parallel(install_chain, _chains(prepared), stop=stop, tick=tell)
+    tell()
+    return results
+
+
+def _in_parallel(
+    work: Callable[[_T], _R],
+    items: Sequence[_T],
+    *,
+    stop: threading.Event | None = None,
+    tick: Callable[[], None] = lambda: None,
+) -> list[_R]:
+    """``work`` on each of ``items`` on a pool of threads; ``tick`` called meanwhile. The first
+    error, or a signal, sets ``stop`` and goes on once every worker has returned."""
     pool = concurrent.futures.ThreadPoolExecutor(_WORKERS, thread_name_prefix="pinlock-install")
     try:
-        futures = [pool.submit(install_chain, chain) for chain in _chains(jobs, env)]
+        futures = [pool.submit(work, item) for item in items]
         pending = set(futures)
         while pending:
             done, pending = concurrent.futures.wait(
-                pending, timeout=0.1, return_when=concurrent.futures.FIRST_EXCEPTION
+                pending, timeout=0.05, return_when=concurrent.futures.FIRST_EXCEPTION
             )
-            _drain(finished, results, progress)
+            tick()
             for future in done:
                 error = future.exception()
                 if error is not None:
                     raise error
-        _drain(finished, results, progress)
     except BaseException:
-        stop.set()
+        if stop is not None:
+            stop.set()
         with uninterruptible():
             pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    return results
-
-
-def _drain(
-    finished: queue.SimpleQueue[Installed], results: list[Installed], progress: Progress | None
-) -> None:
-    while True:
-        try:
-            installed = finished.get_nowait()
-        except queue.Empty:
-            return
-        results.append(installed)
-        if progress is not None:
-            progress.advance(INSTALLING, item=installed.job.name)
-            progress.note(f"installed {installed.job.wheel.name}", level=2)
+    return [future.result() for future in futures]
 
 
 def _install_chain(
-    chain: Sequence[WheelJob],
+    chain: Sequence[Prepared],
     *,
     env: Environment,
     stop: threading.Event,
     umask: int,
     finished: queue.SimpleQueue[Installed],
 ) -> None:
-    for job in chain:
+    for prepared in chain:
         if stop.is_set():
             return
         try:
-            finished.put(_install_one(job, env, stop=stop, umask=umask))
+            finished.put(_install_one(prepared, env, stop=stop, umask=umask))
         except _Stopped:
             return
         except Exception as error:
             stop.set()
-            raise InstallFailed(job.wheel.name, error) from error
+            raise InstallFailed(prepared.job.wheel.name, error) from error
 
 
 def _install_one(
-    job: WheelJob, env: Environment, *, stop: threading.Event, umask: int
+    prepared: Prepared, env: Environment, *, stop: threading.Event, umask: int
 ) -> Installed:
+    job = prepared.job
     scheme = {key: str(path) for key, path in env.scheme(job.name).items()}
     destination = _Destination(
         scheme_dict=scheme,
@@ -198,29 +263,30 @@ def _install_one(
     metadata = {"INSTALLER": f"{INSTALLER_NAME}\n".encode(), "REQUESTED": b""}
     if job.direct_url is not None:
         metadata["direct_url.json"] = job.direct_url
-    with WheelFile.open(job.wheel) as source:
-        install(source=source, destination=destination, additional_metadata=metadata)
-        root_scheme = _root_scheme(destination.written, source.dist_info_dir)
-        record = Path(scheme[root_scheme], source.dist_info_dir, "RECORD")
-    sources = tuple(
-        Path(scheme[where], path)
-        for where, path in destination.written
-        if where in ("purelib", "platlib") and path.endswith(".py")
+    source = UnpackedSource(prepared.unpacked)
+    install(source=source, destination=destination, additional_metadata=metadata)
+    dist_info = source.dist_info_dir
+    root_scheme = next(
+        where for where, path, _ in destination.written if path.startswith(f"{dist_info}/")
     )
-    return Installed(job=job, record=record, root=Path(scheme[root_scheme]), sources=sources)
+    unpacked_root = str(prepared.unpacked.root)
+    modules = tuple(
+        (os.path.join(scheme[where], path), os.path.relpath(origin, unpacked_root))
+        for where, path, origin in destination.written
+        if origin is not None and where in ("purelib", "platlib") and path.endswith(".py")
+    )
+    return Installed(
+        prepared=prepared,
+        record=Path(scheme[root_scheme], dist_info, "RECORD"),
+        root=Path(scheme[root_scheme]),
+        modules=modules,
+    )
 
 
-def _root_scheme(written: Sequence[tuple[Scheme, str]], dist_info: str) -> Scheme:
-    for where, path in written:
-        if path.startswith(f"{dist_info}/"):
-            return where
-    raise ValueError(f"no {dist_info} was written")  # installer always writes it
-
-
-def _chains(jobs: Sequence[WheelJob], env: Environment) -> list[list[WheelJob]]:
-    """``jobs`` in groups that share no file; within a group, in the order given."""
+def _chains(prepared: Sequence[Prepared]) -> list[list[Prepared]]:
+    """``prepared`` in groups that share no file; within a group, in the order given."""
     owner: dict[Path, int] = {}
-    parent = list(range(len(jobs)))
+    parent = list(range(len(prepared)))
 
     def root(index: int) -> int:
         while parent[index] != index:
@@ -228,16 +294,16 @@ def _chains(jobs: Sequence[WheelJob], env: Environment) -> list[list[WheelJob]]:
             index = parent[index]
         return index
 
-    for index, job in enumerate(jobs):
-        for path in wheel_destinations(job.wheel, env):
+    for index, item in enumerate(prepared):
+        for path in item.destinations:
             other = owner.setdefault(path, index)
             if other != index:
                 parent[root(index)] = root(other)
-    groups: dict[int, list[WheelJob]] = {}
-    for index, job in enumerate(jobs):
-        groups.setdefault(root(index), []).append(job)
-    # The biggest wheels first, so that the last to finish is a small one.
-    return sorted(groups.values(), key=lambda g: -sum(j.wheel.stat().st_size for j in g))
+    groups: dict[int, list[Prepared]] = {}
+    for index, item in enumerate(prepared):
+        groups.setdefault(root(index), []).append(item)
+    # The biggest first, so that the last to finish is a small one.
+    return sorted(groups.values(), key=lambda group: -sum(len(i.destinations) for i in group))
 
 
 @functools.cache
@@ -246,35 +312,76 @@ def _compile_script() -> str:
 
 
 def compile_bytecode(installed: Sequence[Installed], env: Environment, work: Path) -> None:
-    """Byte-compile the modules of ``installed`` with the target interpreter, in parallel, and
-    add the files written to each RECORD (without hash, as pip does)."""
-    sources = [(item, source) for item in installed for source in item.sources]
-    if not sources:
-        return
+    """Byte code for the modules of ``installed``: compiled by the target interpreter beside
+    the unpacked modules where it was not yet (in parallel), linked in, and added to each
+    RECORD without hash, as pip adds it."""
+    tag = env.cache_tag
+    if not tag:
+        return  # an interpreter that writes no byte code
+    compiled: dict[Path, dict[str, str]] = {}
+    missing: list[tuple[Unpacked, str]] = []
+    for item in installed:
+        unpacked = item.prepared.unpacked
+        if unpacked.root in compiled:
+            continue
+        known = unpacked.compiled(tag)
+        if known is not None:
+            compiled[unpacked.root] = known
+        else:
+            compiled[unpacked.root] = {}
+            missing.extend((unpacked, member) for _target, member in item.modules)
+    if missing:
+        _compile(missing, env, work, compiled)
+    for item in installed:
+        pycs = compiled[item.prepared.unpacked.root]
+        rows: list[str] = []
+        for target, member in item.modules:
+            pyc = pycs.get(member)
+            if pyc is None:
+                continue
+            installed_pyc = os.path.join(
+                os.path.dirname(target), "__pycache__", os.path.basename(pyc)
+            )
+            os.makedirs(os.path.dirname(installed_pyc), exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(installed_pyc)
+            link(os.path.join(item.prepared.unpacked.root, pyc), installed_pyc)
+            relative = os.path.relpath(installed_pyc, item.root).replace(os.sep, "/")
+            rows.append(f"{_csv_path(relative)},,\n")
+        if rows:
+            with item.record.open("a", encoding="utf-8", newline="") as handle:
+                handle.writelines(rows)
+
+
+def _compile(
+    modules: Sequence[tuple[Unpacked, str]],
+    env: Environment,
+    work: Path,
+    compiled: dict[Path, dict[str, str]],
+) -> None:
     listing = work / "compile.txt"
-    listing.write_text("".join(f"{source}\n" for _item, source in sources), encoding="utf-8")
+    paths = [str(unpacked.root / member) for unpacked, member in modules]
+    listing.write_text("".join(f"{path}\n" for path in paths), encoding="utf-8")
     done = run_child(
         [str(env.python), "-I", "-c", _compile_script(), str(listing)],
         merge_output=False,
         pass_fds=inherited_fds(),
     )
     written = _answer(done.output) if done.returncode == 0 else None
-    if written is None or len(written) != len(sources):
+    if written is None or len(written) != len(paths):
         tail = "\n".join(done.errors.strip().splitlines()[-5:])
         raise InstallFailed("byte code", f"{env.python} could not compile the modules\n{tail}")
-    rows: dict[Path, list[str]] = {}
-    for (item, _source), pyc in zip(sources, written, strict=True):
+    touched: dict[Path, Unpacked] = {}
+    for (unpacked, member), pyc in zip(modules, written, strict=True):
+        touched[unpacked.root] = unpacked
         if pyc is not None:
-            relative = os.path.relpath(pyc, item.root).replace(os.sep, "/")
-            rows.setdefault(item.record, []).append(f"{_csv_path(relative)},,\n")
-    for record, lines in rows.items():
-        with record.open("a", encoding="utf-8", newline="") as handle:
-            handle.writelines(lines)
+            relative = os.path.relpath(pyc, unpacked.root).replace(os.sep, "/")
+            compiled[unpacked.root][member] = relative
+    for root, unpacked in touched.items():
+        unpacked.remember_compiled(env.cache_tag, compiled[root])
 
 
 def _answer(output: str) -> list[str | None] | None:
-    import json
-
     try:
         answer = json.loads(output)
     except ValueError:

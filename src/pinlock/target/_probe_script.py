@@ -134,6 +134,7 @@ def facts() -> "dict[str, object]":
             for key in ("purelib", "platlib", "scripts", "stdlib", "data", "include")
         },
         "has_pip": has_pip(),
+        "cache_tag": sys.implementation.cache_tag,
     }
 
 

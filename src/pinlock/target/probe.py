@@ -61,6 +61,8 @@ class InterpreterFacts:
     # Where a wheel's .data/data and .data/headers go (sysconfig "data" and "include").
     data: Path | None = None
     include: Path | None = None
+    # sys.implementation.cache_tag ("cpython-312"): names its byte code; "" when it writes none.
+    cache_tag: str = ""
 
 
 def find_interpreter(python: Path | str) -> Path:
@@ -177,6 +179,7 @@ def _parse(executable: Path, answer: object) -> InterpreterFacts:
             has_pip=bool(answer["has_pip"]),
             data=_path(paths.get("data")),
             include=_path(paths.get("include")),
+            cache_tag=_text(answer.get("cache_tag")),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise EnvironmentProblem(
