@@ -142,6 +142,8 @@ def link(source: str, target: str) -> None:
     (byte code checks its module's modification time)."""
     try:
         os.link(source, target)
+    except FileExistsError:
+        raise
     except OSError:
         shutil.copy2(source, target)
 

@@ -117,6 +117,7 @@ class _Destination(SchemeDictionaryDestination):
 
     stop: threading.Event = field(default_factory=threading.Event)
     umask: int = 0o022
+    folders: set[str] = field(default_factory=set)  # made already (shared by the workers)
     written: list[tuple[Scheme, str, str | None]] = field(default_factory=list)
 
     def write_to_fs(
@@ -124,18 +125,24 @@ class _Destination(SchemeDictionaryDestination):
     ) -> RecordEntry:
         if self.stop.is_set():
             raise _Stopped
-        root = self.scheme_dict[scheme]
-        target = os.path.normpath(os.path.join(root, path))
-        if os.path.commonpath([root, target]) != os.path.normpath(root):
-            raise ValueError(f"{path} would be written outside {root}")
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(target)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if path.startswith(("/", "\\")) or ".." in path.replace("\\", "/").split("/"):
+            raise ValueError(f"{path} would be written outside {self.scheme_dict[scheme]}")
+        target = os.path.join(self.scheme_dict[scheme], path)
+        folder = os.path.dirname(target)
+        if folder not in self.folders:
+            os.makedirs(folder, exist_ok=True)
+            self.folders.add(folder)
         if isinstance(stream, Linkable):
-            link(stream.path, target)  # modes come with the file
+            try:
+                link(stream.path, target)  # modes come with the file
+            except FileExistsError:
+                os.unlink(target)
+                link(stream.path, target)
             self.written.append((scheme, path, stream.path))
             algorithm, _, digest = stream.digest.partition("=")
             return RecordEntry(path, Hash(algorithm, digest), stream.size)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target)
         with open(target, "wb") as handle:
             digest, size = copyfileobj_with_hashing(stream, handle, self.hash_algorithm)
         if is_executable:
@@ -174,7 +181,7 @@ def install_wheels(
     stop = threading.Event()
     finished: queue.SimpleQueue[Installed] = queue.SimpleQueue()
     install_chain = functools.partial(
-        _install_chain, env=env, stop=stop, umask=umask, finished=finished
+        _install_chain, env=env, stop=stop, umask=umask, finished=finished, folders=set()
     )
     results: list[Installed] = []
 
@@ -233,12 +240,13 @@ def _install_chain(
     stop: threading.Event,
     umask: int,
     finished: queue.SimpleQueue[Installed],
+    folders: set[str],
 ) -> None:
     for prepared in chain:
         if stop.is_set():
             return
         try:
-            finished.put(_install_one(prepared, env, stop=stop, umask=umask))
+            finished.put(_install_one(prepared, env, stop=stop, umask=umask, folders=folders))
         except _Stopped:
             return
         except Exception as error:
@@ -247,7 +255,12 @@ def _install_chain(
 
 
 def _install_one(
-    prepared: Prepared, env: Environment, *, stop: threading.Event, umask: int
+    prepared: Prepared,
+    env: Environment,
+    *,
+    stop: threading.Event,
+    umask: int,
+    folders: set[str] | None = None,
 ) -> Installed:
     job = prepared.job
     scheme = {key: str(path) for key, path in env.scheme(job.name).items()}
@@ -259,6 +272,7 @@ def _install_one(
         overwrite_existing=True,
         stop=stop,
         umask=umask,
+        folders=set() if folders is None else folders,
     )
     metadata = {"INSTALLER": f"{INSTALLER_NAME}\n".encode(), "REQUESTED": b""}
     if job.direct_url is not None:
