@@ -3,11 +3,14 @@
 For each package the file is the one whose sha256 the lock lists: a wheel the target accepts
 (best tag first), else the sdist. Files come from, and land in, the machine's artifact store
 (``pinlock.store``), keyed by their sha256: what compile or an earlier sync downloaded is taken
-from there, checked, without the network.
+from there, checked, without the network. Which file an index offers is the best for a pin is
+remembered for its hashes and the target's tags: an unchanged lock is synced again without
+asking the index (the lock's hashes bound the files it may be; the tags decide among them).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +30,7 @@ from pinlock.urls import file_url_to_path, is_file_url, redact_url, url_filename
 
 if TYPE_CHECKING:
     from pinlock.index.config import IndexSettings
+    from pinlock.index.finder import PackageFinder
     from pinlock.index.http import HttpSession
 
 __all__ = [
@@ -53,9 +57,10 @@ class IndexFileSource:
     """A ``FileSource`` over pinlock's index layer (pip configuration plus the lock's options).
 
     Built on ``session`` when given (which learns ``settings``' credentials and trusted hosts,
-    and stays open), else on a session of its own. A context manager: leaving it closes the
-    finder's threads, and the session if it is its own. ``progress`` hears the bytes of every
-    download, and a note of each file downloaded.
+    and stays open), else on a session of its own; with ``cache``, index pages are kept there
+    with their validators (``pinlock.index.pagecache``), as compile keeps them. A context
+    manager: leaving it closes the finder's threads, and the session if it is its own.
+    ``progress`` hears the bytes of every download, and a note of each file downloaded.
     """
 
     def __init__(
@@ -64,17 +69,38 @@ class IndexFileSource:
         *,
         session: HttpSession | None = None,
         progress: Progress | None = None,
+        cache: Cache | None = None,
     ) -> None:
         from pinlock.index.finder import PackageFinder
         from pinlock.index.http import HttpSession
 
         self._owns_session = session is None
         self._session = HttpSession(settings) if session is None else session.include(settings)
-        self._finder = PackageFinder(settings, self._session)
+        self._settings = settings
+        self._cache = cache
+        pages = None
+        if cache is not None:
+            from pinlock.index.pagecache import PageCache
+
+            pages = PageCache(cache)
+        self._finder = PackageFinder(settings, self._session, pages=pages)
+        self._refetching: PackageFinder | None = None
         self._progress = progress
 
     def files(self, package: LockedPackage) -> Sequence[DistFile]:
-        return self._finder.find(package.name)
+        """With a ``cache``, index pages as last read while fresh (``Cache-Control``), else
+        revalidated; a kept page without the pinned version is asked for again (a release
+        newer than the page)."""
+        found = self._finder.find(package.name)
+        if self._cache is None or any(dist.version == package.version for dist in found):
+            return found
+        if self._refetching is None:
+            from pinlock.index.finder import PackageFinder
+            from pinlock.index.pagecache import PageCache
+
+            fresh = PageCache(self._cache, refresh=True)
+            self._refetching = PackageFinder(self._settings, self._session, pages=fresh)
+        return self._refetching.find(package.name)
 
     def download(self, url: str, dest: Path, expected: Sequence[str]) -> str:
         progress = self._progress
@@ -91,6 +117,8 @@ class IndexFileSource:
 
     def close(self) -> None:
         self._finder.close()
+        if self._refetching is not None:
+            self._refetching.close()
         if self._owns_session:
             self._session.close()
 
@@ -129,9 +157,17 @@ def fetch_files(
         return ()
     ranks = {tag: i for i, tag in reversed(list(enumerate(tags)))}
     store = ArtifactStore(cache)
+    tags_digest = hashlib.sha256(" ".join(map(str, tags)).encode()).hexdigest()
 
     def fetch(package: LockedPackage) -> FetchedFile:
-        fetched = _fetch_one(package, source, store, ranks, target)
+        key = _choice_key(package, tags_digest)
+        remembered = None if key is None else _remembered(package, store, key)
+        if remembered is not None:
+            fetched = remembered
+        else:
+            fetched = _fetch_one(package, source, store, ranks, target)
+            if key is not None and fetched.package.url is None:
+                store.remember(key, fetched.sha256, fetched.path.name)
         if progress is not None:
             progress.advance(DOWNLOADING, item=package.display_name)
         return fetched
@@ -148,6 +184,32 @@ def fetch_files(
         pool.shutdown(wait=True, cancel_futures=True)
         if progress is not None:
             progress.end(DOWNLOADING)
+
+
+def _choice_key(package: LockedPackage, tags_digest: str) -> str | None:
+    """What names the file chosen for ``package`` on a target: its pin and its hashes (the
+    files it may be), and the target's tags (which of them is best). None when the choice
+    depends on the index (a pin without sha256 hashes) or is no choice (a URL, a pylock's
+    files)."""
+    hashes = sorted(h for h in package.hashes if h.startswith("sha256:"))
+    if not hashes or package.url is not None or package.files or package.version is None:
+        return None
+    return f"sync-choice:{package.name}=={package.version}:{tags_digest}:{','.join(hashes)}"
+
+
+def _remembered(package: LockedPackage, store: ArtifactStore, key: str) -> FetchedFile | None:
+    """The file an earlier sync chose for the same pin, hashes and target, checked again;
+    the index need not be asked which file it is."""
+    found = store.recall(key)
+    if found is None or found[1] not in package.hashes:
+        return None
+    path, digest = found
+    others = [h for h in package.hashes if not h.startswith("sha256:")]
+    if others:
+        check_digests(path.name, path, package.hashes)
+    parsed = parse_dist_filename(path.name)
+    kind = parsed[2] if parsed else FileKind.SDIST
+    return FetchedFile(package=package, path=path, sha256=digest, kind=kind)
 
 
 def _fetch_one(

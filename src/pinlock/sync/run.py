@@ -272,7 +272,7 @@ def _apply(
     settings = index_settings(locks, request.index_overrides, site_prefix=env.prefix)
     cache = Cache(request.cache_dir)
     clean_store(cache)
-    with IndexFileSource(settings, progress=progress) as source:
+    with IndexFileSource(settings, progress=progress, cache=cache) as source:
         return apply_plan(
             plan,
             env,
