@@ -31,7 +31,7 @@ from installer.sources import WheelSource
 from installer.utils import copyfileobj_with_hashing
 
 from pinlock.atomic import write_atomic
-from pinlock.errors import StorageError
+from pinlock.errors import InstallFailed, StorageError
 
 if TYPE_CHECKING:
     from installer.sources import WheelContentElement
@@ -85,7 +85,11 @@ def unpack(wheel: Path, sha256: str, cache: Cache) -> Unpacked:
     except OSError as error:
         raise StorageError(parent, error) from error
     try:
-        members = _extract(wheel, staging)
+        try:
+            members = _extract(wheel, staging)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError, ValueError) as error:
+            # A wheel at odds with itself (a file and a folder of one name, a member outside).
+            raise InstallFailed(wheel.name, error) from None
         (staging / MANIFEST).write_text(json.dumps(members), encoding="utf-8")
         try:
             staging.rename(folder)
