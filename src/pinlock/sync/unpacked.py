@@ -152,12 +152,17 @@ def link(source: str, target: str) -> None:
         shutil.copy2(source, target)
 
 
-class Linkable(io.RawIOBase):
-    """A member of an unpacked wheel, opened only if read: the installer links it instead."""
+class Linkable:
+    """A member of an unpacked wheel, opened only if read: the installer links it instead.
 
-    def __init__(self, path: str, digest: str, size: int) -> None:
-        super().__init__()
+    Duck-typed as the binary stream installer expects (it reads only scripts, for their
+    shebang); one is made per installed file, so it is kept light."""
+
+    __slots__ = ("_file", "digest", "member", "path", "size")
+
+    def __init__(self, path: str, member: str, digest: str, size: int) -> None:
         self.path = path
+        self.member = member
         self.digest = digest
         self.size = size
         self._file: io.BufferedReader | None = None
@@ -185,7 +190,6 @@ class Linkable(io.RawIOBase):
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
-        super().close()
 
 
 class UnpackedSource(WheelSource):
@@ -211,13 +215,15 @@ class UnpackedSource(WheelSource):
         return path.read_text(encoding="utf-8")
 
     def get_contents(self) -> Iterator[WheelContentElement]:
-        root = str(self.unpacked.root)
+        root = str(self.unpacked.root) + os.sep
+        native = os.sep == "/"
         record = posixpath.join(self._dist_info, "RECORD")
         for name, (digest, size, executable) in self.unpacked.members.items():
             if name == record:
                 continue
-            stream = Linkable(os.path.join(root, *name.split("/")), digest, size)
+            path = root + (name if native else name.replace("/", os.sep))
+            stream = Linkable(path, name, digest, size)
             try:
-                yield (name, digest, str(size)), stream, executable  # type: ignore[misc]
+                yield (name, digest, str(size)), cast("BinaryIO", stream), executable
             finally:
                 stream.close()

@@ -127,8 +127,8 @@ class _Destination(SchemeDictionaryDestination):
             raise _Stopped
         if path.startswith(("/", "\\")) or ".." in path.replace("\\", "/").split("/"):
             raise ValueError(f"{path} would be written outside {self.scheme_dict[scheme]}")
-        target = os.path.join(self.scheme_dict[scheme], path)
-        folder = os.path.dirname(target)
+        target = self.scheme_dict[scheme] + os.sep + path
+        folder = target.rpartition(os.sep)[0]
         if folder not in self.folders:
             os.makedirs(folder, exist_ok=True)
             self.folders.add(folder)
@@ -138,7 +138,7 @@ class _Destination(SchemeDictionaryDestination):
             except FileExistsError:
                 os.unlink(target)
                 link(stream.path, target)
-            self.written.append((scheme, path, stream.path))
+            self.written.append((scheme, path, stream.member))
             algorithm, _, digest = stream.digest.partition("=")
             return RecordEntry(path, Hash(algorithm, digest), stream.size)
         with contextlib.suppress(FileNotFoundError):
@@ -283,11 +283,10 @@ def _install_one(
     root_scheme = next(
         where for where, path, _ in destination.written if path.startswith(f"{dist_info}/")
     )
-    unpacked_root = str(prepared.unpacked.root)
     modules = tuple(
-        (os.path.join(scheme[where], path), os.path.relpath(origin, unpacked_root))
-        for where, path, origin in destination.written
-        if origin is not None and where in ("purelib", "platlib") and path.endswith(".py")
+        (os.path.join(scheme[where], path), member)
+        for where, path, member in destination.written
+        if member is not None and where in ("purelib", "platlib") and path.endswith(".py")
     )
     return Installed(
         prepared=prepared,
