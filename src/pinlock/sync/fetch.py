@@ -11,6 +11,7 @@ asking the index (the lock's hashes bound the files it may be; the tags decide a
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -71,42 +72,56 @@ class IndexFileSource:
         progress: Progress | None = None,
         cache: Cache | None = None,
     ) -> None:
-        from pinlock.index.finder import PackageFinder
-        from pinlock.index.http import HttpSession
-
-        self._owns_session = session is None
-        self._session = HttpSession(settings) if session is None else session.include(settings)
         self._settings = settings
+        self._given = session
         self._cache = cache
-        pages = None
-        if cache is not None:
-            from pinlock.index.pagecache import PageCache
-
-            pages = PageCache(cache)
-        self._finder = PackageFinder(settings, self._session, pages=pages)
-        self._refetching: PackageFinder | None = None
         self._progress = progress
+        self._guard = threading.Lock()
+        self._opened: tuple[HttpSession, PackageFinder] | None = None
+        self._refetching: PackageFinder | None = None
+
+    def _open(self) -> tuple[HttpSession, PackageFinder]:
+        # Made on first use: a sync whose files are all in the store never needs the network.
+        with self._guard:
+            if self._opened is None:
+                from pinlock.index.finder import PackageFinder
+                from pinlock.index.http import HttpSession
+
+                given = self._given
+                session = (
+                    HttpSession(self._settings) if given is None else given.include(self._settings)
+                )
+                pages = None
+                if self._cache is not None:
+                    from pinlock.index.pagecache import PageCache
+
+                    pages = PageCache(self._cache)
+                self._opened = (session, PackageFinder(self._settings, session, pages=pages))
+            return self._opened
 
     def files(self, package: LockedPackage) -> Sequence[DistFile]:
         """With a ``cache``, index pages as last read while fresh (``Cache-Control``), else
         revalidated; a kept page without the pinned version is asked for again (a release
         newer than the page)."""
-        found = self._finder.find(package.name)
+        session, finder = self._open()
+        found = finder.find(package.name)
         if self._cache is None or any(dist.version == package.version for dist in found):
             return found
-        if self._refetching is None:
-            from pinlock.index.finder import PackageFinder
-            from pinlock.index.pagecache import PageCache
+        with self._guard:
+            if self._refetching is None:
+                from pinlock.index.finder import PackageFinder
+                from pinlock.index.pagecache import PageCache
 
-            fresh = PageCache(self._cache, refresh=True)
-            self._refetching = PackageFinder(self._settings, self._session, pages=fresh)
+                fresh = PageCache(self._cache, refresh=True)
+                self._refetching = PackageFinder(self._settings, session, pages=fresh)
         return self._refetching.find(package.name)
 
     def download(self, url: str, dest: Path, expected: Sequence[str]) -> str:
+        session, _finder = self._open()
         progress = self._progress
         if progress is None:
-            return self._session.download(url, dest, expected=tuple(expected))
-        digest = self._session.download(
+            return session.download(url, dest, expected=tuple(expected))
+        digest = session.download(
             url,
             dest,
             expected=tuple(expected),
@@ -116,11 +131,14 @@ class IndexFileSource:
         return digest
 
     def close(self) -> None:
-        self._finder.close()
+        if self._opened is None:
+            return
+        session, finder = self._opened
+        finder.close()
         if self._refetching is not None:
             self._refetching.close()
-        if self._owns_session:
-            self._session.close()
+        if self._given is None:
+            session.close()
 
     def __enter__(self) -> IndexFileSource:
         return self
