@@ -56,7 +56,7 @@ class _Snapshot:
         *,
         work: Path,
         incoming: Sequence[Path] = (),
-        overwritten: Iterable[Path] = (),
+        overwritten: Iterable[str] = (),
         journal: Path | None = None,
     ) -> _Snapshot:
         """Save the files of ``dists``, and every existing file the ``incoming`` wheels write;
@@ -81,15 +81,19 @@ class _Snapshot:
             skipped=work,
             tree=_tree(walked, skip=work),
         )
-        saved: set[Path] = set()
+        saved: set[str] = set(overwritten)
         for dist in dists:
-            saved.update(_files_of(dist))
+            saved.update(map(os.fspath, _files_of(dist)))
         for wheel in incoming:
             saved.update(wheel_destinations(wheel, env))
-        saved.update(overwritten)
-        for path in sorted(saved):
-            if path.is_symlink() or path.is_file():
-                snapshot._keep(path)
+        folders: dict[str, bool] = {}  # whether it exists: a new package's files need no look
+        for name in sorted(saved):
+            parent = os.path.dirname(name)
+            there = folders.get(parent)
+            if there is None:
+                there = folders[parent] = os.path.isdir(parent)
+            if there and (os.path.islink(name) or os.path.isfile(name)):
+                snapshot._keep(Path(name))
         if journal is not None:
             snapshot._write(journal)
         return snapshot
@@ -178,7 +182,7 @@ def _unchanged(original: Path, backup: Path) -> bool:
         return False
 
 
-def wheel_destinations(wheel: Path, env: Environment) -> set[Path]:
+def wheel_destinations(wheel: Path, env: Environment) -> set[str]:
     """Where installing ``wheel`` into ``env`` writes files, console scripts included."""
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -193,23 +197,23 @@ def wheel_destinations(wheel: Path, env: Environment) -> set[Path]:
 
 def destinations(
     names: Iterable[str], entry_points: str | None, schemes: Mapping[str, Path]
-) -> set[Path]:
+) -> set[str]:
     """Where a wheel whose members are ``names`` writes files under ``schemes`` (its install
-    scheme), with the scripts its ``entry_points.txt`` text makes."""
-    purelib, platlib = schemes["purelib"], schemes["platlib"]
-    found: set[Path] = set()
+    scheme), with the scripts its ``entry_points.txt`` text makes: normalised paths, as text
+    (a wheel has thousands of files; ``Path`` objects would cost more than the rest)."""
+    roots = {key: os.fspath(value) for key, value in schemes.items()}
+    libs = dict.fromkeys((roots["purelib"], roots["platlib"]))
+    found: set[str] = set()
     for name in names:
         if name.endswith("/"):
             continue
         top, _, rest = name.partition("/")
         if top.endswith(".data"):
             scheme, _, inner = rest.partition("/")
-            if scheme in schemes and inner:
-                found.add(Path(os.path.normpath(schemes[scheme] / inner)))
+            if scheme in roots and inner:
+                found.add(os.path.normpath(os.path.join(roots[scheme], inner)))
             continue
-        found.add(purelib / name)
-        if platlib != purelib:
-            found.add(platlib / name)
+        found.update(os.path.normpath(os.path.join(lib, name)) for lib in libs)
     if entry_points:
         parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
         parser.optionxform = str  # type: ignore[assignment,method-assign]
@@ -217,7 +221,7 @@ def destinations(
             parser.read_string(entry_points)
         for section in ("console_scripts", "gui_scripts"):
             if parser.has_section(section):
-                found.update(schemes["scripts"] / script for script in parser[section])
+                found.update(os.path.join(roots["scripts"], name) for name in parser[section])
     return found
 
 

@@ -88,7 +88,7 @@ class Prepared:
 
     job: WheelJob
     unpacked: Unpacked
-    destinations: frozenset[Path]
+    destinations: frozenset[str]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -300,7 +300,7 @@ def _install_one(
 
 def _chains(prepared: Sequence[Prepared]) -> list[list[Prepared]]:
     """``prepared`` in groups that share no file; within a group, in the order given."""
-    owner: dict[Path, int] = {}
+    owner: dict[str, int] = {}
     parent = list(range(len(prepared)))
 
     def root(index: int) -> int:
