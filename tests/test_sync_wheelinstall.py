@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pinlock.errors import InstallFailed, SyncFailed
+from pinlock.errors import ConfigError, InstallFailed, SyncFailed
 from pinlock.sync import SyncRequest, sync
 from pinlock.sync.piprun import run_pip
 from tests.support.artifacts import make_wheel
@@ -260,3 +260,11 @@ def test_a_wheel_that_cannot_be_installed_restores_the_venv(tmp_path: Path) -> N
     assert file_tree(python) == before_tree
     assert everything(python) == before
     assert freeze(python) == ["richpkg==1.0"]
+
+
+def test_an_unknown_installer_is_refused(tmp_path: Path) -> None:
+    python = make_venv(tmp_path / "venv")
+    lock = tmp_path / "lock.txt"
+    lock.write_text("")
+    with pytest.raises(ConfigError, match="--installer"):
+        run(python, lock, installer="pip3")

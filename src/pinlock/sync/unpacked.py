@@ -42,6 +42,7 @@ __all__ = ["Linkable", "Unpacked", "UnpackedSource", "link", "unpack"]
 
 _BUCKET = "unpacked"
 MANIFEST = "pinlock-manifest.json"
+# As the store names its own: recovery.clean_store removes those of processes gone.
 STAGING_PREFIX = ".staging-"
 
 
