@@ -186,6 +186,13 @@ def test_a_url_package_records_the_lock_url_without_credentials(tmp_path: Path) 
     assert freeze(python) == ["urlpkg==1.0"]
 
 
+TAG = sys.implementation.cache_tag
+BYTE_CODE = {
+    "1.0": {f"richpkg/__pycache__/__init__.{TAG}.pyc", f"richpkg/sub/__pycache__/mod.{TAG}.pyc"},
+    "2.0": {f"richpkg/__pycache__/__init__.{TAG}.pyc", f"richpkg/__pycache__/moved.{TAG}.pyc"},
+}
+
+
 def test_upgrade_downgrade_and_removal_leave_what_pip_leaves(tmp_path: Path) -> None:
     folder = tmp_path / "files"
     one, two = rich_wheel(folder, "1.0"), rich_wheel(folder, "2.0", moved=True)
@@ -202,6 +209,11 @@ def test_upgrade_downgrade_and_removal_leave_what_pip_leaves(tmp_path: Path) -> 
         run(by_pip, lock, installer="pip")
         assert freeze(ours) == freeze(by_pip)
         assert sorted(everything(ours)) == sorted(everything(by_pip)), lock.name
+        for info_dir in site_of(ours).glob("richpkg-*.dist-info"):
+            # Compiled once per wheel: "back" links the byte code "one" made; RECORD lists it.
+            version = info_dir.name.removesuffix(".dist-info").split("-")[1]
+            pycs = {path for path in check_record(info_dir) if path.endswith(".pyc")}
+            assert pycs == BYTE_CODE[version]
     assert not (site_of(ours) / "richpkg").exists()
 
 

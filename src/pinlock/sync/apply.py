@@ -34,6 +34,7 @@ from pinlock.sync.consistency import (
     Member,
     check_dependencies,
     kept_members,
+    metadata_requirements,
     project_requirements,
     wheel_requirements,
 )
@@ -128,7 +129,10 @@ def apply_plan(
         wheels = _build_sdists(
             fetched, env, work=work, cache=cache, environ=build_environ, progress=progress
         )
-        unchecked = check_dependencies(_members(plan, wheels), env.target)
+        # pinlock's installer unpacks each wheel into the cache (no change to the environment);
+        # the dependency check then reads the unpacked metadata, not the archives.
+        prepared = _prepare(wheels, env, cache) if installer == "pinlock" else None
+        unchecked = check_dependencies(_members(plan, wheels, prepared), env.target)
         mark("fetched")
         _check_writable(env)
         removing = [
@@ -136,7 +140,6 @@ def apply_plan(
             for dist in plan.to_uninstall
             if not _pip_replaces_itself(dist, plan, env)
         ]
-        prepared = _prepare(wheels, env, cache) if installer == "pinlock" else None
         try:
             snapshot = _Snapshot.take(
                 env,
@@ -241,9 +244,13 @@ def _install_in_process(
 ) -> None:
     from pinlock.sync import wheelinstall
 
-    installed = wheelinstall.install_wheels(prepared, env, progress=progress)
+    installed = wheelinstall.install_wheels(
+        prepared, env, byte_code=compile_bytecode, progress=progress
+    )
     if compile_bytecode:
-        wheelinstall.compile_bytecode(installed, env, work)
+        from pinlock.sync.bytecode import compile_bytecode as compile_modules
+
+        compile_modules(installed, env, work)
 
 
 def _begin(progress: Progress | None, stage: str, total: int) -> None:
@@ -258,13 +265,21 @@ def _end(progress: Progress | None, stage: str, done: int = 0) -> None:
         progress.end(stage)
 
 
-def _members(plan: Plan, wheels: Sequence[tuple[FetchedFile, Path, str]]) -> list[Member]:
+def _members(
+    plan: Plan,
+    wheels: Sequence[tuple[FetchedFile, Path, str]],
+    prepared: Sequence[Prepared] | None = None,
+) -> list[Member]:
     members = kept_members(plan.steps)
     by_name = {item.package.name: wheel for item, wheel, _digest in wheels}
+    unpacked = {item.job.wheel: item.unpacked for item in prepared or ()}
     for package in plan.to_install:
         wheel = by_name.get(package.name)
         version, requires = package.version, None
-        if wheel is not None:
+        if wheel in unpacked:
+            found = unpacked[wheel]
+            requires = metadata_requirements(found.root / found.dist_info / "METADATA")
+        elif wheel is not None:
             requires = wheel_requirements(wheel)
         elif builds_from_source(package):
             folder = local_path(package.url or "")

@@ -26,11 +26,10 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import functools
-import json
 import os
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
@@ -41,9 +40,7 @@ from installer.records import Hash, RecordEntry
 from installer.utils import Scheme, copyfileobj_with_hashing, get_launcher_kind
 
 from pinlock.errors import InstallFailed
-from pinlock.processes import run_child
 from pinlock.progress import INSTALLING, Progress
-from pinlock.sync.envlock import inherited_fds
 from pinlock.sync.signals import uninterruptible
 from pinlock.sync.snapshot import destinations
 from pinlock.sync.unpacked import Linkable, Unpacked, UnpackedSource, link, unpack
@@ -54,9 +51,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "INSTALLER_NAME",
+    "Installed",
     "Prepared",
     "WheelJob",
-    "compile_bytecode",
     "install_wheels",
     "prepare",
 ]
@@ -94,12 +91,13 @@ class Prepared:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Installed:
     """What installing one wheel wrote: its RECORD (in ``root``), and its modules as
-    ``(installed path, member of the unpacked wheel)``, for byte code."""
+    ``(installed path, member of the unpacked wheel)``, for byte code (unless ``compiled``)."""
 
     prepared: Prepared
     record: Path
     root: Path
     modules: tuple[tuple[str, str], ...]
+    compiled: bool = False  # its byte code was linked in with it
 
 
 class _Stopped(Exception):
@@ -121,6 +119,11 @@ class _Destination(SchemeDictionaryDestination):
     umask: int = 0o022
     folders: set[str] = field(default_factory=set)  # made already (shared by the workers)
     written: list[tuple[Scheme, str, str | None]] = field(default_factory=list)
+    # Byte code compiled before beside the unpacked modules (module -> byte code, members),
+    # linked in with each module; the byte code's paths, for RECORD.
+    pycs: dict[str, str] | None = None
+    unpacked: str = ""
+    byte_code: list[tuple[Scheme, str]] = field(default_factory=list)
 
     def write_to_fs(
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
@@ -141,6 +144,9 @@ class _Destination(SchemeDictionaryDestination):
                 os.unlink(target)
                 link(stream.path, target)
             self.written.append((scheme, path, stream.member))
+            pyc = self.pycs.get(stream.member) if self.pycs is not None else None
+            if pyc is not None and scheme in ("purelib", "platlib"):
+                self._link_byte_code(scheme, path, folder, pyc)
             algorithm, _, digest = stream.digest.partition("=")
             return RecordEntry(path, Hash(algorithm, digest), stream.size)
         with contextlib.suppress(FileNotFoundError):
@@ -151,6 +157,34 @@ class _Destination(SchemeDictionaryDestination):
             os.chmod(target, 0o777 & ~self.umask | 0o111)
         self.written.append((scheme, path, None))
         return RecordEntry(path, Hash(self.hash_algorithm, digest), size)
+
+    def _link_byte_code(self, scheme: Scheme, path: str, folder: str, pyc: str) -> None:
+        name = pyc.rpartition("/")[2]
+        cache = folder + os.sep + "__pycache__"
+        if cache not in self.folders:
+            os.makedirs(cache, exist_ok=True)
+            self.folders.add(cache)
+        target = cache + os.sep + name
+        try:
+            link(self.unpacked + os.sep + pyc, target)
+        except FileExistsError:
+            os.unlink(target)
+            link(self.unpacked + os.sep + pyc, target)
+        inside = path.rpartition("/")[0]
+        self.byte_code.append((scheme, f"{inside}/__pycache__/{name}".lstrip("/")))
+
+    def finalize_installation(
+        self,
+        scheme: Scheme,
+        record_file_path: str,
+        records: Iterable[tuple[Scheme, RecordEntry]],
+    ) -> None:
+        # Byte code is listed without hash or size, as pip lists it.
+        listed = [
+            *records,
+            *((where, RecordEntry(path, None, None)) for where, path in self.byte_code),
+        ]
+        super().finalize_installation(scheme, record_file_path, listed)
 
 
 def prepare(jobs: Sequence[WheelJob], env: Environment, cache: Cache) -> list[Prepared]:
@@ -171,11 +205,17 @@ def prepare(jobs: Sequence[WheelJob], env: Environment, cache: Cache) -> list[Pr
 
 
 def install_wheels(
-    prepared: Sequence[Prepared], env: Environment, *, progress: Progress | None = None
+    prepared: Sequence[Prepared],
+    env: Environment,
+    *,
+    byte_code: bool = False,
+    progress: Progress | None = None,
 ) -> list[Installed]:
     """Install ``prepared`` wheels into ``env`` on a pool of threads; each told to ``progress``
-    when done. Raises ``InstallFailed`` for the first wheel that cannot be installed, once every
-    worker has stopped; a stop signal (``Interrupted``) likewise goes on only when they have."""
+    when done. With ``byte_code``, the byte code an earlier sync compiled for this interpreter
+    is linked in with the modules (``compile_bytecode`` does the rest). Raises
+    ``InstallFailed`` for the first wheel that cannot be installed, once every worker has
+    stopped; a stop signal (``Interrupted``) likewise goes on only when they have."""
     if not prepared:
         return []
     umask = os.umask(0o022)
@@ -183,7 +223,13 @@ def install_wheels(
     stop = threading.Event()
     finished: queue.SimpleQueue[Installed] = queue.SimpleQueue()
     install_chain = functools.partial(
-        _install_chain, env=env, stop=stop, umask=umask, finished=finished, folders=set()
+        _install_chain,
+        env=env,
+        stop=stop,
+        umask=umask,
+        finished=finished,
+        folders=set(),
+        tag=env.cache_tag if byte_code else "",
     )
     results: list[Installed] = []
 
@@ -243,12 +289,16 @@ def _install_chain(
     umask: int,
     finished: queue.SimpleQueue[Installed],
     folders: set[str],
+    tag: str,
 ) -> None:
     for prepared in chain:
         if stop.is_set():
             return
         try:
-            finished.put(_install_one(prepared, env, stop=stop, umask=umask, folders=folders))
+            installed = _install_one(
+                prepared, env, stop=stop, umask=umask, folders=folders, tag=tag
+            )
+            finished.put(installed)
         except _Stopped:
             return
         except Exception as error:
@@ -263,8 +313,10 @@ def _install_one(
     stop: threading.Event,
     umask: int,
     folders: set[str] | None = None,
+    tag: str = "",
 ) -> Installed:
     job = prepared.job
+    pycs = prepared.unpacked.compiled(tag) if tag else None
     scheme = {key: str(path) for key, path in env.scheme(job.name).items()}
     destination = _Destination(
         scheme_dict=scheme,
@@ -275,6 +327,8 @@ def _install_one(
         stop=stop,
         umask=umask,
         folders=set() if folders is None else folders,
+        pycs=pycs,
+        unpacked=str(prepared.unpacked.root),
     )
     metadata = {"INSTALLER": f"{INSTALLER_NAME}\n".encode(), "REQUESTED": b""}
     if job.direct_url is not None:
@@ -295,6 +349,7 @@ def _install_one(
         record=Path(scheme[root_scheme], dist_info, "RECORD"),
         root=Path(scheme[root_scheme]),
         modules=modules,
+        compiled=pycs is not None,
     )
 
 
@@ -319,95 +374,3 @@ def _chains(prepared: Sequence[Prepared]) -> list[list[Prepared]]:
         groups.setdefault(root(index), []).append(item)
     # The biggest first, so that the last to finish is a small one.
     return sorted(groups.values(), key=lambda group: -sum(len(i.destinations) for i in group))
-
-
-@functools.cache
-def _compile_script() -> str:
-    return Path(__file__).with_name("_compile_script.py").read_text(encoding="utf-8")
-
-
-def compile_bytecode(installed: Sequence[Installed], env: Environment, work: Path) -> None:
-    """Byte code for the modules of ``installed``: compiled by the target interpreter beside
-    the unpacked modules where it was not yet (in parallel), linked in, and added to each
-    RECORD without hash, as pip adds it."""
-    tag = env.cache_tag
-    if not tag:
-        return  # an interpreter that writes no byte code
-    compiled: dict[Path, dict[str, str]] = {}
-    missing: list[tuple[Unpacked, str]] = []
-    for item in installed:
-        unpacked = item.prepared.unpacked
-        if unpacked.root in compiled:
-            continue
-        known = unpacked.compiled(tag)
-        if known is not None:
-            compiled[unpacked.root] = known
-        else:
-            compiled[unpacked.root] = {}
-            missing.extend((unpacked, member) for _target, member in item.modules)
-    if missing:
-        _compile(missing, env, work, compiled)
-    for item in installed:
-        pycs = compiled[item.prepared.unpacked.root]
-        rows: list[str] = []
-        for target, member in item.modules:
-            pyc = pycs.get(member)
-            if pyc is None:
-                continue
-            installed_pyc = os.path.join(
-                os.path.dirname(target), "__pycache__", os.path.basename(pyc)
-            )
-            os.makedirs(os.path.dirname(installed_pyc), exist_ok=True)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(installed_pyc)
-            link(os.path.join(item.prepared.unpacked.root, pyc), installed_pyc)
-            relative = os.path.relpath(installed_pyc, item.root).replace(os.sep, "/")
-            rows.append(f"{_csv_path(relative)},,\n")
-        if rows:
-            with item.record.open("a", encoding="utf-8", newline="") as handle:
-                handle.writelines(rows)
-
-
-def _compile(
-    modules: Sequence[tuple[Unpacked, str]],
-    env: Environment,
-    work: Path,
-    compiled: dict[Path, dict[str, str]],
-) -> None:
-    listing = work / "compile.txt"
-    paths = [str(unpacked.root / member) for unpacked, member in modules]
-    listing.write_text("".join(f"{path}\n" for path in paths), encoding="utf-8")
-    done = run_child(
-        [str(env.python), "-I", "-c", _compile_script(), str(listing)],
-        merge_output=False,
-        pass_fds=inherited_fds(),
-    )
-    written = _answer(done.output) if done.returncode == 0 else None
-    if written is None or len(written) != len(paths):
-        tail = "\n".join(done.errors.strip().splitlines()[-5:])
-        raise InstallFailed("byte code", f"{env.python} could not compile the modules\n{tail}")
-    touched: dict[Path, Unpacked] = {}
-    for (unpacked, member), pyc in zip(modules, written, strict=True):
-        touched[unpacked.root] = unpacked
-        if pyc is not None:
-            relative = os.path.relpath(pyc, unpacked.root).replace(os.sep, "/")
-            compiled[unpacked.root][member] = relative
-    for root, unpacked in touched.items():
-        unpacked.remember_compiled(env.cache_tag, compiled[root])
-
-
-def _answer(output: str) -> list[str | None] | None:
-    try:
-        answer = json.loads(output)
-    except ValueError:
-        return None
-    if not isinstance(answer, list):
-        return None
-    return [item if isinstance(item, str) else None for item in answer]
-
-
-def _csv_path(path: str) -> str:
-    """A RECORD path as the csv module writes it (quoted when it holds a comma or a quote)."""
-    if any(char in path for char in ',"\n\r'):
-        return '"' + path.replace('"', '""') + '"'
-    return path
