@@ -22,7 +22,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
@@ -60,6 +60,18 @@ class Unpacked:
         if len(infos) != 1:
             raise ValueError(f"{self.root}: not exactly one .dist-info folder: {sorted(infos)}")
         return infos[0]
+
+    def root_files(self) -> dict[str, tuple[str, int, bool]]:
+        """The members in the wheel's root (neither metadata nor ``.data``), which go where
+        the root goes; byte code a wheel should not hold aside (installer skips it too)."""
+        info = self.dist_info
+        data = info.removesuffix(".dist-info") + ".data"
+        return {
+            name: entry
+            for name, entry in self.members.items()
+            if name.partition("/")[0] not in (info, data)
+            and "__pycache__" not in name.split("/")[:-1]
+        }
 
     def compiled(self, tag: str) -> dict[str, str] | None:
         """``module -> byte code`` (members) compiled for interpreters of ``tag``, if any was."""
@@ -194,10 +206,12 @@ class Linkable:
 
 
 class UnpackedSource(WheelSource):
-    """installer's view of an unpacked wheel: its members as ``Linkable`` streams."""
+    """installer's view of an unpacked wheel: its members as ``Linkable`` streams, but those
+    in ``skip`` (linked by the caller: ``wheelinstall``)."""
 
-    def __init__(self, unpacked: Unpacked) -> None:
+    def __init__(self, unpacked: Unpacked, *, skip: Collection[str] = ()) -> None:
         self.unpacked = unpacked
+        self._skip = skip
         self._dist_info = unpacked.dist_info
         name, _, version = self._dist_info.removesuffix(".dist-info").partition("-")
         super().__init__(name, version)
@@ -220,7 +234,7 @@ class UnpackedSource(WheelSource):
         native = os.sep == "/"
         record = posixpath.join(self._dist_info, "RECORD")
         for name, (digest, size, executable) in self.unpacked.members.items():
-            if name == record:
+            if name == record or name in self._skip:
                 continue
             path = root + (name if native else name.replace("/", os.sep))
             stream = Linkable(path, name, digest, size)

@@ -37,7 +37,12 @@ from typing import TYPE_CHECKING, BinaryIO, TypeVar
 from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.records import Hash, RecordEntry
-from installer.utils import Scheme, copyfileobj_with_hashing, get_launcher_kind
+from installer.utils import (
+    Scheme,
+    copyfileobj_with_hashing,
+    get_launcher_kind,
+    parse_metadata_file,
+)
 
 from pinlock.errors import InstallFailed
 from pinlock.progress import INSTALLING, Progress
@@ -123,7 +128,37 @@ class _Destination(SchemeDictionaryDestination):
     # linked in with each module; the byte code's paths, for RECORD.
     pycs: dict[str, str] | None = None
     unpacked: str = ""
-    byte_code: list[tuple[Scheme, str]] = field(default_factory=list)
+    # Entries for RECORD beyond those installer collects: the files ``link_root`` linked,
+    # byte code (without hash or size, as pip lists it).
+    listed: list[tuple[Scheme, RecordEntry]] = field(default_factory=list)
+
+    def link_root(self, scheme: Scheme, members: dict[str, tuple[str, int, bool]]) -> None:
+        """Link ``members`` (paths in the wheel's root, as the unpacked manifest has them)
+        into ``scheme``, the wheel's root scheme: where installer would put them, in one tight
+        loop instead of its per-file path (most files of most wheels are here)."""
+        root = self.scheme_dict[scheme] + os.sep
+        source = self.unpacked + os.sep
+        native = os.sep == "/"
+        for member, (record_hash, size, _executable) in members.items():
+            if self.stop.is_set():
+                raise _Stopped
+            path = member if native else member.replace("/", os.sep)
+            target = root + path
+            folder = target.rpartition(os.sep)[0]
+            if folder not in self.folders:
+                os.makedirs(folder, exist_ok=True)
+                self.folders.add(folder)
+            try:
+                link(source + path, target)
+            except FileExistsError:
+                os.unlink(target)
+                link(source + path, target)
+            self.written.append((scheme, member, member))
+            algorithm, _, digest = record_hash.partition("=")
+            self.listed.append((scheme, RecordEntry(member, Hash(algorithm, digest), size)))
+            pyc = self.pycs.get(member) if self.pycs is not None else None
+            if pyc is not None:
+                self._link_byte_code(scheme, member, folder, pyc)
 
     def write_to_fs(
         self, scheme: Scheme, path: str, stream: BinaryIO, is_executable: bool
@@ -171,7 +206,8 @@ class _Destination(SchemeDictionaryDestination):
             os.unlink(target)
             link(self.unpacked + os.sep + pyc, target)
         inside = path.rpartition("/")[0]
-        self.byte_code.append((scheme, f"{inside}/__pycache__/{name}".lstrip("/")))
+        entry = RecordEntry(f"{inside}/__pycache__/{name}".lstrip("/"), None, None)
+        self.listed.append((scheme, entry))
 
     def finalize_installation(
         self,
@@ -179,12 +215,7 @@ class _Destination(SchemeDictionaryDestination):
         record_file_path: str,
         records: Iterable[tuple[Scheme, RecordEntry]],
     ) -> None:
-        # Byte code is listed without hash or size, as pip lists it.
-        listed = [
-            *records,
-            *((where, RecordEntry(path, None, None)) for where, path in self.byte_code),
-        ]
-        super().finalize_installation(scheme, record_file_path, listed)
+        super().finalize_installation(scheme, record_file_path, [*records, *self.listed])
 
 
 def prepare(jobs: Sequence[WheelJob], env: Environment, cache: Cache) -> list[Prepared]:
@@ -333,7 +364,11 @@ def _install_one(
     metadata = {"INSTALLER": f"{INSTALLER_NAME}\n".encode(), "REQUESTED": b""}
     if job.direct_url is not None:
         metadata["direct_url.json"] = job.direct_url
-    source = UnpackedSource(prepared.unpacked)
+    unpacked = prepared.unpacked
+    root_files = unpacked.root_files()
+    source = UnpackedSource(unpacked, skip=root_files.keys())
+    destination.link_root(_root_scheme(source), root_files)
+    # installer does the rest: metadata, .data files, scripts, RECORD.
     install(source=source, destination=destination, additional_metadata=metadata)
     dist_info = source.dist_info_dir
     root_scheme = next(
@@ -351,6 +386,12 @@ def _install_one(
         modules=modules,
         compiled=pycs is not None,
     )
+
+
+def _root_scheme(source: UnpackedSource) -> Scheme:
+    """Where the wheel's root goes, as installer decides it (``Root-Is-Purelib``)."""
+    wheel = parse_metadata_file(source.read_dist_info("WHEEL"))
+    return Scheme("purelib" if wheel["Root-Is-Purelib"] == "true" else "platlib")
 
 
 def _chains(prepared: Sequence[Prepared]) -> list[list[Prepared]]:
