@@ -20,6 +20,7 @@ from pinlock.errors import ConfigError, InstallFailed, SyncFailed
 from pinlock.sync import SyncRequest, sync
 from pinlock.sync.piprun import run_pip
 from tests.support.artifacts import make_wheel
+from tests.support.index_server import IndexServer
 from tests.support.pythons import find_python
 from tests.sync_helpers import file_tree, freeze, make_venv, sha256_hex
 
@@ -280,3 +281,43 @@ def test_an_unknown_installer_is_refused(tmp_path: Path) -> None:
     lock.write_text("")
     with pytest.raises(ConfigError, match="--installer"):
         run(python, lock, installer="pip3")
+
+
+def test_an_unchanged_lock_syncs_again_without_asking_the_index(tmp_path: Path) -> None:
+    folder = tmp_path / "files"
+    wheels = [rich_wheel(folder), make_wheel(folder, "plain", "2.0")]
+    with IndexServer(folder) as server:
+        lock = tmp_path / "lock.txt"
+        lines = [f"--index-url {server.url}"]
+        lines += [f"{w.name.split('-')[0]}==1.0 --hash=sha256:{sha256_hex(w)}" for w in wheels[:1]]
+        lines.append(f"plain==2.0 --hash=sha256:{sha256_hex(wheels[1])}")
+        lock.write_text("\n".join(lines) + "\n")
+        first = synced(tmp_path, "first", lock)
+        assert server.page_requests() and server.requests_for(wheels[0].name)
+        server.clear_log()
+        # Another venv, the same lock, the same cache: the file chosen for each pin is known.
+        second = synced(tmp_path, "second", lock)
+        assert server.requests == []
+        assert freeze(second) == freeze(first) == ["plain==2.0", "richpkg==1.0"]
+        # A pin whose hashes changed is asked for again.
+        old_hash = sha256_hex(wheels[1])
+        other = make_wheel(folder, "plain", "2.0", padding=10)  # the same name, other bytes
+        lock.write_text(lock.read_text().replace(old_hash, sha256_hex(other)), encoding="utf-8")
+        synced(tmp_path, "third", lock)
+        assert [r.path for r in server.requests] == ["/simple/plain/", f"/files/{other.name}"]
+
+
+def test_a_kept_page_without_the_pinned_file_is_asked_for_again(tmp_path: Path) -> None:
+    folder = tmp_path / "files"
+    one = make_wheel(folder, "plain", "1.0")
+    with IndexServer(folder, cache_control="max-age=600") as server:
+        lock = tmp_path / "lock.txt"
+        lock.write_text(f"--index-url {server.url}\nplain==1.0 --hash=sha256:{sha256_hex(one)}\n")
+        synced(tmp_path, "first", lock)
+        server.clear_log()
+        # Released after the page was kept (fresh for ten minutes): the page is read again.
+        two = make_wheel(folder, "plain", "2.0")
+        lock.write_text(f"--index-url {server.url}\nplain==2.0 --hash=sha256:{sha256_hex(two)}\n")
+        second = synced(tmp_path, "second", lock)
+        assert [r.path for r in server.requests] == ["/simple/plain/", f"/files/{two.name}"]
+        assert freeze(second) == ["plain==2.0"]

@@ -101,11 +101,18 @@ class IndexFileSource:
 
     def files(self, package: LockedPackage) -> Sequence[DistFile]:
         """With a ``cache``, index pages as last read while fresh (``Cache-Control``), else
-        revalidated; a kept page without the pinned version is asked for again (a release
-        newer than the page)."""
+        revalidated; a kept page without a file of the pin the lock's hashes allow is asked for
+        again (a release, or a file, newer than the page)."""
         session, finder = self._open()
         found = finder.find(package.name)
-        if self._cache is None or any(dist.version == package.version for dist in found):
+        wanted = {h.partition(":")[2] for h in package.hashes if h.startswith("sha256:")}
+
+        def usable(dist: DistFile) -> bool:
+            return dist.version == package.version and (
+                not wanted or dist.sha256 is None or dist.sha256 in wanted
+            )
+
+        if self._cache is None or any(usable(dist) for dist in found):
             return found
         with self._guard:
             if self._refetching is None:
