@@ -336,6 +336,7 @@ def test_both_readers_give_the_same_values() -> None:
 
 
 def test_pinlock_sync_runs_without_typer(tmp_path: Path) -> None:
+    # Nor installer: only a sync that installs wheels loads it.
     make_venv(tmp_path / "venv")
     lock = tmp_path / "requirements.txt"
     lock.write_text("", encoding="utf-8")
@@ -346,7 +347,8 @@ def test_pinlock_sync_runs_without_typer(tmp_path: Path) -> None:
         f"    main(['sync', '--python', {str(tmp_path / 'venv')!r}, {str(lock)!r}])\n"
         "except SystemExit as exc:\n"
         "    print('exit', exc.code)\n"
-        "print([m for m in sys.modules if m.split('.')[0] in ('typer', 'pydantic', 'rich')])\n"
+        "print([m for m in sys.modules if m.split('.')[0] in "
+        "('typer', 'pydantic', 'rich', 'installer')])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

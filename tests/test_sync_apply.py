@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from pinlock.cache import Cache
-from pinlock.errors import HashMismatch, NoMatchingDistribution, SyncFailed
+from pinlock.errors import HashMismatch, InstallFailed, NoMatchingDistribution, SyncFailed
 from pinlock.index.config import IndexSettings
 from pinlock.lock.model import Lock
 from pinlock.sync import snapshot as snapshot_module
-from pinlock.sync.apply import apply_plan
+from pinlock.sync.apply import INSTALLERS, Installer, apply_plan
 from pinlock.sync.environment import Environment, InstalledDist, inspect_environment
 from pinlock.sync.locks import select_packages
 from pinlock.sync.plan import Action, Plan, make_plan
@@ -45,6 +45,7 @@ def sync(
     source: FolderSource,
     cache: Cache,
     checkpoint: Callable[[str], None] | None = None,
+    installer: Installer = "pinlock",
 ) -> Plan:
     env = inspect_environment(python)
     plan = plan_for(lock, env)
@@ -55,8 +56,17 @@ def sync(
         cache=cache,
         index=IndexSettings(no_index=True),
         checkpoint=checkpoint,
+        installer=installer,
     )
     return plan
+
+
+def in_the_way(python: Path, relative: str) -> None:
+    """A folder (holding a file) where a wheel has a file: any installer fails there."""
+    [site] = python.parent.parent.glob("lib/python*/site-packages")
+    folder = python.parent.parent / relative if relative.startswith("share/") else site / relative
+    folder.mkdir(parents=True)
+    (folder / "inner.txt").write_text("not the wheel's")
 
 
 @pytest.fixture
@@ -185,19 +195,18 @@ def test_interrupt_after_the_first_uninstall_restores_everything(
     assert file_tree(python) == before_files
 
 
-def test_install_failing_midway_restores_everything(tmp_path: Path, cache: Cache) -> None:
+@pytest.mark.parametrize("installer", INSTALLERS)
+def test_install_failing_midway_restores_everything(
+    tmp_path: Path, cache: Cache, installer: Installer
+) -> None:
     files = tmp_path / "files"
     old = [make_wheel(files, name, "1.0") for name in ("aaa", "mmm", "zzz")]
     new = [make_wheel(files, name, "2.0") for name in ("aaa", "mmm")]
-    broken = make_wheel(
-        files,
-        "zzz",
-        "2.0",
-        files={"zzz/__init__.py": b"", "zzz/data": b"x", "zzz/data/inner.py": b""},
-    )
+    broken = make_wheel(files, "zzz", "2.0", files={"zzz/__init__.py": b"", "zzz/data": b"x"})
     fresh = make_wheel(files, "fresh", "1.0")
     python = make_venv(tmp_path / "venv")
     pip_install(python, *map(str, old))
+    in_the_way(python, "zzz/data")
     before_freeze, before_files = freeze(python), file_tree(python)
     lock = lock_of(
         locked("aaa", "2.0", files=[new[0]]),
@@ -206,10 +215,24 @@ def test_install_failing_midway_restores_everything(tmp_path: Path, cache: Cache
         locked("fresh", "1.0", files=[fresh]),
     )
     with pytest.raises(SyncFailed) as failure:
-        sync(lock, python, FolderSource(files), cache)
+        sync(lock, python, FolderSource(files), cache, installer=installer)
     assert failure.value.restored is True
     assert freeze(python) == before_freeze
     assert file_tree(python) == before_files
+
+
+def test_a_wheel_at_odds_with_itself_is_refused_before_any_change(
+    tmp_path: Path, cache: Cache
+) -> None:
+    # A file and a folder of the same name: pinlock's installer finds out when it unpacks it.
+    files = tmp_path / "files"
+    broken = make_wheel(files, "zzz", "2.0", files={"zzz/data": b"x", "zzz/data/inner.py": b""})
+    python = make_venv(tmp_path / "venv")
+    before = file_tree(python)
+    with pytest.raises(InstallFailed, match=r"zzz-2\.0"):
+        sync(lock_of(locked("zzz", "2.0", files=[broken])), python, FolderSource(files), cache)
+    assert file_tree(python) == before
+    assert not list((cache.root / "unpacked").rglob("*.py"))
 
 
 def test_hash_mismatch_refuses_before_any_change(tmp_path: Path, cache: Cache) -> None:
@@ -339,7 +362,7 @@ def test_a_second_interrupt_does_not_stop_the_restore(
     pip_install(python, str(old))
     before_freeze, before_files = freeze(python), file_tree(python)
     lock = lock_of(locked("aaa", "2.0", files=[new]), locked("fresh", "1.0", files=[fresh]))
-    remove_dist = snapshot_module._remove_dist
+    remove_dist = snapshot_module.remove_dist
 
     def interrupted_again(dist: InstalledDist, *, stops: set[Path]) -> None:
         os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C once more
@@ -349,7 +372,7 @@ def test_a_second_interrupt_does_not_stop_the_restore(
         if stage == "installed":
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(snapshot_module, "_remove_dist", interrupted_again)
+    monkeypatch.setattr(snapshot_module, "remove_dist", interrupted_again)
     outcome: BaseException | None = None
     try:
         sync(lock, python, FolderSource(files), cache, checkpoint=interrupt)
@@ -386,8 +409,9 @@ def test_a_target_driven_by_its_own_pip_can_change_pip(tmp_path: Path, cache: Ca
     ]
 
 
+@pytest.mark.parametrize("installer", INSTALLERS)
 def test_data_files_of_a_failed_install_outside_site_packages_are_removed(
-    tmp_path: Path, cache: Cache
+    tmp_path: Path, cache: Cache, installer: Installer
 ) -> None:
     files = tmp_path / "files"
     broken = make_wheel(
@@ -397,20 +421,22 @@ def test_data_files_of_a_failed_install_outside_site_packages_are_removed(
         files={
             "withdata/__init__.py": b"",
             "withdata-1.0.data/data/share/withdata/0-first.txt": b"written before the failure",
-            "withdata-1.0.data/data/share/withdata/clash": b"a file...",
-            "withdata-1.0.data/data/share/withdata/clash/inner.txt": b"...and a folder",
+            "withdata-1.0.data/data/share/withdata/z-clash": b"a file...",
         },
     )
     python = make_venv(tmp_path / "venv")
+    in_the_way(python, "share/withdata/z-clash")
     before_files = file_tree(python)
+    lock = lock_of(locked("withdata", "1.0", files=[broken]))
     with pytest.raises(SyncFailed) as failure:
-        sync(lock_of(locked("withdata", "1.0", files=[broken])), python, FolderSource(files), cache)
+        sync(lock, python, FolderSource(files), cache, installer=installer)
     assert failure.value.restored is True
     assert file_tree(python) == before_files
 
 
+@pytest.mark.parametrize("installer", INSTALLERS)
 def test_a_kept_packages_file_overwritten_by_a_failed_sync_is_restored(
-    tmp_path: Path, cache: Cache
+    tmp_path: Path, cache: Cache, installer: Installer
 ) -> None:
     files = tmp_path / "files"
     kept = make_wheel(
@@ -434,9 +460,10 @@ def test_a_kept_packages_file_overwritten_by_a_failed_sync_is_restored(
         },
     )
     # pip installs the last requirement first: this one fails after nsnew went in.
-    broken = make_wheel(files, "aaa", "1.0", files={"aaa/data": b"x", "aaa/data/inner.py": b""})
+    broken = make_wheel(files, "aaa", "1.0", files={"aaa/data": b"x"})
     python = make_venv(tmp_path / "venv")
     pip_install(python, str(kept))
+    in_the_way(python, "aaa/data")
     before_freeze, before_files = freeze(python), file_tree(python)
     assert "bin/tool" in before_files
     lock = lock_of(
@@ -445,7 +472,7 @@ def test_a_kept_packages_file_overwritten_by_a_failed_sync_is_restored(
         locked("aaa", "1.0", files=[broken]),
     )
     with pytest.raises(SyncFailed) as failure:
-        sync(lock, python, FolderSource(files), cache)
+        sync(lock, python, FolderSource(files), cache, installer=installer)
     assert failure.value.restored is True
     assert freeze(python) == before_freeze
     assert file_tree(python) == before_files

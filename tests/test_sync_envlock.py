@@ -17,6 +17,13 @@ from tests.support.index_server import IndexServer
 from tests.sync_helpers import freeze, holds, make_venv, run_cli, sha256_hex, spawn_sync, wait_until
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(_isolate_environment: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A cache of this test's own: a sync that finds its files in the session's cache
+    # (another test's) is done before a second run can see it hold the environment.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "own-cache"))
+
+
 def test_a_second_run_waits_and_gives_up_naming_the_first(tmp_path: Path) -> None:
     first = acquire(tmp_path, exclusive=True)
     assert first is not None
@@ -155,6 +162,7 @@ def test_check_never_reads_a_half_changed_environment(
     two_locks: tuple[IndexServer, Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server, first_lock, _ = two_locks
+    server.throttle = 0.1  # the first sync still fetches when the check comes
     python = make_venv(tmp_path / "venv")
     prefix = tmp_path / "venv"
     try:

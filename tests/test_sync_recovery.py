@@ -7,14 +7,16 @@ from __future__ import annotations
 import csv
 import os
 import signal
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from pinlock.cache import Cache
 from pinlock.sync.environment import read_installed
-from pinlock.sync.recovery import find_broken
+from pinlock.sync.recovery import clean_store, find_broken
 from tests.support.artifacts import make_wheel
 from tests.support.index_server import IndexServer
 from tests.sync_helpers import (
@@ -254,3 +256,16 @@ def test_a_stop_signal_during_venv_creation_leaves_no_venv(tmp_path: Path) -> No
     assert not venv.exists()
     assert not list(tmp_path.glob(".new.pinlock-new-*"))
     assert [pid for pid in seen if alive(pid)] == []
+
+
+def test_staging_folders_of_unpacked_wheels_left_by_a_dead_run_are_removed(tmp_path: Path) -> None:
+    dead_pid = subprocess.Popen(["true"])  # a process that no longer runs
+    dead_pid.wait()
+    cache = Cache(tmp_path / "cache")
+    left = cache.root / "unpacked" / "ab" / f".staging-{dead_pid.pid}-x1"
+    mine = cache.root / "unpacked" / "ab" / f".staging-{os.getpid()}-x2"
+    for folder in (left, mine):
+        (folder / "pkg").mkdir(parents=True)
+    clean_store(cache)
+    assert not left.exists()
+    assert mine.exists()  # this process still runs: its unpacking goes on

@@ -20,6 +20,14 @@ SECRET = "s3cretPW-9q"
 TOKEN = "tok-8e7d6c5b"
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(_isolate_environment: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A cache of this test's own: these tests are about what talking to an index shows; a
+    # file another test left in the session's cache would let the sync skip the index (a
+    # pin synced before is not asked for again).
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "own-cache"))
+
+
 @pytest.fixture
 def files(tmp_path: Path) -> Path:
     folder = tmp_path / "files"

@@ -114,6 +114,11 @@ def pip_running(process: subprocess.Popen[bytes], word: str) -> Callable[[], boo
     return check
 
 
+def compiling(process: subprocess.Popen[bytes]) -> int:
+    """How many processes of the target interpreter's byte-compiling run there are."""
+    return sum("compileall" in line for line in descendants(process.pid).values())
+
+
 def moment_reached(scene: Scene, moment: str, process: subprocess.Popen[bytes]) -> None:
     """Wait until the sync is in the middle of ``moment``."""
     if moment == "fetch":
@@ -129,32 +134,49 @@ def moment_reached(scene: Scene, moment: str, process: subprocess.Popen[bytes]) 
             "pip removed a first package",
         )
         return
-    wait_until(pip_running(process, "install"), "pip install runs")
-    wait_until((scene.site / "big").exists, "pip wrote a first file")
+    if moment == "compile":
+        # The target interpreter byte-compiles what pinlock's own installer wrote.
+        # Its workers running, so pinlock is surely waiting for it (not still starting it).
+        wait_until(lambda: compiling(process) > 1, "the byte-compiling child and its workers run")
+        return
+    if moment == "install":
+        wait_until(pip_running(process, "install"), "pip install runs")
+    # pinlock's own installer: in this process, several wheels at once.
+    wait_until((scene.site / "big").exists, "a first file of big is written")
 
 
+# (moment, signal, sent to, installer): the moments that change the environment are tried
+# with both installers; "install" means pip's, "threads" pinlock's own.
 CASES = [
-    ("fetch", signal.SIGINT, "pid"),
-    ("fetch", signal.SIGTERM, "group"),
-    ("uninstall", signal.SIGTERM, "pid"),
-    ("uninstall", signal.SIGINT, "group"),
-    ("install", signal.SIGINT, "pid"),
-    ("install", signal.SIGTERM, "pid"),
-    ("install", signal.SIGINT, "group"),
-    ("install", signal.SIGTERM, "group"),
-    ("install", signal.SIGHUP, "group"),
+    ("fetch", signal.SIGINT, "pid", "pinlock"),
+    ("fetch", signal.SIGTERM, "group", "pinlock"),
+    ("uninstall", signal.SIGTERM, "pid", "pip"),
+    ("uninstall", signal.SIGINT, "group", "pip"),
+    ("install", signal.SIGINT, "pid", "pip"),
+    ("install", signal.SIGTERM, "group", "pip"),
+    ("install", signal.SIGHUP, "group", "pip"),
+    ("threads", signal.SIGINT, "pid", "pinlock"),
+    ("threads", signal.SIGTERM, "pid", "pinlock"),
+    ("threads", signal.SIGINT, "group", "pinlock"),
+    ("threads", signal.SIGHUP, "group", "pinlock"),
+    ("compile", signal.SIGTERM, "pid", "pinlock"),
+    ("compile", signal.SIGINT, "group", "pinlock"),
 ]
 
 
 @pytest.mark.parametrize(
-    ("moment", "signum", "to"),
+    ("moment", "signum", "to", "installer"),
     CASES,
-    ids=[f"{moment}-{signal.Signals(signum).name}-{to}" for moment, signum, to in CASES],
+    ids=[f"{m}-{signal.Signals(n).name}-{to}-{i}" for m, n, to, i in CASES],
 )
 def test_a_stop_signal_restores_the_environment(
-    scene: Scene, moment: str, signum: signal.Signals, to: str, tmp_path: Path
+    scene: Scene, moment: str, signum: signal.Signals, to: str, installer: str, tmp_path: Path
 ) -> None:
     cache = tmp_path / "cache" if moment == "fetch" else scene.warm_cache
+    if moment == "compile":
+        # Byte code made by an earlier sync is linked, not compiled again: forget it.
+        for made in (cache / "unpacked").rglob("pinlock-compiled-*.json"):
+            made.unlink()
     scene.server.throttle = 0.05 if moment == "fetch" else 0.0
     scene.server.clear_log()
     process = spawn_sync(
@@ -164,6 +186,8 @@ def test_a_stop_signal_restores_the_environment(
         str(scene.python),
         "--cache-dir",
         str(cache),
+        "--installer",
+        installer,
     )
     seen: dict[int, str] = {}
     try:
@@ -197,7 +221,7 @@ def test_a_stop_signal_restores_the_environment(
             f"error: sync failed: interrupted by {name}\n"
             "the environment was restored to its state before the sync\n"
         )
-    assert [pid for pid in seen if alive(pid)] == []  # no pip outlives pinlock
+    assert [seen[pid][:300] for pid in seen if alive(pid)] == []  # no child outlives pinlock
     assert file_tree(scene.python) == scene.before_tree
     assert freeze(scene.python) == scene.before_freeze
     assert not list(scene.prefix.glob(".pinlock-sync-*"))

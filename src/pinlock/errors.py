@@ -21,6 +21,7 @@ __all__ = [
     "EnvironmentBusy",
     "EnvironmentProblem",
     "HashMismatch",
+    "InstallFailed",
     "Interrupted",
     "LockConflict",
     "MetadataError",
@@ -329,6 +330,24 @@ class PipFailed(PinlockError):
         tail = "\n".join(self.output.strip().splitlines()[-25:])
         # Index options carry the URLs they were given, credentials and all.
         return redact_text(f"pip {' '.join(self.args_run)} exited with {self.returncode}\n{tail}")
+
+
+class InstallFailed(PinlockError):
+    """pinlock's own installer could not install ``what`` (a wheel's file name): ``cause`` is
+    why (a file that cannot be written, a wheel installer refuses)."""
+
+    def __init__(self, what: str, cause: BaseException | str) -> None:
+        self.what = what
+        self.cause = cause
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        cause = self.cause
+        if isinstance(cause, OSError) and cause.strerror:
+            reason = cause.strerror + (f": {cause.filename}" if cause.filename else "")
+        else:
+            reason = str(cause) or type(cause).__name__
+        return f"installing {self.what} failed: {reason}"
 
 
 class SyncFailed(PinlockError):

@@ -92,6 +92,8 @@ def _sync(given: Mapping[str, object]) -> int:
         allow_empty=values["allow_empty"],
         lock_timeout=values["lock_timeout"],
         keep=values["keep"],
+        installer=values["installer"],
+        compile_bytecode=values["compile_bytecode"],
     )
     talk = verbosity >= 0 and not json_output
     shown: list[bool] = []

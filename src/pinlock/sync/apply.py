@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from packaging.utils import NormalizedName
 
@@ -34,6 +34,7 @@ from pinlock.sync.consistency import (
     Member,
     check_dependencies,
     kept_members,
+    metadata_requirements,
     project_requirements,
     wheel_requirements,
 )
@@ -41,6 +42,7 @@ from pinlock.sync.environment import Environment, InstalledDist, read_installed
 from pinlock.sync.fetch import FetchedFile, FileSource, fetch_files
 from pinlock.sync.install import (
     _build_sdists,
+    _direct_url,
     _install,
     _install_from_source,
     _record_lock_urls,
@@ -56,10 +58,14 @@ from pinlock.urls import local_path
 
 if TYPE_CHECKING:
     from pinlock.index.config import IndexSettings
+    from pinlock.sync.wheelinstall import Prepared
 
-__all__ = ["ApplyResult", "apply_plan"]
+__all__ = ["INSTALLERS", "ApplyResult", "Installer", "apply_plan"]
 
 Checkpoint = Callable[[str], None]
+# What installs the wheels: pinlock itself (``wheelinstall``), or one pip run.
+Installer = Literal["pinlock", "pip"]
+INSTALLERS: tuple[Installer, ...] = ("pinlock", "pip")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -84,6 +90,8 @@ def apply_plan(
     environ: Mapping[str, str] | None = None,
     checkpoint: Checkpoint | None = None,
     progress: Progress | None = None,
+    installer: Installer = "pinlock",
+    compile_bytecode: bool = True,
 ) -> ApplyResult:
     """Make ``env`` match ``plan``; raise ``SyncFailed`` (after restoring) if it cannot.
 
@@ -91,7 +99,11 @@ def apply_plan(
     to pip without a secret on its command line (``pipindex``); None leaves pip its own
     configuration. ``checkpoint`` is called with the name of each stage once it is done
     (``"fetched"``, ``"uninstalled"``, ``"installed"``); ``progress`` hears of each download,
-    build, removal and install (``pinlock.progress``).
+    build, removal and install (``pinlock.progress``). ``installer`` says what installs the
+    wheels: ``"pinlock"`` in this process, several at once (``wheelinstall``), the old versions
+    removed by their RECORD first; ``"pip"`` one pip run (and ``pip uninstall`` before it).
+    Either way pip builds and installs editables, VCS commits and local folders, and
+    ``compile_bytecode`` says whether the installed modules are byte-compiled (pip's default).
     Errors before the environment changes (a hash mismatch, a missing file, a failed build, a
     missing dependency, a read-only folder) propagate as they are: nothing was touched.
     """
@@ -117,7 +129,10 @@ def apply_plan(
         wheels = _build_sdists(
             fetched, env, work=work, cache=cache, environ=build_environ, progress=progress
         )
-        unchecked = check_dependencies(_members(plan, wheels), env.target)
+        # pinlock's installer unpacks each wheel into the cache (no change to the environment);
+        # the dependency check then reads the unpacked metadata, not the archives.
+        prepared = _prepare(wheels, env, cache) if installer == "pinlock" else None
+        unchecked = check_dependencies(_members(plan, wheels, prepared), env.target)
         mark("fetched")
         _check_writable(env)
         removing = [
@@ -131,23 +146,33 @@ def apply_plan(
                 plan.to_uninstall,
                 work / "backup",
                 work=work,
-                incoming=[wheel for _item, wheel, _digest in wheels],
+                incoming=[wheel for _item, wheel, _digest in wheels] if prepared is None else (),
+                overwritten=[path for item in prepared or () for path in item.destinations],
                 journal=work / JOURNAL,
             )
         except OSError as error:
             raise StorageError(error.filename or work, error) from error
+        pip_extra = extra if compile_bytecode else [*extra, "--no-compile"]
         try:
-            if removing:
-                _begin(progress, REMOVING, len(removing))
-                run_pip(
-                    ["uninstall", "--yes", *extra, *removing], python=env.python, environ=environ
-                )
-                _end(progress, REMOVING, len(removing))
-                mark("uninstalled")
-            _begin(progress, INSTALLING, len(wheels) + len(from_source))
-            _install(wheels, env, work, extra, environ, progress=progress)
-            _record_lock_urls(wheels, env)
-            _install_from_source(from_source, env, extra, build_environ, progress=progress)
+            if prepared is None:
+                if removing:
+                    _begin(progress, REMOVING, len(removing))
+                    _pip_uninstall(removing, env, extra, environ)
+                    _end(progress, REMOVING, len(removing))
+                    mark("uninstalled")
+                _begin(progress, INSTALLING, len(wheels) + len(from_source))
+                _install(wheels, env, work, pip_extra, environ, progress=progress)
+                _record_lock_urls(wheels, env)
+            else:
+                if plan.to_uninstall:
+                    _begin(progress, REMOVING, len(plan.to_uninstall))
+                    by_pip = _remove_in_process(plan.to_uninstall, env, progress)
+                    _pip_uninstall([d.display_name for d in by_pip], env, extra, environ)
+                    _end(progress, REMOVING, len(by_pip))
+                    mark("uninstalled")
+                _begin(progress, INSTALLING, len(wheels) + len(from_source))
+                _install_in_process(prepared, env, work, compile_bytecode, progress)
+            _install_from_source(from_source, env, pip_extra, build_environ, progress=progress)
             _end(progress, INSTALLING)
             mark("installed")
             _verify(plan, env)
@@ -165,6 +190,69 @@ def apply_plan(
     )
 
 
+def _pip_uninstall(
+    names: Sequence[str], env: Environment, extra: Sequence[str], environ: Mapping[str, str] | None
+) -> None:
+    if names:
+        run_pip(["uninstall", "--yes", *extra, *names], python=env.python, environ=environ)
+
+
+def _remove_in_process(
+    dists: Sequence[InstalledDist], env: Environment, progress: Progress | None
+) -> list[InstalledDist]:
+    """Remove each of ``dists`` that has a RECORD, by it; the others are pip's to remove
+    (``.egg-info`` installs, ``.egg-link`` develop installs)."""
+    from pinlock.sync.snapshot import remove_dist
+
+    stops = {*env.site_dirs, env.scripts, env.prefix}
+    left: list[InstalledDist] = []
+    for dist in dists:
+        if dist.info_dir.suffix == ".dist-info" and (dist.info_dir / "RECORD").is_file():
+            remove_dist(dist, stops=stops)
+            if progress is not None:
+                progress.advance(REMOVING, item=dist.display_name)
+        else:
+            left.append(dist)
+    return left
+
+
+def _prepare(
+    wheels: Sequence[tuple[FetchedFile, Path, str]], env: Environment, cache: Cache
+) -> list[Prepared]:
+    """Every wheel unpacked in the cache for pinlock's own installer (``wheelinstall``)."""
+    # Imported here: only a sync that installs wheels this way loads installer.
+    from pinlock.sync import wheelinstall
+
+    jobs = [
+        wheelinstall.WheelJob(
+            wheel=wheel,
+            sha256=digest,
+            name=item.package.display_name,
+            direct_url=_direct_url(item) if item.package.url is not None else None,
+        )
+        for item, wheel, digest in wheels
+    ]
+    return wheelinstall.prepare(jobs, env, cache)
+
+
+def _install_in_process(
+    prepared: Sequence[Prepared],
+    env: Environment,
+    work: Path,
+    compile_bytecode: bool,
+    progress: Progress | None,
+) -> None:
+    from pinlock.sync import wheelinstall
+
+    installed = wheelinstall.install_wheels(
+        prepared, env, byte_code=compile_bytecode, progress=progress
+    )
+    if compile_bytecode:
+        from pinlock.sync.bytecode import compile_bytecode as compile_modules
+
+        compile_modules(installed, env, work)
+
+
 def _begin(progress: Progress | None, stage: str, total: int) -> None:
     if progress is not None:
         progress.stage(stage, total=total)
@@ -177,13 +265,21 @@ def _end(progress: Progress | None, stage: str, done: int = 0) -> None:
         progress.end(stage)
 
 
-def _members(plan: Plan, wheels: Sequence[tuple[FetchedFile, Path, str]]) -> list[Member]:
+def _members(
+    plan: Plan,
+    wheels: Sequence[tuple[FetchedFile, Path, str]],
+    prepared: Sequence[Prepared] | None = None,
+) -> list[Member]:
     members = kept_members(plan.steps)
     by_name = {item.package.name: wheel for item, wheel, _digest in wheels}
+    unpacked = {item.job.wheel: item.unpacked for item in prepared or ()}
     for package in plan.to_install:
         wheel = by_name.get(package.name)
         version, requires = package.version, None
-        if wheel is not None:
+        if wheel in unpacked:
+            found = unpacked[wheel]
+            requires = metadata_requirements(found.root / found.dist_info / "METADATA")
+        elif wheel is not None:
             requires = wheel_requirements(wheel)
         elif builds_from_source(package):
             folder = local_path(package.url or "")

@@ -35,6 +35,7 @@ __all__ = [
     "check_dependencies",
     "installed_requirements",
     "kept_members",
+    "metadata_requirements",
     "project_requirements",
     "wheel_requirements",
 ]
@@ -175,7 +176,12 @@ def project_requirements(folder: Path) -> tuple[Version | None, tuple[str, ...] 
 def installed_requirements(dist: InstalledDist) -> tuple[str, ...] | None:
     """``Requires-Dist`` of an installed distribution (``requires.txt`` of an egg-info is not
     read: None)."""
-    metadata = dist.info_dir / "METADATA"
+    return metadata_requirements(dist.info_dir / "METADATA")
+
+
+def metadata_requirements(metadata: Path) -> tuple[str, ...] | None:
+    """``Requires-Dist`` of a ``METADATA`` file (an installed or unpacked wheel's); None if
+    it cannot be read."""
     try:
         text = metadata.read_text(encoding="utf-8", errors="replace")
     except OSError:

@@ -64,7 +64,9 @@ class InstalledDist:
 class Environment:
     """A target interpreter: its ``Target`` (markers, wheel tags), paths and installed dists.
 
-    ``has_pip`` says whether pip is installed in it (as it was when inspected).
+    ``has_pip`` says whether pip is installed in it (as it was when inspected). ``data`` and
+    ``include`` are its sysconfig paths of those names (None when the probe did not say);
+    ``cache_tag`` names its byte code (``cpython-312``; "" when it writes none).
     """
 
     python: Path
@@ -80,6 +82,9 @@ class Environment:
     soabi: str = ""
     has_pip: bool = False
     installed: tuple[InstalledDist, ...] = ()
+    data: Path | None = None
+    include: Path | None = None
+    cache_tag: str = ""
 
     @property
     def is_venv(self) -> bool:
@@ -110,6 +115,25 @@ class Environment:
 
     def by_name(self) -> dict[NormalizedName, InstalledDist]:
         return {dist.name: dist for dist in self.installed}
+
+    def scheme(self, dist_name: str) -> dict[str, Path]:
+        """Where the parts of a wheel of ``dist_name`` go, as pip puts them (its install scheme).
+
+        pip puts headers of a venv under ``<prefix>/include/site/pythonX.Y/<name>``, else under
+        the interpreter's include folder; data goes to sysconfig's ``data`` (the prefix).
+        """
+        if self.is_venv or self.include is None:
+            version = "python{}.{}".format(*self.python_version[:2])
+            headers = self.prefix / "include" / "site" / version / dist_name
+        else:
+            headers = self.include / dist_name
+        return {
+            "purelib": self.purelib,
+            "platlib": self.platlib,
+            "scripts": self.scripts,
+            "data": self.data or self.prefix,
+            "headers": headers,
+        }
 
 
 def find_python(
@@ -189,6 +213,9 @@ def inspect_environment(python: Path, *, installed: bool = True) -> Environment:
         target=target,
         soabi=facts.soabi,
         has_pip=facts.has_pip,
+        data=facts.data,
+        include=facts.include,
+        cache_tag=facts.cache_tag,
     )
     return replace(env, installed=read_installed(env.site_dirs)) if installed else env
 

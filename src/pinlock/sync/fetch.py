@@ -3,11 +3,15 @@
 For each package the file is the one whose sha256 the lock lists: a wheel the target accepts
 (best tag first), else the sdist. Files come from, and land in, the machine's artifact store
 (``pinlock.store``), keyed by their sha256: what compile or an earlier sync downloaded is taken
-from there, checked, without the network.
+from there, checked, without the network. Which file an index offers is the best for a pin is
+remembered for its hashes and the target's tags: an unchanged lock is synced again without
+asking the index (the lock's hashes bound the files it may be; the tags decide among them).
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +31,7 @@ from pinlock.urls import file_url_to_path, is_file_url, redact_url, url_filename
 
 if TYPE_CHECKING:
     from pinlock.index.config import IndexSettings
+    from pinlock.index.finder import PackageFinder
     from pinlock.index.http import HttpSession
 
 __all__ = [
@@ -53,9 +58,10 @@ class IndexFileSource:
     """A ``FileSource`` over pinlock's index layer (pip configuration plus the lock's options).
 
     Built on ``session`` when given (which learns ``settings``' credentials and trusted hosts,
-    and stays open), else on a session of its own. A context manager: leaving it closes the
-    finder's threads, and the session if it is its own. ``progress`` hears the bytes of every
-    download, and a note of each file downloaded.
+    and stays open), else on a session of its own; with ``cache``, index pages are kept there
+    with their validators (``pinlock.index.pagecache``), as compile keeps them. A context
+    manager: leaving it closes the finder's threads, and the session if it is its own.
+    ``progress`` hears the bytes of every download, and a note of each file downloaded.
     """
 
     def __init__(
@@ -64,23 +70,65 @@ class IndexFileSource:
         *,
         session: HttpSession | None = None,
         progress: Progress | None = None,
+        cache: Cache | None = None,
     ) -> None:
-        from pinlock.index.finder import PackageFinder
-        from pinlock.index.http import HttpSession
-
-        self._owns_session = session is None
-        self._session = HttpSession(settings) if session is None else session.include(settings)
-        self._finder = PackageFinder(settings, self._session)
+        self._settings = settings
+        self._given = session
+        self._cache = cache
         self._progress = progress
+        self._guard = threading.Lock()
+        self._opened: tuple[HttpSession, PackageFinder] | None = None
+        self._refetching: PackageFinder | None = None
+
+    def _open(self) -> tuple[HttpSession, PackageFinder]:
+        # Made on first use: a sync whose files are all in the store never needs the network.
+        with self._guard:
+            if self._opened is None:
+                from pinlock.index.finder import PackageFinder
+                from pinlock.index.http import HttpSession
+
+                given = self._given
+                session = (
+                    HttpSession(self._settings) if given is None else given.include(self._settings)
+                )
+                pages = None
+                if self._cache is not None:
+                    from pinlock.index.pagecache import PageCache
+
+                    pages = PageCache(self._cache)
+                self._opened = (session, PackageFinder(self._settings, session, pages=pages))
+            return self._opened
 
     def files(self, package: LockedPackage) -> Sequence[DistFile]:
-        return self._finder.find(package.name)
+        """With a ``cache``, index pages as last read while fresh (``Cache-Control``), else
+        revalidated; a kept page without a file of the pin the lock's hashes allow is asked for
+        again (a release, or a file, newer than the page)."""
+        session, finder = self._open()
+        found = finder.find(package.name)
+        wanted = {h.partition(":")[2] for h in package.hashes if h.startswith("sha256:")}
+
+        def usable(dist: DistFile) -> bool:
+            return dist.version == package.version and (
+                not wanted or dist.sha256 is None or dist.sha256 in wanted
+            )
+
+        if self._cache is None or any(usable(dist) for dist in found):
+            return found
+        with self._guard:
+            if self._refetching is None:
+                from pinlock.index.finder import PackageFinder
+                from pinlock.index.pagecache import PageCache
+
+                fresh = PageCache(self._cache, refresh=True)
+                self._refetching = PackageFinder(self._settings, session, pages=fresh)
+        return self._refetching.find(package.name)
 
     def download(self, url: str, dest: Path, expected: Sequence[str]) -> str:
+        session, _finder = self._open()
         progress = self._progress
         if progress is None:
-            return self._session.download(url, dest, expected=tuple(expected))
-        digest = self._session.download(
+            return session.download(url, dest, expected=tuple(expected))
+        digest = session.download(
             url,
             dest,
             expected=tuple(expected),
@@ -90,9 +138,14 @@ class IndexFileSource:
         return digest
 
     def close(self) -> None:
-        self._finder.close()
-        if self._owns_session:
-            self._session.close()
+        if self._opened is None:
+            return
+        session, finder = self._opened
+        finder.close()
+        if self._refetching is not None:
+            self._refetching.close()
+        if self._given is None:
+            session.close()
 
     def __enter__(self) -> IndexFileSource:
         return self
@@ -129,9 +182,17 @@ def fetch_files(
         return ()
     ranks = {tag: i for i, tag in reversed(list(enumerate(tags)))}
     store = ArtifactStore(cache)
+    tags_digest = hashlib.sha256(" ".join(map(str, tags)).encode()).hexdigest()
 
     def fetch(package: LockedPackage) -> FetchedFile:
-        fetched = _fetch_one(package, source, store, ranks, target)
+        key = _choice_key(package, tags_digest)
+        remembered = None if key is None else _remembered(package, store, key)
+        if remembered is not None:
+            fetched = remembered
+        else:
+            fetched = _fetch_one(package, source, store, ranks, target)
+            if key is not None and fetched.package.url is None:
+                store.remember(key, fetched.sha256, fetched.path.name)
         if progress is not None:
             progress.advance(DOWNLOADING, item=package.display_name)
         return fetched
@@ -148,6 +209,32 @@ def fetch_files(
         pool.shutdown(wait=True, cancel_futures=True)
         if progress is not None:
             progress.end(DOWNLOADING)
+
+
+def _choice_key(package: LockedPackage, tags_digest: str) -> str | None:
+    """What names the file chosen for ``package`` on a target: its pin and its hashes (the
+    files it may be), and the target's tags (which of them is best). None when the choice
+    depends on the index (a pin without sha256 hashes) or is no choice (a URL, a pylock's
+    files)."""
+    hashes = sorted(h for h in package.hashes if h.startswith("sha256:"))
+    if not hashes or package.url is not None or package.files or package.version is None:
+        return None
+    return f"sync-choice:{package.name}=={package.version}:{tags_digest}:{','.join(hashes)}"
+
+
+def _remembered(package: LockedPackage, store: ArtifactStore, key: str) -> FetchedFile | None:
+    """The file an earlier sync chose for the same pin, hashes and target, checked again;
+    the index need not be asked which file it is."""
+    found = store.recall(key)
+    if found is None or found[1] not in package.hashes:
+        return None
+    path, digest = found
+    others = [h for h in package.hashes if not h.startswith("sha256:")]
+    if others:
+        check_digests(path.name, path, package.hashes)
+    parsed = parse_dist_filename(path.name)
+    kind = parsed[2] if parsed else FileKind.SDIST
+    return FetchedFile(package=package, path=path, sha256=digest, kind=kind)
 
 
 def _fetch_one(

@@ -185,17 +185,24 @@ def _record_lock_urls(wheels: Sequence[tuple[FetchedFile, Path, str]], env: Envi
         item = by_url.get(dist.name)
         if item is None or item.package.url is None:
             continue
-        algorithm, _, digest = item.sha256.partition(":")
-        data = json.dumps(
-            {
-                # Without credentials, as pip and uv write it: the file is readable by all.
-                "url": strip_userinfo(item.package.url)[0],
-                "archive_info": {"hash": f"{algorithm}={digest}", "hashes": {algorithm: digest}},
-            },
-            sort_keys=True,
-        ).encode()
+        data = _direct_url(item)
         (dist.info_dir / "direct_url.json").write_bytes(data)
         _update_record(dist, "direct_url.json", data)
+
+
+def _direct_url(item: FetchedFile) -> bytes:
+    """``direct_url.json`` of a package the lock gives by URL: that URL, without its userinfo,
+    and the digest of the file."""
+    assert item.package.url is not None
+    algorithm, _, digest = item.sha256.partition(":")
+    return json.dumps(
+        {
+            # Without credentials, as pip and uv write it: the file is readable by all.
+            "url": strip_userinfo(item.package.url)[0],
+            "archive_info": {"hash": f"{algorithm}={digest}", "hashes": {algorithm: digest}},
+        },
+        sort_keys=True,
+    ).encode()
 
 
 def _update_record(dist: InstalledDist, filename: str, data: bytes) -> None:

@@ -123,12 +123,14 @@ def find_broken(site_dirs: Iterable[Path], *, deep: bool = False) -> list[Broken
 
 
 def clean_store(cache: Cache) -> None:
-    """Remove the artifact store's staging folders whose process no longer runs."""
-    root = cache.root / "files"
-    try:
-        entries = [entry for entry in root.iterdir() if entry.name.startswith(_STAGING_PREFIX)]
-    except OSError:
-        return
+    """Remove the staging folders of the artifact store and of the unpacked wheels
+    (``unpacked``) whose process no longer runs."""
+    entries: list[Path] = []
+    for root in (cache.root / "files", *_subfolders(cache.root / "unpacked")):
+        with contextlib.suppress(OSError):
+            entries.extend(
+                entry for entry in root.iterdir() if entry.name.startswith(_STAGING_PREFIX)
+            )
     for entry in entries:
         pid_text = entry.name[len(_STAGING_PREFIX) :].partition("-")[0]
         stale = False
@@ -139,6 +141,13 @@ def clean_store(cache: Cache) -> None:
                 stale = time.time() - entry.stat().st_mtime > _OLD_STAGING_SECONDS
         if stale:
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    try:
+        return [entry for entry in folder.iterdir() if entry.is_dir()]
+    except OSError:
+        return []
 
 
 def _running(pid: int) -> bool:
@@ -191,7 +200,8 @@ def _record_problem(info_dir: Path) -> str | None:
     if rows is None:
         installer = info_dir / "INSTALLER"
         with contextlib.suppress(OSError):
-            if installer.read_text(encoding="utf-8").strip() == "pip":
+            # Both write a RECORD, always: without one, the install was cut short.
+            if installer.read_text(encoding="utf-8").strip() in ("pip", "pinlock"):
                 return "no RECORD"
         return None  # RECORD is optional (PEP 627) for what other installers put there
     for row in rows:

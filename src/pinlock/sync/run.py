@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pinlock.errors import EmptyLock
+from pinlock.errors import ConfigError, EmptyLock
 from pinlock.lock.txt import read_lock
 from pinlock.progress import Progress
 from pinlock.sync.consistency import (
@@ -40,7 +40,7 @@ from pinlock.sync.venvs import check_complete
 if TYPE_CHECKING:
     from pinlock.index.config import IndexSettings
     from pinlock.lock.model import Lock
-    from pinlock.sync.apply import ApplyResult
+    from pinlock.sync.apply import ApplyResult, Installer
 
 __all__ = ["DEFAULT_LOCK", "SyncRequest", "index_settings", "sync"]
 
@@ -65,7 +65,9 @@ class SyncRequest:
     anything, unless ``allow_empty``. ``lock_timeout`` bounds the wait for another run on the
     same environment (None: as long as it takes). ``keep`` names
     installed distributions no lock lists that stay (with what they require), or project
-    folders (``.``) whose project stays: the package under test.
+    folders (``.``) whose project stays: the package under test. ``installer`` installs the
+    wheels: ``"pinlock"`` in this process, several at once; ``"pip"`` one pip run, as before.
+    ``compile_bytecode`` byte-compiles what is installed, as pip does by default.
     """
 
     locks: tuple[Path, ...] = (DEFAULT_LOCK,)
@@ -80,6 +82,8 @@ class SyncRequest:
     allow_empty: bool = False
     lock_timeout: float | None = None
     keep: tuple[str, ...] = ()
+    installer: Installer = "pinlock"
+    compile_bytecode: bool = True
 
 
 def sync(
@@ -114,6 +118,8 @@ def _sync(
     notify: Callable[[str], None],
     progress: Progress | None = None,
 ) -> SyncReport:
+    if request.installer not in ("pinlock", "pip"):
+        raise ConfigError("--installer", request.installer, "expected 'pinlock' or 'pip'")
     interpreter = find_python(
         python=request.python,
         venv=request.venv,
@@ -266,7 +272,7 @@ def _apply(
     settings = index_settings(locks, request.index_overrides, site_prefix=env.prefix)
     cache = Cache(request.cache_dir)
     clean_store(cache)
-    with IndexFileSource(settings, progress=progress) as source:
+    with IndexFileSource(settings, progress=progress, cache=cache) as source:
         return apply_plan(
             plan,
             env,
@@ -275,4 +281,6 @@ def _apply(
             index=settings,
             break_system_packages=request.break_system_packages,
             progress=progress,
+            installer=request.installer,
+            compile_bytecode=request.compile_bytecode,
         )

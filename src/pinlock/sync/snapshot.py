@@ -18,14 +18,14 @@ import json
 import os
 import shutil
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pinlock.atomic import write_atomic
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
 
-__all__ = ["link_or_copy"]
+__all__ = ["destinations", "link_or_copy", "remove_dist", "wheel_destinations"]
 
 
 def link_or_copy(source: Path, dest: Path) -> None:
@@ -56,11 +56,13 @@ class _Snapshot:
         *,
         work: Path,
         incoming: Sequence[Path] = (),
+        overwritten: Iterable[str] = (),
         journal: Path | None = None,
     ) -> _Snapshot:
         """Save the files of ``dists``, and every existing file the ``incoming`` wheels write;
         then write the ``journal`` (when given), which makes the snapshot complete.
 
+        ``overwritten`` are such files already known (``wheelinstall.prepare``).
         A new wheel may overwrite a file a kept distribution owns (a shared ``__init__.py``, a
         script of the same name); removing the new one on restore must give that file back.
         """
@@ -79,14 +81,19 @@ class _Snapshot:
             skipped=work,
             tree=_tree(walked, skip=work),
         )
-        saved: set[Path] = set()
+        saved: set[str] = set(overwritten)
         for dist in dists:
-            saved.update(_files_of(dist))
+            saved.update(map(os.fspath, _files_of(dist)))
         for wheel in incoming:
-            saved.update(_wheel_destinations(wheel, env))
-        for path in sorted(saved):
-            if path.is_symlink() or path.is_file():
-                snapshot._keep(path)
+            saved.update(wheel_destinations(wheel, env))
+        folders: dict[str, bool] = {}  # whether it exists: a new package's files need no look
+        for name in sorted(saved):
+            parent = os.path.dirname(name)
+            there = folders.get(parent)
+            if there is None:
+                there = folders[parent] = os.path.isdir(parent)
+            if there and (os.path.islink(name) or os.path.isfile(name)):
+                snapshot._keep(Path(name))
         if journal is not None:
             snapshot._write(journal)
         return snapshot
@@ -135,7 +142,7 @@ class _Snapshot:
         try:
             for dist in read_installed(env.site_dirs):
                 if dist.info_dir not in self.originals:
-                    _remove_dist(dist, stops={*env.site_dirs, env.scripts, env.prefix})
+                    remove_dist(dist, stops={*env.site_dirs, env.scripts, env.prefix})
             for original, backup in self.files:
                 if _unchanged(original, backup):
                     continue  # nothing to put back (and a read-only folder needs no write)
@@ -175,35 +182,46 @@ def _unchanged(original: Path, backup: Path) -> bool:
         return False
 
 
-def _wheel_destinations(wheel: Path, env: Environment) -> set[Path]:
+def wheel_destinations(wheel: Path, env: Environment) -> set[str]:
     """Where installing ``wheel`` into ``env`` writes files, console scripts included."""
-    schemes = {
-        "purelib": env.purelib,
-        "platlib": env.platlib,
-        "scripts": env.scripts,
-        "data": env.prefix,
-        "headers": env.prefix / "include",
-    }
-    found: set[Path] = set()
     with zipfile.ZipFile(wheel) as archive:
-        for name in archive.namelist():
-            if name.endswith("/"):
-                continue
+        names = archive.namelist()
+        entry_points = None
+        for name in names:
             top, _, rest = name.partition("/")
-            if top.endswith(".data"):
-                scheme, _, inner = rest.partition("/")
-                if scheme in schemes and inner:
-                    found.add(Path(os.path.normpath(schemes[scheme] / inner)))
-                continue
-            found.update({env.purelib / name, env.platlib / name})
             if top.endswith(".dist-info") and rest == "entry_points.txt":
-                entry_points = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-                entry_points.optionxform = str  # type: ignore[assignment,method-assign]
-                with contextlib.suppress(configparser.Error, UnicodeDecodeError):
-                    entry_points.read_string(archive.read(name).decode("utf-8"))
-                for section in ("console_scripts", "gui_scripts"):
-                    if entry_points.has_section(section):
-                        found.update(env.scripts / script for script in entry_points[section])
+                with contextlib.suppress(UnicodeDecodeError):
+                    entry_points = archive.read(name).decode("utf-8")
+    return destinations(names, entry_points, env.scheme(wheel.name.partition("-")[0]))
+
+
+def destinations(
+    names: Iterable[str], entry_points: str | None, schemes: Mapping[str, Path]
+) -> set[str]:
+    """Where a wheel whose members are ``names`` writes files under ``schemes`` (its install
+    scheme), with the scripts its ``entry_points.txt`` text makes: normalised paths, as text
+    (a wheel has thousands of files; ``Path`` objects would cost more than the rest)."""
+    roots = {key: os.fspath(value) for key, value in schemes.items()}
+    libs = dict.fromkeys((roots["purelib"], roots["platlib"]))
+    found: set[str] = set()
+    for name in names:
+        if name.endswith("/"):
+            continue
+        top, _, rest = name.partition("/")
+        if top.endswith(".data"):
+            scheme, _, inner = rest.partition("/")
+            if scheme in roots and inner:
+                found.add(os.path.normpath(os.path.join(roots[scheme], inner)))
+            continue
+        found.update(os.path.normpath(os.path.join(lib, name)) for lib in libs)
+    if entry_points:
+        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        with contextlib.suppress(configparser.Error):
+            parser.read_string(entry_points)
+        for section in ("console_scripts", "gui_scripts"):
+            if parser.has_section(section):
+                found.update(os.path.join(roots["scripts"], name) for name in parser[section])
     return found
 
 
@@ -238,7 +256,9 @@ def _files_of(dist: InstalledDist) -> set[Path]:
     return paths
 
 
-def _remove_dist(dist: InstalledDist, *, stops: set[Path]) -> None:
+def remove_dist(dist: InstalledDist, *, stops: set[Path]) -> None:
+    """Remove every file ``dist`` owns (its RECORD), its metadata folder, the byte code beside
+    its modules, and the folders that are left empty, up to ``stops``."""
     files = _files_of(dist)
     for path in files:
         if path.is_symlink() or path.is_file():

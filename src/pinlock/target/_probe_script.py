@@ -130,9 +130,11 @@ def facts() -> "dict[str, object]":
         "prefix": sys.prefix,
         "base_prefix": getattr(sys, "base_prefix", getattr(sys, "real_prefix", sys.prefix)),
         "paths": {
-            key: sysconfig.get_path(key) for key in ("purelib", "platlib", "scripts", "stdlib")
+            key: sysconfig.get_path(key)
+            for key in ("purelib", "platlib", "scripts", "stdlib", "data", "include")
         },
         "has_pip": has_pip(),
+        "cache_tag": sys.implementation.cache_tag,
     }
 
 

@@ -58,6 +58,11 @@ class InterpreterFacts:
     scripts: Path
     stdlib: Path
     has_pip: bool
+    # Where a wheel's .data/data and .data/headers go (sysconfig "data" and "include").
+    data: Path | None = None
+    include: Path | None = None
+    # sys.implementation.cache_tag ("cpython-312"): names its byte code; "" when it writes none.
+    cache_tag: str = ""
 
 
 def find_interpreter(python: Path | str) -> Path:
@@ -172,11 +177,18 @@ def _parse(executable: Path, answer: object) -> InterpreterFacts:
             scripts=Path(str(paths["scripts"])),
             stdlib=Path(str(paths["stdlib"])),
             has_pip=bool(answer["has_pip"]),
+            data=_path(paths.get("data")),
+            include=_path(paths.get("include")),
+            cache_tag=_text(answer.get("cache_tag")),
         )
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise EnvironmentProblem(
             f"{executable} gave incomplete facts about itself: {exc!r}"
         ) from exc
+
+
+def _path(value: object) -> Path | None:
+    return None if value is None else Path(str(value))
 
 
 def _text(value: object) -> str:

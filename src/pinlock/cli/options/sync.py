@@ -80,6 +80,22 @@ _OPTIONS: tuple[Option, ...] = (
         help="Wait at most this long for another pinlock run on the same environment "
         "(default: as long as it takes).",
     ),
+    Option(
+        name="installer",
+        kind="str",
+        flags=("--installer",),
+        metavar="pinlock|pip",
+        help="What installs the wheels: pinlock (in-process, several at once) or pip (one pip "
+        "run, slower). pip builds sdists, editables and VCS references either way.",
+        default="pinlock",
+    ),
+    Option(
+        name="compile_bytecode",
+        kind="toggle",
+        flags=("--compile/--no-compile", "--compile-bytecode"),
+        help="Byte-compile what is installed, with the target interpreter, as pip does.",
+        default=True,
+    ),
     *common_options(),
     Option(
         name="flavour",
@@ -95,5 +111,8 @@ _OPTIONS: tuple[Option, ...] = (
 
 SYNC_OPTIONS: tuple[Option, ...] = in_panels(
     _OPTIONS,
-    {"Target": ("python", "venv", "system", "break_system_packages", "flavour", "keep")},
+    {
+        "Target": ("python", "venv", "system", "break_system_packages", "flavour", "keep"),
+        "Installing": ("installer", "compile_bytecode"),
+    },
 )

@@ -1,0 +1,244 @@
+"""Wheels unpacked once into the cache, so that installing one is linking its files.
+
+Layout: ``<cache>/unpacked/<sha256>/`` holds a verified wheel's members as they are in the
+archive (the sha256 is the wheel's), and ``pinlock-manifest.json`` the RECORD hash, size and
+executable bit of each member as written. The folder is made in a staging folder beside it and
+renamed into place whole, the manifest last: a folder with a manifest is complete, and two
+processes unpacking the same wheel write the same bytes. Byte code an interpreter compiled there
+sits in ``__pycache__`` beside the modules, and ``pinlock-compiled-<cache tag>.json`` lists it.
+
+Installing links (hard links; a copy keeping the times where linking fails): the venv's files
+share the cache's, as uv does. A file is never written through such a link: pinlock's installer
+unlinks before it writes, and so do pip and importlib.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import posixpath
+import shutil
+import stat
+import tempfile
+import zipfile
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, cast
+
+from installer.sources import WheelSource
+from installer.utils import copyfileobj_with_hashing
+
+from pinlock.atomic import write_atomic
+from pinlock.errors import InstallFailed, StorageError
+
+if TYPE_CHECKING:
+    from installer.sources import WheelContentElement
+
+    from pinlock.cache import Cache
+
+__all__ = ["Linkable", "Unpacked", "UnpackedSource", "link", "unpack"]
+
+_BUCKET = "unpacked"
+MANIFEST = "pinlock-manifest.json"
+# As the store names its own: recovery.clean_store removes those of processes gone.
+STAGING_PREFIX = ".staging-"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Unpacked:
+    """An unpacked wheel: its folder, and ``member -> (record hash, size, executable)``."""
+
+    root: Path
+    members: dict[str, tuple[str, int, bool]]
+
+    @property
+    def dist_info(self) -> str:
+        found = {name.partition("/")[0] for name in self.members}
+        infos = [name for name in found if name.endswith(".dist-info")]
+        if len(infos) != 1:
+            raise ValueError(f"{self.root}: not exactly one .dist-info folder: {sorted(infos)}")
+        return infos[0]
+
+    def root_files(self) -> dict[str, tuple[str, int, bool]]:
+        """The members in the wheel's root (neither metadata nor ``.data``), which go where
+        the root goes; byte code a wheel should not hold aside (installer skips it too)."""
+        info = self.dist_info
+        data = info.removesuffix(".dist-info") + ".data"
+        return {
+            name: entry
+            for name, entry in self.members.items()
+            if name.partition("/")[0] not in (info, data)
+            and "__pycache__" not in name.split("/")[:-1]
+        }
+
+    def compiled(self, tag: str) -> dict[str, str] | None:
+        """``module -> byte code`` (members) compiled for interpreters of ``tag``, if any was."""
+        try:
+            data = json.loads((self.root / f"pinlock-compiled-{tag}.json").read_bytes())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def remember_compiled(self, tag: str, pycs: dict[str, str]) -> None:
+        write_atomic(self.root / f"pinlock-compiled-{tag}.json", json.dumps(pycs))
+
+
+def unpack(wheel: Path, sha256: str, cache: Cache) -> Unpacked:
+    """The wheel ``wheel`` (verified: its digest is ``sha256:<hex>``) unpacked in ``cache``."""
+    folder = cache.path(_BUCKET, sha256.partition(":")[2] or sha256)
+    known = _load(folder)
+    if known is not None:
+        return known
+    parent = folder.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=parent))
+    except OSError as error:
+        raise StorageError(parent, error) from error
+    try:
+        try:
+            members = _extract(wheel, staging)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError, ValueError) as error:
+            # A wheel at odds with itself (a file and a folder of one name, a member outside).
+            raise InstallFailed(wheel.name, error) from None
+        (staging / MANIFEST).write_text(json.dumps(members), encoding="utf-8")
+        try:
+            staging.rename(folder)
+        except OSError:
+            if _load(folder) is None:  # not another process's complete copy: a real failure
+                raise
+    except OSError as error:
+        raise StorageError(Path(error.filename or folder), error) from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Unpacked(root=folder, members=members)
+
+
+def _load(folder: Path) -> Unpacked | None:
+    try:
+        data = json.loads((folder / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return None
+    return Unpacked(
+        root=folder, members={k: (v[0], int(v[1]), bool(v[2])) for k, v in data.items()}
+    )
+
+
+def _extract(wheel: Path, dest: Path) -> dict[str, tuple[str, int, bool]]:
+    members: dict[str, tuple[str, int, bool]] = {}
+    umask = os.umask(0o022)
+    os.umask(umask)
+    made: set[str] = set()
+    with zipfile.ZipFile(wheel) as archive:
+        for info in archive.infolist():
+            name = info.filename
+            if name.endswith("/"):
+                continue
+            parts = name.split("/")
+            if name.startswith("/") or "\\" in name or ".." in parts or ":" in parts[0]:
+                raise ValueError(f"{wheel.name}: {name!r} points outside the wheel")
+            target = os.path.join(dest, *parts)
+            folder = os.path.dirname(target)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+            with archive.open(info) as source, open(target, "wb") as handle:
+                digest, size = copyfileobj_with_hashing(cast("BinaryIO", source), handle, "sha256")
+            mode = info.external_attr >> 16
+            executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
+            if executable:
+                os.chmod(target, 0o777 & ~umask | 0o111)
+            members[name] = (f"sha256={digest}", size, executable)
+    return members
+
+
+def link(source: str, target: str) -> None:
+    """``target`` made the same file as ``source``: a hard link, else a copy with its times
+    (byte code checks its module's modification time)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        shutil.copy2(source, target)
+
+
+class Linkable:
+    """A member of an unpacked wheel, opened only if read: the installer links it instead.
+
+    Duck-typed as the binary stream installer expects (it reads only scripts, for their
+    shebang); one is made per installed file, so it is kept light."""
+
+    __slots__ = ("_file", "digest", "member", "path", "size")
+
+    def __init__(self, path: str, member: str, digest: str, size: int) -> None:
+        self.path = path
+        self.member = member
+        self.digest = digest
+        self.size = size
+        self._file: io.BufferedReader | None = None
+
+    def _opened(self) -> io.BufferedReader:
+        if self._file is None:
+            self._file = open(self.path, "rb")  # noqa: SIM115
+        return self._file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._opened().read(size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._opened().readline(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._opened().seek(offset, whence)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+class UnpackedSource(WheelSource):
+    """installer's view of an unpacked wheel: its members as ``Linkable`` streams, but those
+    in ``skip`` (linked by the caller: ``wheelinstall``)."""
+
+    def __init__(self, unpacked: Unpacked, *, skip: Collection[str] = ()) -> None:
+        self.unpacked = unpacked
+        self._skip = skip
+        self._dist_info = unpacked.dist_info
+        name, _, version = self._dist_info.removesuffix(".dist-info").partition("-")
+        super().__init__(name, version)
+
+    @property
+    def dist_info_dir(self) -> str:
+        return self._dist_info
+
+    @property
+    def dist_info_filenames(self) -> list[str]:
+        prefix = f"{self._dist_info}/"
+        return [name[len(prefix) :] for name in self.unpacked.members if name.startswith(prefix)]
+
+    def read_dist_info(self, filename: str) -> str:
+        path = self.unpacked.root / self._dist_info / filename
+        return path.read_text(encoding="utf-8")
+
+    def get_contents(self) -> Iterator[WheelContentElement]:
+        root = str(self.unpacked.root) + os.sep
+        native = os.sep == "/"
+        record = posixpath.join(self._dist_info, "RECORD")
+        for name, (digest, size, executable) in self.unpacked.members.items():
+            if name == record or name in self._skip:
+                continue
+            path = root + (name if native else name.replace("/", os.sep))
+            stream = Linkable(path, name, digest, size)
+            try:
+                yield (name, digest, str(size)), cast("BinaryIO", stream), executable
+            finally:
+                stream.close()
