@@ -218,6 +218,25 @@ def test_upgrade_downgrade_and_removal_leave_what_pip_leaves(tmp_path: Path) -> 
     assert not (site_of(ours) / "richpkg").exists()
 
 
+def test_removing_a_single_module_keeps_the_byte_code_of_others(tmp_path: Path) -> None:
+    """Top-level modules share site-packages' own ``__pycache__``: removing one (``six.py``)
+    removes its byte code only, as pip does; the others' RECORD still holds."""
+    folder = tmp_path / "files"
+    solo = make_wheel(folder, "solo", "1.0", files={"solo.py": b"S = 1\n"})
+    other = make_wheel(folder, "keeper", "1.0", files={"keeper.py": b"K = 1\n"})
+    both = write_lock(tmp_path / "both.txt", folder, solo, other)
+    alone = write_lock(tmp_path / "alone.txt", folder, other)
+    for installer in ("pinlock", "pip"):
+        python = synced(tmp_path, installer, both, installer=installer)
+        pycache = site_of(python) / "__pycache__"
+        assert {path.name.partition(".")[0] for path in pycache.iterdir()} >= {"solo", "keeper"}
+        run(python, alone, installer=installer)
+        left = {path.name.partition(".")[0] for path in pycache.iterdir()}
+        assert "keeper" in left
+        assert "solo" not in left
+        check_record(site_of(python) / "keeper-1.0.dist-info")
+
+
 def test_no_compile_writes_no_byte_code(tmp_path: Path) -> None:
     folder = tmp_path / "files"
     lock = write_lock(tmp_path / "lock.txt", folder, rich_wheel(folder))

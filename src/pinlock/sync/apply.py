@@ -166,8 +166,10 @@ def apply_plan(
             else:
                 if plan.to_uninstall:
                     _begin(progress, REMOVING, len(plan.to_uninstall))
-                    by_pip = _remove_in_process(plan.to_uninstall, env, progress)
+                    # pip's removals first: pip itself may be among those removed by RECORD.
+                    by_pip = [d for d in plan.to_uninstall if not _has_record(d)]
                     _pip_uninstall([d.display_name for d in by_pip], env, extra, environ)
+                    _remove_in_process(plan.to_uninstall, env, progress)
                     _end(progress, REMOVING, len(by_pip))
                     mark("uninstalled")
                 _begin(progress, INSTALLING, len(wheels) + len(from_source))
@@ -197,23 +199,24 @@ def _pip_uninstall(
         run_pip(["uninstall", "--yes", *extra, *names], python=env.python, environ=environ)
 
 
+def _has_record(dist: InstalledDist) -> bool:
+    """Whether ``dist`` can be removed by its RECORD; the others are pip's to remove
+    (``.egg-info`` installs, ``.egg-link`` develop installs)."""
+    return dist.info_dir.suffix == ".dist-info" and (dist.info_dir / "RECORD").is_file()
+
+
 def _remove_in_process(
     dists: Sequence[InstalledDist], env: Environment, progress: Progress | None
-) -> list[InstalledDist]:
-    """Remove each of ``dists`` that has a RECORD, by it; the others are pip's to remove
-    (``.egg-info`` installs, ``.egg-link`` develop installs)."""
+) -> None:
+    """Remove each of ``dists`` that has a RECORD, by it."""
     from pinlock.sync.snapshot import remove_dist
 
     stops = {*env.site_dirs, env.scripts, env.prefix}
-    left: list[InstalledDist] = []
     for dist in dists:
-        if dist.info_dir.suffix == ".dist-info" and (dist.info_dir / "RECORD").is_file():
+        if _has_record(dist):
             remove_dist(dist, stops=stops)
             if progress is not None:
                 progress.advance(REMOVING, item=dist.display_name)
-        else:
-            left.append(dist)
-    return left
 
 
 def _prepare(

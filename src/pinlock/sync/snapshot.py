@@ -260,18 +260,44 @@ def remove_dist(dist: InstalledDist, *, stops: set[Path]) -> None:
     """Remove every file ``dist`` owns (its RECORD), its metadata folder, the byte code beside
     its modules, and the folders that are left empty, up to ``stops``."""
     files = _files_of(dist)
+    modules: dict[Path, set[str]] = {}
     for path in files:
         if path.is_symlink() or path.is_file():
             path.unlink()
+        if path.suffix == ".py":
+            modules.setdefault(path.parent, set()).add(path.stem)
     shutil.rmtree(dist.info_dir, ignore_errors=True)
+    for folder, stems in modules.items():
+        _remove_byte_code(folder / "__pycache__", stems)
     parents = sorted({p.parent for p in files}, key=lambda p: len(p.parts), reverse=True)
     for folder in parents:
-        # Byte code written after the install (by pip or by running the code) is not in RECORD.
-        pycache = folder / "__pycache__"
         with contextlib.suppress(OSError):
-            if pycache.is_dir() and all(p.suffix == ".pyc" for p in pycache.iterdir()):
+            # A package folder left with only byte code (of modules RECORD did not list).
+            pycache = folder / "__pycache__"
+            if (
+                folder not in stops
+                and os.listdir(folder) == ["__pycache__"]
+                and all(name.endswith(".pyc") for name in os.listdir(pycache))
+            ):
                 shutil.rmtree(pycache)
         with contextlib.suppress(OSError):
             while folder not in stops and folder.is_dir() and not any(folder.iterdir()):
                 folder.rmdir()
                 folder = folder.parent
+
+
+def _remove_byte_code(pycache: Path, stems: set[str]) -> None:
+    """The byte code of the modules ``stems`` in ``pycache`` (any interpreter, any optimisation
+    level), and the folder once empty: byte code written after the install (by pip or by running
+    the code) is not in RECORD, and a folder such as site-packages' own ``__pycache__`` also holds
+    other distributions' byte code, which stays."""
+    try:
+        names = os.listdir(pycache)
+    except OSError:
+        return
+    for name in names:
+        if name.endswith(".pyc") and name.partition(".")[0] in stems:
+            with contextlib.suppress(OSError):
+                (pycache / name).unlink()
+    with contextlib.suppress(OSError):
+        pycache.rmdir()
