@@ -321,3 +321,21 @@ def test_a_kept_page_without_the_pinned_file_is_asked_for_again(tmp_path: Path) 
         second = synced(tmp_path, "second", lock)
         assert [r.path for r in server.requests] == ["/simple/plain/", f"/files/{two.name}"]
         assert freeze(second) == ["plain==2.0"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="umask read from /proc")
+def test_the_umask_is_read_without_being_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Setting it for a moment, on one of several threads, can leave another thread's wrong.
+    folder = tmp_path / "files"
+    lock = write_lock(tmp_path / "lock.txt", folder, rich_wheel(folder))
+    python = make_venv(tmp_path / "venv")
+
+    def no_umask(mask: int) -> int:
+        raise AssertionError(f"os.umask({mask:o}) called")
+
+    monkeypatch.setattr(os, "umask", no_umask)
+    run(python, lock)
+    script = python.parent / "richcmd"
+    assert script.stat().st_mode & 0o111

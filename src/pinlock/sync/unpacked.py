@@ -85,8 +85,10 @@ class Unpacked:
         write_atomic(self.root / f"pinlock-compiled-{tag}.json", json.dumps(pycs))
 
 
-def unpack(wheel: Path, sha256: str, cache: Cache) -> Unpacked:
-    """The wheel ``wheel`` (verified: its digest is ``sha256:<hex>``) unpacked in ``cache``."""
+def unpack(wheel: Path, sha256: str, cache: Cache, *, umask: int) -> Unpacked:
+    """The wheel ``wheel`` (verified: its digest is ``sha256:<hex>``) unpacked in ``cache``;
+    executable members get the modes ``umask`` (``atomic.current_umask``, read once by the
+    caller: this runs on several threads) allows."""
     folder = cache.path(_BUCKET, sha256.partition(":")[2] or sha256)
     known = _load(folder)
     if known is not None:
@@ -99,7 +101,7 @@ def unpack(wheel: Path, sha256: str, cache: Cache) -> Unpacked:
         raise StorageError(parent, error) from error
     try:
         try:
-            members = _extract(wheel, staging)
+            members = _extract(wheel, staging, umask)
         except (FileExistsError, NotADirectoryError, IsADirectoryError, ValueError) as error:
             # A wheel at odds with itself (a file and a folder of one name, a member outside).
             raise InstallFailed(wheel.name, error) from None
@@ -126,10 +128,8 @@ def _load(folder: Path) -> Unpacked | None:
     )
 
 
-def _extract(wheel: Path, dest: Path) -> dict[str, tuple[str, int, bool]]:
+def _extract(wheel: Path, dest: Path, umask: int) -> dict[str, tuple[str, int, bool]]:
     members: dict[str, tuple[str, int, bool]] = {}
-    umask = os.umask(0o022)
-    os.umask(umask)
     made: set[str] = set()
     with zipfile.ZipFile(wheel) as archive:
         for info in archive.infolist():

@@ -44,6 +44,7 @@ from installer.utils import (
     parse_metadata_file,
 )
 
+from pinlock.atomic import current_umask
 from pinlock.errors import InstallFailed
 from pinlock.progress import INSTALLING, Progress
 from pinlock.sync.signals import uninterruptible
@@ -222,8 +223,10 @@ def prepare(jobs: Sequence[WheelJob], env: Environment, cache: Cache) -> list[Pr
     """Unpack ``jobs`` into ``cache`` (where not already), several at once; with the files each
     will write in ``env``. Changes nothing in ``env``."""
 
+    umask = current_umask()
+
     def one(job: WheelJob) -> Prepared:
-        unpacked = unpack(job.wheel, job.sha256, cache)
+        unpacked = unpack(job.wheel, job.sha256, cache, umask=umask)
         entry_points = None
         if f"{unpacked.dist_info}/entry_points.txt" in unpacked.members:
             entry_points = (unpacked.root / unpacked.dist_info / "entry_points.txt").read_text(
@@ -249,8 +252,7 @@ def install_wheels(
     stopped; a stop signal (``Interrupted``) likewise goes on only when they have."""
     if not prepared:
         return []
-    umask = os.umask(0o022)
-    os.umask(umask)
+    umask = current_umask()
     stop = threading.Event()
     finished: queue.SimpleQueue[Installed] = queue.SimpleQueue()
     install_chain = functools.partial(
