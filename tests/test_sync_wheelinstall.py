@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -339,3 +340,26 @@ def test_the_umask_is_read_without_being_set(
     run(python, lock)
     script = python.parent / "richcmd"
     assert script.stat().st_mode & 0o111
+
+
+def test_byte_code_a_wheel_ships_is_left_out_without_a_warning(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "files"
+    files = {
+        "pycpkg/__init__.py": b"X = 1\n",
+        "pycpkg/__pycache__/__init__.cpython-311.pyc": b"not byte code",
+        "pycpkg-1.0.data/data/share/__pycache__/x.cpython-311.pyc": b"not byte code",
+    }
+    lock = write_lock(
+        tmp_path / "lock.txt", folder, make_wheel(folder, "pycpkg", "1.0", files=files)
+    )
+    python = make_venv(tmp_path / "venv")
+    capfd.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run(python, lock, compile_bytecode=False)
+    assert "Warning" not in capfd.readouterr().err
+    assert (site_of(python) / "pycpkg" / "__init__.py").is_file()
+    assert not list(python.parent.parent.glob("**/pycpkg/__pycache__/*"))
+    assert not list(python.parent.parent.glob("share/__pycache__"))

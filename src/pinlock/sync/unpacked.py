@@ -236,6 +236,10 @@ class UnpackedSource(WheelSource):
         for name, (digest, size, executable) in self.unpacked.members.items():
             if name == record or name in self._skip:
                 continue
+            if "__pycache__" in name.split("/")[:-1]:
+                # Byte code a wheel should not hold: left out, as pip and installer leave it
+                # (installer would warn, from a worker thread); it is compiled afresh.
+                continue
             path = root + (name if native else name.replace("/", os.sep))
             stream = Linkable(path, name, digest, size)
             try:
