@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from pinlock.errors import ConfigError, InstallFailed, SyncFailed
+from pinlock.cache import Cache
+from pinlock.errors import ConfigError, HashMismatch, InstallFailed, SyncFailed
 from pinlock.sync import SyncRequest, sync
 from pinlock.sync.piprun import run_pip
+from pinlock.sync.unpacked import unpack
 from tests.support.artifacts import make_wheel
 from tests.support.index_server import IndexServer
 from tests.support.pythons import find_python
@@ -363,3 +365,20 @@ def test_byte_code_a_wheel_ships_is_left_out_without_a_warning(
     assert (site_of(python) / "pycpkg" / "__init__.py").is_file()
     assert not list(python.parent.parent.glob("**/pycpkg/__pycache__/*"))
     assert not list(python.parent.parent.glob("share/__pycache__"))
+
+
+def test_a_wheel_unpacked_is_checked_against_the_digest_it_was_verified_with(
+    tmp_path: Path,
+) -> None:
+    # A local file a lock names is checked by fetch, then read again to be unpacked: what is
+    # unpacked must be what was checked, or nothing.
+    folder = tmp_path / "files"
+    wheel = rich_wheel(folder)
+    verified = f"sha256:{sha256_hex(wheel)}"
+    other = rich_wheel(tmp_path / "other", "2.0")
+    wheel.write_bytes(other.read_bytes())
+    cache = Cache(tmp_path / "cache")
+    with pytest.raises(HashMismatch) as raised:
+        unpack(wheel, verified, cache, umask=0o022)
+    assert raised.value.actual == f"sha256:{sha256_hex(other)}"
+    assert not list((cache.root / "unpacked").glob("*/*"))

@@ -31,6 +31,7 @@ from installer.sources import WheelSource
 from installer.utils import copyfileobj_with_hashing
 
 from pinlock.atomic import write_atomic
+from pinlock.digests import check_stream
 from pinlock.errors import InstallFailed, StorageError
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def unpack(wheel: Path, sha256: str, cache: Cache, *, umask: int) -> Unpacked:
         raise StorageError(parent, error) from error
     try:
         try:
-            members = _extract(wheel, staging, umask)
+            members = _extract(wheel, sha256, staging, umask)
         except (FileExistsError, NotADirectoryError, IsADirectoryError, ValueError) as error:
             # A wheel at odds with itself (a file and a folder of one name, a member outside).
             raise InstallFailed(wheel.name, error) from None
@@ -128,10 +129,21 @@ def _load(folder: Path) -> Unpacked | None:
     )
 
 
-def _extract(wheel: Path, dest: Path, umask: int) -> dict[str, tuple[str, int, bool]]:
+def _extract(wheel: Path, sha256: str, dest: Path, umask: int) -> dict[str, tuple[str, int, bool]]:
+    with wheel.open("rb") as file:
+        # Checked again, through the handle the members are read from: a local file a lock
+        # names (file://) was checked by fetch, but may have changed since (HashMismatch).
+        check_stream(str(wheel), file, [sha256])
+        file.seek(0)
+        return _extract_members(wheel, zipfile.ZipFile(file), dest, umask)
+
+
+def _extract_members(
+    wheel: Path, archive: zipfile.ZipFile, dest: Path, umask: int
+) -> dict[str, tuple[str, int, bool]]:
     members: dict[str, tuple[str, int, bool]] = {}
     made: set[str] = set()
-    with zipfile.ZipFile(wheel) as archive:
+    with archive:
         for info in archive.infolist():
             name = info.filename
             if name.endswith("/"):
