@@ -382,3 +382,37 @@ def test_a_wheel_unpacked_is_checked_against_the_digest_it_was_verified_with(
         unpack(wheel, verified, cache, umask=0o022)
     assert raised.value.actual == f"sha256:{sha256_hex(other)}"
     assert not list((cache.root / "unpacked").glob("*/*"))
+
+
+@pytest.mark.parametrize("manifest", [None, b"[1, 2]", b'{"richpkg/__init__.py": 3}'])
+def test_an_unpacked_folder_without_a_good_manifest_is_unpacked_again(
+    tmp_path: Path, manifest: bytes | None
+) -> None:
+    wheel = rich_wheel(tmp_path / "files")
+    cache = Cache(tmp_path / "cache")
+    folder = cache.path("unpacked", sha256_hex(wheel))
+    (folder / "richpkg").mkdir(parents=True)
+    (folder / "richpkg" / "half.py").write_bytes(b"")
+    if manifest is not None:
+        (folder / "pinlock-manifest.json").write_bytes(manifest)
+    unpacked = unpack(wheel, f"sha256:{sha256_hex(wheel)}", cache, umask=0o022)
+    assert unpacked.root == folder
+    assert "richpkg/__init__.py" in unpacked.members
+    assert not (folder / "richpkg" / "half.py").exists()
+    assert (folder / "richpkg" / "sub" / "mod.py").read_bytes() == b"X = 1\n"
+    assert [entry.name for entry in folder.parent.iterdir()] == [folder.name]
+
+
+@pytest.mark.parametrize("gone", ["richpkg/sub/mod.py", "richpkg/__pycache__/*.pyc"])
+def test_a_file_gone_from_an_unpacked_wheel_is_unpacked_again(tmp_path: Path, gone: str) -> None:
+    folder = tmp_path / "files"
+    wheel = rich_wheel(folder)
+    lock = write_lock(tmp_path / "lock.txt", folder, wheel)
+    first = synced(tmp_path, "first", lock)
+    unpacked = (tmp_path / "cache").glob(f"unpacked/*/{sha256_hex(wheel)[2:]}")
+    [removed] = next(unpacked).glob(gone)
+    removed.unlink()
+    second = synced(tmp_path, "second", lock)
+    assert everything(second).keys() == everything(first).keys()
+    check_record(site_of(second) / "richpkg-1.0.dist-info")
+    assert removed.is_file()

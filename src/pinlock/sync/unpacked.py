@@ -14,6 +14,7 @@ unlinks before it writes, and so do pip and importlib.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -21,6 +22,7 @@ import posixpath
 import shutil
 import stat
 import tempfile
+import uuid
 import zipfile
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -39,12 +41,14 @@ if TYPE_CHECKING:
 
     from pinlock.cache import Cache
 
-__all__ = ["Linkable", "Unpacked", "UnpackedSource", "link", "unpack"]
+__all__ = ["Linkable", "Unpacked", "UnpackedSource", "link", "repair", "unpack"]
 
 _BUCKET = "unpacked"
 MANIFEST = "pinlock-manifest.json"
 # As the store names its own: recovery.clean_store removes those of processes gone.
 STAGING_PREFIX = ".staging-"
+# Damaged folders moved aside (``repair``): nothing reads them, recovery removes them.
+STALE_PREFIX = ".stale-"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -94,7 +98,22 @@ def unpack(wheel: Path, sha256: str, cache: Cache, *, umask: int) -> Unpacked:
     known = _load(folder)
     if known is not None:
         return known
+    return _unpack_into(folder, wheel, sha256, umask)
+
+
+def repair(unpacked: Unpacked, wheel: Path, sha256: str, *, umask: int) -> Unpacked:
+    """``unpacked``, found damaged (a file it lists is gone), moved aside and unpacked again
+    from ``wheel``."""
+    _move_aside(unpacked.root)
+    return _unpack_into(unpacked.root, wheel, sha256, umask)
+
+
+def _unpack_into(folder: Path, wheel: Path, sha256: str, umask: int) -> Unpacked:
     parent = folder.parent
+    if os.path.lexists(folder):
+        # Folders go into place whole, with their manifest: one without is damaged (a disk
+        # cleaner, a hand), and would be refused at every run.
+        _move_aside(folder)
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=parent))
@@ -119,14 +138,28 @@ def unpack(wheel: Path, sha256: str, cache: Cache, *, umask: int) -> Unpacked:
     return Unpacked(root=folder, members=members)
 
 
+def _move_aside(folder: Path) -> None:
+    """``folder`` renamed out of the way at once (a process linking from it sees it gone, not
+    half removed), then removed; what is left of it, recovery removes (``STALE_PREFIX``)."""
+    aside = folder.parent / f"{STALE_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+    try:
+        folder.rename(aside)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise StorageError(folder, error) from error
+    shutil.rmtree(aside, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        aside.unlink()  # it was a file
+
+
 def _load(folder: Path) -> Unpacked | None:
     try:
         data = json.loads((folder / MANIFEST).read_bytes())
-    except (OSError, ValueError):
-        return None
-    return Unpacked(
-        root=folder, members={k: (v[0], int(v[1]), bool(v[2])) for k, v in data.items()}
-    )
+        members = {k: (str(v[0]), int(v[1]), bool(v[2])) for k, v in data.items()}
+    except (OSError, ValueError, TypeError, LookupError, AttributeError):
+        return None  # none, or not one pinlock wrote: unpacked again
+    return Unpacked(root=folder, members=members)
 
 
 def _extract(wheel: Path, sha256: str, dest: Path, umask: int) -> dict[str, tuple[str, int, bool]]:

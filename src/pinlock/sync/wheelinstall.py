@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import functools
 import os
 import queue
@@ -49,7 +50,7 @@ from pinlock.errors import InstallFailed
 from pinlock.progress import INSTALLING, Progress
 from pinlock.sync.signals import uninterruptible
 from pinlock.sync.snapshot import destinations
-from pinlock.sync.unpacked import Linkable, Unpacked, UnpackedSource, link, unpack
+from pinlock.sync.unpacked import Linkable, Unpacked, UnpackedSource, link, repair, unpack
 
 if TYPE_CHECKING:
     from pinlock.cache import Cache
@@ -327,10 +328,20 @@ def _install_chain(
     for prepared in chain:
         if stop.is_set():
             return
+        install_one = functools.partial(
+            _install_one, env=env, stop=stop, umask=umask, folders=folders, tag=tag
+        )
         try:
-            installed = _install_one(
-                prepared, env, stop=stop, umask=umask, folders=folders, tag=tag
-            )
+            try:
+                installed = install_one(prepared)
+            except FileNotFoundError as error:
+                if not str(error.filename).startswith(f"{prepared.unpacked.root}{os.sep}"):
+                    raise
+                # A file of the unpacked wheel is gone: unpacked again, once; installing
+                # again writes over what the first try wrote.
+                job = prepared.job
+                again = repair(prepared.unpacked, job.wheel, job.sha256, umask=umask)
+                installed = install_one(dataclasses.replace(prepared, unpacked=again))
             finished.put(installed)
         except _Stopped:
             return
