@@ -8,6 +8,7 @@ import csv
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +141,11 @@ def test_sigkill_while_fetching_leaves_staging_the_next_sync_removes(
     wait_until(lambda: bool(list((cache / "files").glob(".staging-*/*"))), "a download runs")
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    assert list((cache / "files").glob(f".staging-{process.pid}-*"))
+    left = list((cache / "files").glob(f".staging-{process.pid}-*"))
+    assert left
+    old = time.time() - 3600  # a dead pid's folder is removed once it is old too
+    for staging in left:
+        os.utime(staging, (old, old))
     scene.server.throttle = 0
     code, _, err = run_cli(
         [str(scene.lock), "--python", str(scene.python), "--cache-dir", str(cache)], capsys
@@ -262,10 +267,20 @@ def test_staging_folders_of_unpacked_wheels_left_by_a_dead_run_are_removed(tmp_p
     dead_pid = subprocess.Popen(["true"])  # a process that no longer runs
     dead_pid.wait()
     cache = Cache(tmp_path / "cache")
-    left = cache.root / "unpacked" / "ab" / f".staging-{dead_pid.pid}-x1"
-    mine = cache.root / "unpacked" / "ab" / f".staging-{os.getpid()}-x2"
-    for folder in (left, mine):
+    bucket = cache.root / "unpacked" / "ab"
+    left = bucket / f".staging-{dead_pid.pid}-x1"
+    mine = bucket / f".staging-{os.getpid()}-x2"
+    # A pid this process cannot see may run in another container sharing the cache: its
+    # folder is left while it is young.
+    young = bucket / f".staging-{dead_pid.pid}-x3"
+    aside = bucket / f".stale-{os.getpid()}-x4"  # a damaged unpacked wheel moved aside
+    for folder in (left, mine, young, aside):
         (folder / "pkg").mkdir(parents=True)
+    old = time.time() - 3600
+    for folder in (left, mine):
+        os.utime(folder, (old, old))
     clean_store(cache)
     assert not left.exists()
     assert mine.exists()  # this process still runs: its unpacking goes on
+    assert young.exists()
+    assert not aside.exists()

@@ -12,13 +12,16 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
-from pinlock.errors import ConfigError, InstallFailed, SyncFailed
+from pinlock.cache import Cache
+from pinlock.errors import ConfigError, HashMismatch, InstallFailed, SyncFailed
 from pinlock.sync import SyncRequest, sync
 from pinlock.sync.piprun import run_pip
+from pinlock.sync.unpacked import unpack
 from tests.support.artifacts import make_wheel
 from tests.support.index_server import IndexServer
 from tests.support.pythons import find_python
@@ -340,3 +343,95 @@ def test_a_kept_page_without_the_pinned_file_is_asked_for_again(tmp_path: Path) 
         second = synced(tmp_path, "second", lock)
         assert [r.path for r in server.requests] == ["/simple/plain/", f"/files/{two.name}"]
         assert freeze(second) == ["plain==2.0"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="umask read from /proc")
+def test_the_umask_is_read_without_being_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Setting it for a moment, on one of several threads, can leave another thread's wrong.
+    folder = tmp_path / "files"
+    lock = write_lock(tmp_path / "lock.txt", folder, rich_wheel(folder))
+    python = make_venv(tmp_path / "venv")
+
+    def no_umask(mask: int) -> int:
+        raise AssertionError(f"os.umask({mask:o}) called")
+
+    monkeypatch.setattr(os, "umask", no_umask)
+    run(python, lock)
+    script = python.parent / "richcmd"
+    assert script.stat().st_mode & 0o111
+
+
+def test_byte_code_a_wheel_ships_is_left_out_without_a_warning(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "files"
+    files = {
+        "pycpkg/__init__.py": b"X = 1\n",
+        "pycpkg/__pycache__/__init__.cpython-311.pyc": b"not byte code",
+        "pycpkg-1.0.data/data/share/__pycache__/x.cpython-311.pyc": b"not byte code",
+    }
+    lock = write_lock(
+        tmp_path / "lock.txt", folder, make_wheel(folder, "pycpkg", "1.0", files=files)
+    )
+    python = make_venv(tmp_path / "venv")
+    capfd.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run(python, lock, compile_bytecode=False)
+    assert "Warning" not in capfd.readouterr().err
+    assert (site_of(python) / "pycpkg" / "__init__.py").is_file()
+    assert not list(python.parent.parent.glob("**/pycpkg/__pycache__/*"))
+    assert not list(python.parent.parent.glob("share/__pycache__"))
+
+
+def test_a_wheel_unpacked_is_checked_against_the_digest_it_was_verified_with(
+    tmp_path: Path,
+) -> None:
+    # A local file a lock names is checked by fetch, then read again to be unpacked: what is
+    # unpacked must be what was checked, or nothing.
+    folder = tmp_path / "files"
+    wheel = rich_wheel(folder)
+    verified = f"sha256:{sha256_hex(wheel)}"
+    other = rich_wheel(tmp_path / "other", "2.0")
+    wheel.write_bytes(other.read_bytes())
+    cache = Cache(tmp_path / "cache")
+    with pytest.raises(HashMismatch) as raised:
+        unpack(wheel, verified, cache, umask=0o022)
+    assert raised.value.actual == f"sha256:{sha256_hex(other)}"
+    assert not list((cache.root / "unpacked").glob("*/*"))
+
+
+@pytest.mark.parametrize("manifest", [None, b"[1, 2]", b'{"richpkg/__init__.py": 3}'])
+def test_an_unpacked_folder_without_a_good_manifest_is_unpacked_again(
+    tmp_path: Path, manifest: bytes | None
+) -> None:
+    wheel = rich_wheel(tmp_path / "files")
+    cache = Cache(tmp_path / "cache")
+    folder = cache.path("unpacked", sha256_hex(wheel))
+    (folder / "richpkg").mkdir(parents=True)
+    (folder / "richpkg" / "half.py").write_bytes(b"")
+    if manifest is not None:
+        (folder / "pinlock-manifest.json").write_bytes(manifest)
+    unpacked = unpack(wheel, f"sha256:{sha256_hex(wheel)}", cache, umask=0o022)
+    assert unpacked.root == folder
+    assert "richpkg/__init__.py" in unpacked.members
+    assert not (folder / "richpkg" / "half.py").exists()
+    assert (folder / "richpkg" / "sub" / "mod.py").read_bytes() == b"X = 1\n"
+    assert [entry.name for entry in folder.parent.iterdir()] == [folder.name]
+
+
+@pytest.mark.parametrize("gone", ["richpkg/sub/mod.py", "richpkg/__pycache__/*.pyc"])
+def test_a_file_gone_from_an_unpacked_wheel_is_unpacked_again(tmp_path: Path, gone: str) -> None:
+    folder = tmp_path / "files"
+    wheel = rich_wheel(folder)
+    lock = write_lock(tmp_path / "lock.txt", folder, wheel)
+    first = synced(tmp_path, "first", lock)
+    unpacked = (tmp_path / "cache").glob(f"unpacked/*/{sha256_hex(wheel)[2:]}")
+    [removed] = next(unpacked).glob(gone)
+    removed.unlink()
+    second = synced(tmp_path, "second", lock)
+    assert everything(second).keys() == everything(first).keys()
+    check_record(site_of(second) / "richpkg-1.0.dist-info")
+    assert removed.is_file()

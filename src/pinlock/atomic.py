@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+__all__ = ["current_umask", "write_atomic"]
 
 
 def write_atomic(path: Path | str, data: str | bytes, *, mode: int | None = None) -> None:
@@ -30,10 +30,25 @@ def write_atomic(path: Path | str, data: str | bytes, *, mode: int | None = None
         elif target.exists():
             tmp.chmod(target.stat().st_mode & 0o7777)
         else:
-            umask = os.umask(0)
-            os.umask(umask)
-            tmp.chmod(0o666 & ~umask)
+            tmp.chmod(0o666 & ~current_umask())
         tmp.replace(target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system tells it (Linux: the
+    ``Umask:`` line of ``/proc/self/status``). Elsewhere it can only be read by setting it for
+    a moment, which another thread would see: read it once, on the main thread, and pass it on.
+    """
+    try:
+        with Path("/proc/self/status").open(encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask

@@ -11,6 +11,7 @@ import base64
 import hashlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from pinlock.errors import HashMismatch
 
@@ -19,6 +20,7 @@ __all__ = [
     "Hasher",
     "check_all_digests",
     "check_digests",
+    "check_stream",
     "file_digest",
     "file_record_digest",
     "group_digests",
@@ -89,10 +91,16 @@ def file_record_digest(path: Path, algorithm: str) -> str:
 
 def check_digests(what: str, path: Path, expected: Iterable[str]) -> str:
     """The file's ``sha256:<hex>``, after checking it against ``expected`` as pip would."""
-    hasher = Hasher(expected)
     with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            hasher.update(chunk)
+        return check_stream(what, handle, expected)
+
+
+def check_stream(what: str, handle: BinaryIO, expected: Iterable[str]) -> str:
+    """``check_digests`` of what is left to read from ``handle``: for a caller that goes on
+    reading the same open file, so that what it reads is what was checked."""
+    hasher = Hasher(expected)
+    while chunk := handle.read(_CHUNK):
+        hasher.update(chunk)
     return hasher.check(what)
 
 

@@ -52,6 +52,12 @@ JOURNAL = "journal.json"
 
 _STAGING_PREFIX = ".staging-"
 _OLD_STAGING_SECONDS = 24 * 3600
+# A process that does not answer may still run: in another container sharing the cache (a pid
+# of another pid namespace). Its staging folder is removed only once it is this old too: a
+# staging folder is written from its start to its rename without a long pause.
+_DEAD_STAGING_SECONDS = 10 * 60
+# Damaged unpacked wheels moved aside (``unpacked.STALE_PREFIX``): nothing reads them.
+_STALE_PREFIX = ".stale-"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -124,21 +130,28 @@ def find_broken(site_dirs: Iterable[Path], *, deep: bool = False) -> list[Broken
 
 def clean_store(cache: Cache) -> None:
     """Remove the staging folders of the artifact store and of the unpacked wheels
-    (``unpacked``) whose process no longer runs."""
+    (``unpacked``) whose process no longer runs, and damaged unpacked wheels moved aside."""
     entries: list[Path] = []
     for root in (cache.root / "files", *_subfolders(cache.root / "unpacked")):
         with contextlib.suppress(OSError):
             entries.extend(
-                entry for entry in root.iterdir() if entry.name.startswith(_STAGING_PREFIX)
+                entry
+                for entry in root.iterdir()
+                if entry.name.startswith((_STAGING_PREFIX, _STALE_PREFIX))
             )
+    now = time.time()
     for entry in entries:
+        try:
+            age = now - entry.stat().st_mtime
+        except OSError:
+            continue
         pid_text = entry.name[len(_STAGING_PREFIX) :].partition("-")[0]
-        stale = False
-        if pid_text.isdigit():
-            stale = not _running(int(pid_text))
+        if entry.name.startswith(_STALE_PREFIX):
+            stale = True
+        elif pid_text.isdigit():
+            stale = age > _DEAD_STAGING_SECONDS and not _running(int(pid_text))
         else:
-            with contextlib.suppress(OSError):
-                stale = time.time() - entry.stat().st_mtime > _OLD_STAGING_SECONDS
+            stale = age > _OLD_STAGING_SECONDS
         if stale:
             shutil.rmtree(entry, ignore_errors=True)
 

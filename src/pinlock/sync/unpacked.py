@@ -14,6 +14,7 @@ unlinks before it writes, and so do pip and importlib.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -21,6 +22,7 @@ import posixpath
 import shutil
 import stat
 import tempfile
+import uuid
 import zipfile
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from installer.sources import WheelSource
 from installer.utils import copyfileobj_with_hashing
 
 from pinlock.atomic import write_atomic
+from pinlock.digests import check_stream
 from pinlock.errors import InstallFailed, StorageError
 
 if TYPE_CHECKING:
@@ -38,12 +41,14 @@ if TYPE_CHECKING:
 
     from pinlock.cache import Cache
 
-__all__ = ["Linkable", "Unpacked", "UnpackedSource", "link", "unpack"]
+__all__ = ["Linkable", "Unpacked", "UnpackedSource", "link", "repair", "unpack"]
 
 _BUCKET = "unpacked"
 MANIFEST = "pinlock-manifest.json"
 # As the store names its own: recovery.clean_store removes those of processes gone.
 STAGING_PREFIX = ".staging-"
+# Damaged folders moved aside (``repair``): nothing reads them, recovery removes them.
+STALE_PREFIX = ".stale-"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -85,13 +90,30 @@ class Unpacked:
         write_atomic(self.root / f"pinlock-compiled-{tag}.json", json.dumps(pycs))
 
 
-def unpack(wheel: Path, sha256: str, cache: Cache) -> Unpacked:
-    """The wheel ``wheel`` (verified: its digest is ``sha256:<hex>``) unpacked in ``cache``."""
+def unpack(wheel: Path, sha256: str, cache: Cache, *, umask: int) -> Unpacked:
+    """The wheel ``wheel`` (verified: its digest is ``sha256:<hex>``) unpacked in ``cache``;
+    executable members get the modes ``umask`` (``atomic.current_umask``, read once by the
+    caller: this runs on several threads) allows."""
     folder = cache.path(_BUCKET, sha256.partition(":")[2] or sha256)
     known = _load(folder)
     if known is not None:
         return known
+    return _unpack_into(folder, wheel, sha256, umask)
+
+
+def repair(unpacked: Unpacked, wheel: Path, sha256: str, *, umask: int) -> Unpacked:
+    """``unpacked``, found damaged (a file it lists is gone), moved aside and unpacked again
+    from ``wheel``."""
+    _move_aside(unpacked.root)
+    return _unpack_into(unpacked.root, wheel, sha256, umask)
+
+
+def _unpack_into(folder: Path, wheel: Path, sha256: str, umask: int) -> Unpacked:
     parent = folder.parent
+    if os.path.lexists(folder):
+        # Folders go into place whole, with their manifest: one without is damaged (a disk
+        # cleaner, a hand), and would be refused at every run.
+        _move_aside(folder)
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=parent))
@@ -99,7 +121,7 @@ def unpack(wheel: Path, sha256: str, cache: Cache) -> Unpacked:
         raise StorageError(parent, error) from error
     try:
         try:
-            members = _extract(wheel, staging)
+            members = _extract(wheel, sha256, staging, umask)
         except (FileExistsError, NotADirectoryError, IsADirectoryError, ValueError) as error:
             # A wheel at odds with itself (a file and a folder of one name, a member outside).
             raise InstallFailed(wheel.name, error) from None
@@ -116,22 +138,45 @@ def unpack(wheel: Path, sha256: str, cache: Cache) -> Unpacked:
     return Unpacked(root=folder, members=members)
 
 
+def _move_aside(folder: Path) -> None:
+    """``folder`` renamed out of the way at once (a process linking from it sees it gone, not
+    half removed), then removed; what is left of it, recovery removes (``STALE_PREFIX``)."""
+    aside = folder.parent / f"{STALE_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
+    try:
+        folder.rename(aside)
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise StorageError(folder, error) from error
+    shutil.rmtree(aside, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        aside.unlink()  # it was a file
+
+
 def _load(folder: Path) -> Unpacked | None:
     try:
         data = json.loads((folder / MANIFEST).read_bytes())
-    except (OSError, ValueError):
-        return None
-    return Unpacked(
-        root=folder, members={k: (v[0], int(v[1]), bool(v[2])) for k, v in data.items()}
-    )
+        members = {k: (str(v[0]), int(v[1]), bool(v[2])) for k, v in data.items()}
+    except (OSError, ValueError, TypeError, LookupError, AttributeError):
+        return None  # none, or not one pinlock wrote: unpacked again
+    return Unpacked(root=folder, members=members)
 
 
-def _extract(wheel: Path, dest: Path) -> dict[str, tuple[str, int, bool]]:
+def _extract(wheel: Path, sha256: str, dest: Path, umask: int) -> dict[str, tuple[str, int, bool]]:
+    with wheel.open("rb") as file:
+        # Checked again, through the handle the members are read from: a local file a lock
+        # names (file://) was checked by fetch, but may have changed since (HashMismatch).
+        check_stream(str(wheel), file, [sha256])
+        file.seek(0)
+        return _extract_members(wheel, zipfile.ZipFile(file), dest, umask)
+
+
+def _extract_members(
+    wheel: Path, archive: zipfile.ZipFile, dest: Path, umask: int
+) -> dict[str, tuple[str, int, bool]]:
     members: dict[str, tuple[str, int, bool]] = {}
-    umask = os.umask(0o022)
-    os.umask(umask)
     made: set[str] = set()
-    with zipfile.ZipFile(wheel) as archive:
+    with archive:
         for info in archive.infolist():
             name = info.filename
             if name.endswith("/"):
@@ -235,6 +280,10 @@ class UnpackedSource(WheelSource):
         record = posixpath.join(self._dist_info, "RECORD")
         for name, (digest, size, executable) in self.unpacked.members.items():
             if name == record or name in self._skip:
+                continue
+            if "__pycache__" in name.split("/")[:-1]:
+                # Byte code a wheel should not hold: left out, as pip and installer leave it
+                # (installer would warn, from a worker thread); it is compiled afresh.
                 continue
             path = root + (name if native else name.replace("/", os.sep))
             stream = Linkable(path, name, digest, size)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import functools
 import os
 import queue
@@ -44,11 +45,12 @@ from installer.utils import (
     parse_metadata_file,
 )
 
+from pinlock.atomic import current_umask
 from pinlock.errors import InstallFailed
 from pinlock.progress import INSTALLING, Progress
 from pinlock.sync.signals import uninterruptible
 from pinlock.sync.snapshot import destinations
-from pinlock.sync.unpacked import Linkable, Unpacked, UnpackedSource, link, unpack
+from pinlock.sync.unpacked import Linkable, Unpacked, UnpackedSource, link, repair, unpack
 
 if TYPE_CHECKING:
     from pinlock.cache import Cache
@@ -222,8 +224,10 @@ def prepare(jobs: Sequence[WheelJob], env: Environment, cache: Cache) -> list[Pr
     """Unpack ``jobs`` into ``cache`` (where not already), several at once; with the files each
     will write in ``env``. Changes nothing in ``env``."""
 
+    umask = current_umask()
+
     def one(job: WheelJob) -> Prepared:
-        unpacked = unpack(job.wheel, job.sha256, cache)
+        unpacked = unpack(job.wheel, job.sha256, cache, umask=umask)
         entry_points = None
         if f"{unpacked.dist_info}/entry_points.txt" in unpacked.members:
             entry_points = (unpacked.root / unpacked.dist_info / "entry_points.txt").read_text(
@@ -249,8 +253,7 @@ def install_wheels(
     stopped; a stop signal (``Interrupted``) likewise goes on only when they have."""
     if not prepared:
         return []
-    umask = os.umask(0o022)
-    os.umask(umask)
+    umask = current_umask()
     stop = threading.Event()
     finished: queue.SimpleQueue[Installed] = queue.SimpleQueue()
     install_chain = functools.partial(
@@ -325,10 +328,20 @@ def _install_chain(
     for prepared in chain:
         if stop.is_set():
             return
+        install_one = functools.partial(
+            _install_one, env=env, stop=stop, umask=umask, folders=folders, tag=tag
+        )
         try:
-            installed = _install_one(
-                prepared, env, stop=stop, umask=umask, folders=folders, tag=tag
-            )
+            try:
+                installed = install_one(prepared)
+            except FileNotFoundError as error:
+                if not str(error.filename).startswith(f"{prepared.unpacked.root}{os.sep}"):
+                    raise
+                # A file of the unpacked wheel is gone: unpacked again, once; installing
+                # again writes over what the first try wrote.
+                job = prepared.job
+                again = repair(prepared.unpacked, job.wheel, job.sha256, umask=umask)
+                installed = install_one(dataclasses.replace(prepared, unpacked=again))
             finished.put(installed)
         except _Stopped:
             return
