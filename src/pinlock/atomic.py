@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["current_umask", "write_atomic"]
+__all__ = ["current_umask", "link_or_copy", "write_atomic"]
 
 
 def write_atomic(path: Path | str, data: str | bytes, *, mode: int | None = None) -> None:
@@ -52,3 +53,16 @@ def current_umask() -> int:
     umask = os.umask(0o022)
     os.umask(umask)
     return umask
+
+
+def link_or_copy(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """``target`` made the same file as ``source``: a hard link, else (another file system, a
+    file system without links) a copy with its times, since byte code checks its module's
+    modification time. An existing ``target`` is an error, never written through: it may be a
+    link to a file that must not change (the cache's unpacked wheels, a snapshot's backups)."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        shutil.copy2(source, target)

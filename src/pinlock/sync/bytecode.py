@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pinlock.atomic import link_or_copy
 from pinlock.errors import InstallFailed
 from pinlock.processes import run_child
 from pinlock.sync.envlock import inherited_fds
-from pinlock.sync.unpacked import Unpacked, link
+from pinlock.sync.unpacked import Unpacked
 
 if TYPE_CHECKING:
     from pinlock.sync.environment import Environment
@@ -70,7 +71,7 @@ def compile_bytecode(installed: Sequence[Installed], env: Environment, work: Pat
             os.makedirs(os.path.dirname(installed_pyc), exist_ok=True)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(installed_pyc)
-            link(os.path.join(item.prepared.unpacked.root, pyc), installed_pyc)
+            link_or_copy(os.path.join(item.prepared.unpacked.root, pyc), installed_pyc)
             relative = os.path.relpath(installed_pyc, item.root).replace(os.sep, "/")
             rows.append(f"{_csv_path(relative)},,\n")
         if rows:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from pinlock.atomic import link_or_copy
 from pinlock.cache import Cache
 from pinlock.digests import record_digest
 from pinlock.errors import EnvironmentProblem
@@ -22,7 +23,6 @@ from pinlock.store import ArtifactStore
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
 from pinlock.sync.fetch import FetchedFile
 from pinlock.sync.piprun import run_pip
-from pinlock.sync.snapshot import link_or_copy
 from pinlock.urls import is_vcs_url, local_path, redact_url, strip_userinfo
 
 # Private names kept from sync/apply.py, whose orchestration (apply_plan) is their one caller.

@@ -22,18 +22,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pinlock.atomic import write_atomic
+from pinlock.atomic import link_or_copy, write_atomic
 from pinlock.sync.environment import Environment, InstalledDist, read_installed
 
-__all__ = ["destinations", "link_or_copy", "remove_dist", "wheel_destinations"]
-
-
-def link_or_copy(source: Path, dest: Path) -> None:
-    """A hard link to ``source`` at ``dest``, or a copy where linking fails."""
-    try:
-        os.link(source, dest)
-    except OSError:
-        shutil.copy2(source, dest)
+__all__ = ["destinations", "remove_dist", "wheel_destinations"]
 
 
 @dataclass(kw_only=True, slots=True)

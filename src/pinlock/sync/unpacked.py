@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from pinlock.cache import Cache
 
-__all__ = ["Linkable", "Unpacked", "UnpackedSource", "link", "repair", "unpack"]
+__all__ = ["Linkable", "Unpacked", "UnpackedSource", "repair", "unpack"]
 
 _BUCKET = "unpacked"
 MANIFEST = "pinlock-manifest.json"
@@ -197,17 +197,6 @@ def _extract_members(
                 os.chmod(target, 0o777 & ~umask | 0o111)
             members[name] = (f"sha256={digest}", size, executable)
     return members
-
-
-def link(source: str, target: str) -> None:
-    """``target`` made the same file as ``source``: a hard link, else a copy with its times
-    (byte code checks its module's modification time)."""
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        raise
-    except OSError:
-        shutil.copy2(source, target)
 
 
 class Linkable:

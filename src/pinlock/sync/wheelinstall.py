@@ -45,12 +45,12 @@ from installer.utils import (
     parse_metadata_file,
 )
 
-from pinlock.atomic import current_umask
+from pinlock.atomic import current_umask, link_or_copy
 from pinlock.errors import InstallFailed
 from pinlock.progress import INSTALLING, Progress
 from pinlock.sync.signals import uninterruptible
 from pinlock.sync.snapshot import destinations
-from pinlock.sync.unpacked import Linkable, Unpacked, UnpackedSource, link, repair, unpack
+from pinlock.sync.unpacked import Linkable, Unpacked, UnpackedSource, repair, unpack
 
 if TYPE_CHECKING:
     from pinlock.cache import Cache
@@ -151,10 +151,10 @@ class _Destination(SchemeDictionaryDestination):
                 os.makedirs(folder, exist_ok=True)
                 self.folders.add(folder)
             try:
-                link(source + path, target)
+                link_or_copy(source + path, target)
             except FileExistsError:
                 os.unlink(target)
-                link(source + path, target)
+                link_or_copy(source + path, target)
             self.written.append((scheme, member, member))
             algorithm, _, digest = record_hash.partition("=")
             self.listed.append((scheme, RecordEntry(member, Hash(algorithm, digest), size)))
@@ -176,10 +176,10 @@ class _Destination(SchemeDictionaryDestination):
             self.folders.add(folder)
         if isinstance(stream, Linkable):
             try:
-                link(stream.path, target)  # modes come with the file
+                link_or_copy(stream.path, target)  # modes come with the file
             except FileExistsError:
                 os.unlink(target)
-                link(stream.path, target)
+                link_or_copy(stream.path, target)
             self.written.append((scheme, path, stream.member))
             pyc = self.pycs.get(stream.member) if self.pycs is not None else None
             if pyc is not None and scheme in ("purelib", "platlib"):
@@ -203,10 +203,10 @@ class _Destination(SchemeDictionaryDestination):
             self.folders.add(cache)
         target = cache + os.sep + name
         try:
-            link(self.unpacked + os.sep + pyc, target)
+            link_or_copy(self.unpacked + os.sep + pyc, target)
         except FileExistsError:
             os.unlink(target)
-            link(self.unpacked + os.sep + pyc, target)
+            link_or_copy(self.unpacked + os.sep + pyc, target)
         inside = path.rpartition("/")[0]
         entry = RecordEntry(f"{inside}/__pycache__/{name}".lstrip("/"), None, None)
         self.listed.append((scheme, entry))
