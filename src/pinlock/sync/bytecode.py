@@ -11,6 +11,7 @@ interpreter links it in while installing (``wheelinstall``) and compiles nothing
 from __future__ import annotations
 
 import contextlib
+import csv
 import functools
 import json
 import os
@@ -60,7 +61,7 @@ def compile_bytecode(installed: Sequence[Installed], env: Environment, work: Pat
         _compile(missing, env, work, compiled)
     for item in installed:
         pycs = compiled[item.prepared.unpacked.root]
-        rows: list[str] = []
+        rows: list[tuple[str, str, str]] = []
         for target, member in item.modules:
             pyc = pycs.get(member)
             if pyc is None:
@@ -73,10 +74,10 @@ def compile_bytecode(installed: Sequence[Installed], env: Environment, work: Pat
                 os.unlink(installed_pyc)
             link_or_copy(os.path.join(item.prepared.unpacked.root, pyc), installed_pyc)
             relative = os.path.relpath(installed_pyc, item.root).replace(os.sep, "/")
-            rows.append(f"{_csv_path(relative)},,\n")
+            rows.append((relative, "", ""))  # byte code has no hash in RECORD, as pip writes it
         if rows:
             with item.record.open("a", encoding="utf-8", newline="") as handle:
-                handle.writelines(rows)
+                csv.writer(handle, lineterminator="\n").writerows(rows)
 
 
 def _compile(
@@ -115,10 +116,3 @@ def _answer(output: str) -> list[str | None] | None:
     if not isinstance(answer, list):
         return None
     return [item if isinstance(item, str) else None for item in answer]
-
-
-def _csv_path(path: str) -> str:
-    """A RECORD path as the csv module writes it (quoted when it holds a comma or a quote)."""
-    if any(char in path for char in ',"\n\r'):
-        return '"' + path.replace('"', '""') + '"'
-    return path
