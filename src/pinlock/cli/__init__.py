@@ -9,7 +9,7 @@ that is already in sync or a lock that is up to date.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     import typer
@@ -33,13 +33,21 @@ def main(argv: list[str] | None = None) -> None:
 
         code = fast_main(args[1:])
         if code is not None:
-            raise SystemExit(code)
+            _finish(code, in_process=argv is not None)
     if args[:1] == ["compile"]:
         from pinlock.cli.compile import fast_main as fast_compile
 
         code = fast_compile(args[1:])
         if code is not None:
-            raise SystemExit(code)
+            _finish(code, in_process=argv is not None)
     from pinlock.cli.commands import run
 
     run(args)
+
+
+def _finish(code: int, *, in_process: bool) -> NoReturn:
+    if in_process:  # called with arguments, as tests do: the caller's process goes on
+        raise SystemExit(code)
+    from pinlock.cli.running import finish_process
+
+    finish_process(code)

@@ -8,9 +8,13 @@ imported: ``pinlock sync`` runs without it.
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import sys
+import threading
 from collections.abc import Callable, Mapping
+from typing import NoReturn
 
 from pinlock.errors import Interrupted, PinlockError, SyncFailed
 from pinlock.urls import redact_text
@@ -22,6 +26,7 @@ __all__ = [
     "echo_json",
     "error_json",
     "exit_code_of",
+    "finish_process",
     "print_version",
 ]
 
@@ -100,3 +105,26 @@ def exit_code_of(work: Callable[[], int], *, interrupted: str) -> int:
     except KeyboardInterrupt:
         echo(f"error: {interrupted}", err=True)
         return INTERRUPTED
+
+
+def finish_process(code: int) -> NoReturn:
+    """End this process with ``code``, as a command run from its script does.
+
+    The interpreter is not torn down: a compile holds a few hundred thousand small objects
+    (index records, versions, requirements), and freeing them one by one took ~50 ms of a
+    0.6 s run, for memory the system takes back at once. What an ordinary exit does that
+    matters still happens: the exit functions run (temporary folders, logging) and standard
+    output and error are flushed. An ordinary exit waits for a thread still at work, so with
+    one left, that exit is taken.
+    """
+    if threading.active_count() > 1:
+        raise SystemExit(code)
+    try:
+        atexit._run_exitfuncs()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                code = code or 120  # what Python exits with when it cannot flush them
+        os._exit(code)
