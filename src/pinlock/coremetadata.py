@@ -139,7 +139,7 @@ _USED_FIELD = re.compile(
     rb"([^\r\n]*)\r?\n(?=([ \t]?))",
     re.MULTILINE | re.IGNORECASE,
 )
-_SINGLE_FIELDS = (b"name", b"version", b"requires-python")
+_SINGLE_FIELDS = ("name", "version", "requires-python")
 
 
 def _plain_fields(header: bytes) -> _Fields | None:
@@ -156,27 +156,22 @@ def _plain_fields(header: bytes) -> _Fields | None:
         return None
     if _ODD_BREAK.search(header) is not None:
         return None
-    found: dict[bytes, list[str]] = {}
+    found: dict[str, list[str]] = {}
     for match in _USED_FIELD.finditer(header):
         field, value, continued = match.groups()
         if continued or not value.isascii() or b"=?" in value:
             return None
-        found.setdefault(field.lower(), []).append(value.decode("ascii"))
+        found.setdefault(field.decode("ascii").lower(), []).append(value.decode("ascii"))
     if any(len(found.get(field, ())) > 1 for field in _SINGLE_FIELDS):
         return None
     return _Fields(
-        name=_only(found, b"name"),
-        version=_only(found, b"version"),
-        requires_dist=tuple(found.get(b"requires-dist", ())),
-        requires_python=_only(found, b"requires-python"),
-        provides_extra=tuple(found.get(b"provides-extra", ())),
-        dynamic=tuple(found.get(b"dynamic", ())),
+        name=_first(found, "name"),
+        version=_first(found, "version"),
+        requires_dist=tuple(found.get("requires-dist", ())),
+        requires_python=_first(found, "requires-python"),
+        provides_extra=tuple(found.get("provides-extra", ())),
+        dynamic=tuple(found.get("dynamic", ())),
     )
-
-
-def _only(found: Mapping[bytes, list[str]], field: bytes) -> str | None:
-    values = found.get(field)
-    return values[0] if values else None
 
 
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
