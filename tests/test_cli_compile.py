@@ -70,6 +70,18 @@ def test_a_compile_runs_without_the_cycle_collector_and_switches_it_back_on(
     assert gc.isenabled()
 
 
+def test_what_a_compile_made_waits_in_the_oldest_generation() -> None:
+    import gc
+
+    from pinlock.cli.compile import _no_collections
+
+    with _no_collections():
+        kept = [[number] for number in range(50_000)]
+    # Not left young, for the collector's next young pass to walk it all.
+    oldest = {id(thing) for thing in gc.get_objects(generation=2)}
+    assert id(kept[0]) in oldest and id(kept[-1]) in oldest
+
+
 def test_stdout_dry_run_and_styles(tmp_path: Path, index: IndexServer) -> None:
     src = tmp_path / "main.in"
     src.write_text("alpha\n")

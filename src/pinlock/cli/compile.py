@@ -100,6 +100,11 @@ def _no_collections() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            # Everything made meanwhile would be the youngest generation, and the collector's
+            # first pass, at the next allocation, would walk it all (30 ms after a cold jupyter
+            # compile): moved to the oldest generation instead, it waits for a full pass.
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
