@@ -345,6 +345,28 @@ def test_each_requirement_is_checked_against_a_pin_once(monkeypatch: pytest.Monk
     assert len(filtered) == len(set(filtered)) == 12
 
 
+def test_a_pin_among_the_newest_versions_carries_every_file_of_its_version() -> None:
+    # The lock lists the hashes of every file of a pinned version, whatever it runs on: for the
+    # newest usable versions the resolver keeps them, so the lock need not read the page again.
+    index = FakeIndex()
+    platforms = ["cp312-cp312-win_amd64", "cp312-cp312-manylinux1_x86_64"]
+    for minor in range(6):
+        index.release("native", f"1.{minor}", wheels=platforms, sdist=True)
+    newest = run(index, "native").by_name()[NormalizedName("native")]
+    assert newest.every_file is not None
+    assert sorted(f.filename for f in newest.every_file) == [
+        "native-1.5-cp312-cp312-manylinux1_x86_64.whl",
+        "native-1.5-cp312-cp312-win_amd64.whl",
+        "native-1.5.tar.gz",
+    ]
+    assert [f.filename for f in newest.every_file] == [
+        f.filename for f in index.files.listing(NormalizedName("native")).files(Version("1.5"))
+    ]
+    old = run(index, "native<1.1").by_name()[NormalizedName("native")]
+    assert old.version == Version("1.0")
+    assert old.every_file is None  # the lock reads the listing for it
+
+
 # --- constraints and preferences -----------------------------------------------------------
 
 
