@@ -640,6 +640,34 @@ def test_the_prefetcher_reads_only_cheap_metadata_and_never_builds() -> None:
     assert "behind-sdist" not in index.files.asked
 
 
+def test_the_prefetcher_walks_what_extras_bring_and_goes_deepest_first() -> None:
+    index = FakeIndex()
+    index.release("app", "1.0", "lib", "other")
+    index.release("lib", "1.0", 'by-extra; extra == "more"', extras=["more"])
+    index.release("other", "1.0", "lib[more]")
+    index.release("by-extra", "1.0", "deepest")
+    index.release("deepest", "1.0")
+    index.release("second-root", "1.0")
+    factory = Factory(
+        files=index.files, metadata=index.metadata, options=ResolveOptions(target=LINUX)
+    )
+    # One walker makes the order plain: each project's dependencies before anything shallower.
+    prefetcher = Prefetcher(factory, workers=1)
+    prefetcher.submit([PackagingRequirement("app"), PackagingRequirement("second-root")])
+    prefetcher.close(wait=True)
+    # lib is walked without extras (from app), then again for what [more] brings (from other);
+    # the second root waits for everything deeper.
+    assert [name.split("-1.0")[0] for name in index.metadata.peeked] == [
+        "app",
+        "lib",
+        "other",
+        "lib",
+        "by_extra",
+        "deepest",
+        "second_root",
+    ]
+
+
 # --- order of pinning and conflict explanations --------------------------------------------
 
 

@@ -179,16 +179,16 @@ def resolve(
         factory.required_by[name].add(None)
         roots.append(root)
 
-    prefetcher = Prefetcher(factory)
-    prefetcher.submit(line.requirement for line in requirements if line.requirement is not None)
-    # A re-compile knows most names from the existing lock: ask for all their pages at once.
-    files.prefetch([*root_labels, *options.prefer])
     input_order = {root.identifier: index for index, root in reversed(list(enumerate(roots)))}
     counter = _RoundCounter() if progress is None else _Watched(progress)
     resolver: resolvelib.Resolver[Requirement, AnyCandidate, str] = resolvelib.Resolver(
         Provider(factory, input_order=input_order), counter
     )
+    prefetcher = Prefetcher(factory)
     try:
+        prefetcher.submit(line.requirement for line in requirements if line.requirement is not None)
+        # A re-compile knows most names from the existing lock: ask for all their pages at once.
+        files.prefetch([*root_labels, *options.prefer])
         result = resolver.resolve(_hopeless_first(roots, factory), max_rounds=_MAX_ROUNDS)
     except resolvelib.ResolutionImpossible as exc:
         explanation = explain_conflict(exc.causes, factory, root_labels, root_lines=root_lines)

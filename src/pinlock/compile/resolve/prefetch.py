@@ -2,9 +2,13 @@
 
 resolvelib asks for one thing at a time and each request costs a round trip. The prefetcher
 walks the dependency tree as the resolver would most likely walk it (newest usable version of
-each project) on a thread pool, so pages and metadata are in the memo caches by the time the
+each project) on a few threads, so pages and metadata are in the memo caches by the time the
 single-threaded resolver asks. A guess that turns out wrong costs bandwidth, never correctness:
 errors are swallowed here and surface when the resolver itself asks.
+
+The walk goes deepest first: a run lasts as long as its longest chain of dependencies (each
+link a page and a metadata read), and the projects that start new links wait least so. A
+project asked for with extras is walked again for what those extras bring.
 
 It only ever reads cheap metadata (a PEP 658 ``.metadata`` file, range reads of a wheel, the
 cache): it never downloads an sdist or a whole wheel and never builds. A version whose
@@ -13,9 +17,10 @@ metadata needs that is left to the resolver, which may never ask for it.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
@@ -25,30 +30,71 @@ from pinlock.errors import PinlockError
 
 __all__ = ["Prefetcher"]
 
+# A walk waiting to start: (minus its depth, the order it came in, the requirement, its depth).
+_Walk = tuple[int, int, Requirement, int]
+
 
 class Prefetcher:
     def __init__(self, factory: Factory, *, workers: int = 12, limit: int = 2000) -> None:
         self._factory = factory
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pinlock-prefetch")
-        self._seen: set[NormalizedName] = set()
-        self._lock = threading.Lock()
+        self._workers = workers
         self._limit = limit
-        self._futures: list[Future[None]] = []
+        self._seen: set[tuple[NormalizedName, frozenset[str]]] = set()
+        self._waiting: list[_Walk] = []
+        self._order = itertools.count()
+        self._busy = 0
+        self._threads: list[threading.Thread] = []
+        self._changed = threading.Condition()
         self._closed = False
 
     def submit(self, requirements: Iterable[Requirement]) -> None:
         """Start walking from these requirements (markers are evaluated for the target)."""
-        for req in requirements:
-            if req.url or not self._factory.target.evaluate(req.marker, req.extras):
-                continue
-            name = canonicalize_name(req.name)
-            with self._lock:
-                if self._closed or name in self._seen or len(self._seen) >= self._limit:
-                    continue
-                self._seen.add(name)
-                self._futures.append(self._pool.submit(self._visit, req))
+        target = self._factory.target
+        self._enqueue((r for r in requirements if target.evaluate(r.marker, r.extras)), depth=0)
 
-    def _visit(self, req: Requirement) -> None:
+    def _enqueue(self, requirements: Iterable[Requirement], *, depth: int) -> None:
+        for req in requirements:
+            if req.url:
+                continue
+            key = (canonicalize_name(req.name), frozenset(req.extras))
+            with self._changed:
+                if self._closed or key in self._seen or len(self._seen) >= self._limit:
+                    continue
+                self._seen.add(key)
+                heapq.heappush(self._waiting, (-depth, next(self._order), req, depth))
+                idle = len(self._threads) - self._busy
+                if len(self._waiting) > idle and len(self._threads) < self._workers:
+                    # A daemon: should close() be missed, an idle walker never holds the
+                    # process open (what a walker writes to the cache is renamed into place
+                    # whole, so one ended mid-walk leaves nothing half-written).
+                    thread = threading.Thread(
+                        target=self._work,
+                        name=f"pinlock-prefetch_{len(self._threads)}",
+                        daemon=True,
+                    )
+                    self._threads.append(thread)
+                    thread.start()
+                self._changed.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                while not self._waiting and not self._closed:
+                    self._changed.wait()
+                if self._closed:
+                    return
+                _priority, _order, req, depth = heapq.heappop(self._waiting)
+                self._busy += 1
+            try:
+                self._visit(req, depth)
+            except Exception:  # a guess that fails is the resolver's to meet, when it asks
+                pass
+            finally:
+                with self._changed:
+                    self._busy -= 1
+                    self._changed.notify_all()
+
+    def _visit(self, req: Requirement, depth: int) -> None:
         factory = self._factory
         name = canonicalize_name(req.name)
         try:
@@ -63,10 +109,15 @@ class Prefetcher:
                     meta = factory.metadata.peek(versions.metadata_file(version, files))
                     if meta is None:
                         return
-                    self.submit(
-                        r
-                        for r in meta.requires_dist
-                        if r.marker is None or factory.target.evaluate(r.marker, req.extras)
+                    # Markers are evaluated with the extras asked for here; the dependency's
+                    # own extras say what to walk of it in turn.
+                    self._enqueue(
+                        (
+                            r
+                            for r in meta.requires_dist
+                            if r.marker is None or factory.target.evaluate(r.marker, req.extras)
+                        ),
+                        depth=depth + 1,
                     )
                     return
         except PinlockError:
@@ -76,14 +127,13 @@ class Prefetcher:
         """Stop walking: walks not yet started are dropped, and those under way are waited
         for (a fetch cannot be cut short), so nothing of this run still runs when the resolver
         returns, nor writes the cache after it. With ``wait``, every walk is finished first."""
-        if wait:
-            while True:
-                with self._lock:
-                    pending = [f for f in self._futures if not f.done()]
-                if not pending:
-                    break
-                for future in pending:
-                    future.result()
-        with self._lock:
+        with self._changed:
+            if wait:
+                while self._waiting or self._busy:
+                    self._changed.wait()
             self._closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
+            self._waiting.clear()
+            self._changed.notify_all()
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join()
