@@ -18,11 +18,6 @@ from packaging.utils import canonicalize_name
 from pinlock.coremetadata import CoreMetadata, parse_metadata
 from pinlock.errors import ConfigError, MetadataError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
-
 __all__ = ["project_name", "read_toml", "static_project_metadata"]
 
 # [project] keys whose being dynamic means the metadata must come from the build backend.
@@ -36,6 +31,12 @@ def read_toml(path: Path) -> dict[str, object]:
 
     A missing or unreadable file raises ``OSError`` for the caller to word.
     """
+    # Loaded here: a run without configuration files (``--no-config``) reads no TOML.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
     data = path.read_bytes()
     try:
         document: dict[str, object] = tomllib.loads(data.decode("utf-8"))

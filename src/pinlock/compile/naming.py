@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from packaging.pylock import is_valid_pylock_path
 
 from pinlock.compile.inputs import STDIN, is_project_file
 from pinlock.compile.request import CompileRequest, LockFormat
@@ -33,7 +32,12 @@ def lock_format(request: CompileRequest, out: Path | None) -> LockFormat:
     """The format of the lock going to ``out`` (None: standard output)."""
     if request.output_format is not None:
         return request.output_format
-    return "pylock" if out is not None and is_valid_pylock_path(out) else "txt"
+    if out is None or not (out.name.startswith("pylock.") and out.name.endswith(".toml")):
+        # Not a pylock name, asked without loading packaging.pylock (5 ms of a run's start).
+        return "txt"
+    from packaging.pylock import is_valid_pylock_path
+
+    return "pylock" if is_valid_pylock_path(out) else "txt"
 
 
 def lock_path(

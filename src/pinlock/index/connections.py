@@ -10,8 +10,8 @@ connection, once made, serves every later request to its host.
 from __future__ import annotations
 
 import ipaddress
+import os
 import ssl
-import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -141,6 +141,11 @@ class Proxies:
             return cls(by_scheme={"http": settings.proxy, "https": settings.proxy})
         if settings.no_proxy_env:
             return cls()
+        if not any(name.lower().endswith("_proxy") for name in os.environ):
+            # No proxy variable at all (the usual case): urllib.request need not be loaded.
+            return cls(from_environment=True)
+        import urllib.request
+
         found = urllib.request.getproxies_environment()
         return cls(
             by_scheme={s: p for s, p in found.items() if s in ("http", "https")},
@@ -150,6 +155,9 @@ class Proxies:
     def for_host(self, scheme: str, host: str) -> str | None:
         """The proxy URL for a request to ``scheme://host``, None for a direct connection."""
         proxy = self.by_scheme.get(scheme)
-        if proxy and self.from_environment and urllib.request.proxy_bypass(host):
-            return None
+        if proxy and self.from_environment:
+            import urllib.request
+
+            if urllib.request.proxy_bypass(host):
+                return None
         return proxy
