@@ -77,15 +77,13 @@ def _loading(what: str) -> Iterator[None]:
 
 
 def make_pool(
-    proxy: str | None, context: ssl.SSLContext, lookup: HostLookup
+    proxy: str | None, context: ssl.SSLContext | None, lookup: HostLookup
 ) -> urllib3.PoolManager:
-    """A pool manager whose connections take their addresses from ``lookup``."""
-    options: dict[str, Any] = {
-        "num_pools": 32,
-        "maxsize": POOL_SIZE,
-        "block": False,
-        "ssl_context": context,
-    }
+    """A pool manager whose connections take their addresses from ``lookup``; without a TLS
+    ``context``, for plain http only."""
+    options: dict[str, Any] = {"num_pools": 32, "maxsize": POOL_SIZE, "block": False}
+    if context is not None:
+        options["ssl_context"] = context
     manager: urllib3.PoolManager
     if proxy is None:
         manager = urllib3.PoolManager(**options)

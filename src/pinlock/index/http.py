@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,6 +50,9 @@ _BACKOFF_SECONDS = 0.25
 _MAX_BACKOFF_SECONDS = 8.0
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _BYTE_RANGE = re.compile(r"(\d*)-(\d*)")
+# urllib3 retries nothing and follows no redirect: ``_request`` and ``_with_retries`` do, by
+# pip's rules. One object serves every request (urllib3 never changes a Retry, it makes new ones).
+_NO_RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +122,10 @@ class HttpSession:
         # As pip: its ``proxy`` setting, else http_proxy / https_proxy / no_proxy.
         self._proxies = Proxies.of(settings)
         self._pools_lock = threading.Lock()
-        self._pools: dict[tuple[str | None, bool], urllib3.PoolManager] = {}
+        # Keyed by proxy, trusted, and whether TLS is spoken (to the host or through a proxy).
+        self._pools: dict[tuple[str | None, bool, bool], urllib3.PoolManager] = {}
+        # The TLS context for checked hosts and the one for trusted hosts, each built once.
+        self._contexts: dict[bool, Future[ssl.SSLContext]] = {}
         # Every connection of the session, whichever pool, shares one lookup per host.
         self.hosts = HostLookup()
         self._trusted_hosts: frozenset[str] = frozenset()
@@ -128,12 +136,17 @@ class HttpSession:
     def include(self, settings: IndexSettings, *, urls: Sequence[str] = ()) -> HttpSession:
         """Take in another index configuration of the run (a requirement file's, a flavour's):
         the credentials of its URLs and of ``urls``, and its trusted hosts."""
-        self.credentials.learn_all((*settings.index_urls, *settings.find_links, *urls))
+        named = (*settings.index_urls, *settings.find_links, *urls)
+        self.credentials.learn_all(named)
         if settings.trusted_hosts:
             with self._pools_lock:
                 self._trusted_hosts |= frozenset(settings.trusted_hosts)
             # Trusted hosts may present any certificate, as pip allows; the warning is moot.
             urllib3.disable_warnings(InsecureRequestWarning)
+        if not self.offline and any(self._checks_certificates(url) for url in named):
+            # An https index will be asked: its TLS context is loaded from now on, beside the
+            # run's other work, rather than in front of the first request.
+            self._tls_context(trusted=False)
         return self
 
     def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
@@ -154,7 +167,7 @@ class HttpSession:
                 authenticated=authenticated,
             )
 
-        return self._with_retries(redact_url(url), attempt)
+        return self._with_retries(url, attempt)
 
     def get_range(self, url: str, byte_range: str) -> RangeResponse | None:
         """Bytes ``byte_range`` (``"-N"`` for the last N, ``"A-B"`` inclusive, ``"A-"``)."""
@@ -194,7 +207,7 @@ class HttpSession:
                     # Never read a body the caller did not ask for; drop the connection.
                     response.close()
 
-        return self._with_retries(redact_url(url), attempt)
+        return self._with_retries(url, attempt)
 
     def download(
         self,
@@ -239,7 +252,7 @@ class HttpSession:
                     # An error body left unread would be taken for the next answer: drop it.
                     response.close()
 
-        return self._with_retries(redact_url(url), attempt)
+        return self._with_retries(url, attempt)
 
     def close(self) -> None:
         with self._pools_lock:
@@ -272,6 +285,12 @@ class HttpSession:
         request_headers.update(headers or {})
         return plain_url, request_headers
 
+    def _checks_certificates(self, url: str) -> bool:
+        if not url.startswith("https:"):
+            return False
+        parts = urlsplit(url)
+        return not self._is_trusted(parts)
+
     def _is_trusted(self, parts: Any) -> bool:
         trusted = self._trusted_hosts
         host = parts.hostname or ""
@@ -291,7 +310,7 @@ class HttpSession:
                 current,
                 headers=current_headers,
                 timeout=self._timeout,
-                retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=0),
+                retries=_NO_RETRIES,
                 redirect=False,
                 preload_content=not stream,
                 decode_content=True,
@@ -318,16 +337,43 @@ class HttpSession:
     def _pool_for(self, parts: Any) -> urllib3.PoolManager:
         trusted = self._is_trusted(parts)
         proxy = self._proxies.for_host(parts.scheme, parts.hostname or "")
-        key = (proxy, trusted)
+        # Plain http to the host itself needs no TLS context (a local test index, a trusted
+        # mirror); through a proxy, TLS may be spoken to the proxy or through it.
+        tls = parts.scheme == "https" or proxy is not None
+        key = (proxy, trusted, tls)
+        with self._pools_lock:
+            pool = self._pools.get(key)
+        if pool is not None:
+            return pool
+        # Waited for outside the lock: threads whose pools exist go on meanwhile.
+        context = self._tls_context(trusted=trusted).result() if tls else None
         with self._pools_lock:
             pool = self._pools.get(key)
             if pool is None:
-                context = tls_context(self.settings, trusted=trusted)
-                pool = make_pool(proxy, context, self.hosts)
-                self._pools[key] = pool
+                pool = self._pools[key] = make_pool(proxy, context, self.hosts)
         return pool
 
+    def _tls_context(self, *, trusted: bool) -> Future[ssl.SSLContext]:
+        """The session's TLS context for checked (or trusted) hosts, built once, on a thread of
+        its own: OpenSSL loads the CA bundle (20 ms) without holding the GIL, so the run's
+        other work goes on meanwhile. A failure to build it is every request's failure."""
+        with self._pools_lock:
+            future = self._contexts.get(trusted)
+            if future is not None:
+                return future
+            future = self._contexts[trusted] = Future()
+
+        def build() -> None:
+            try:
+                future.set_result(tls_context(self.settings, trusted=trusted))
+            except BaseException as error:  # every waiter hears it; none waits forever
+                future.set_exception(error)
+
+        threading.Thread(target=build, name="pinlock-tls", daemon=True).start()
+        return future
+
     def _with_retries(self, url: str, attempt: Callable[[], _T]) -> _T:
+        """``attempt()``, retried by pip's rules; failures name ``url`` (NetworkError masks it)."""
         attempts = 0
         while True:
             attempts += 1
