@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 import pinlock
 from pinlock.cli.compile import compile_app
+from pinlock.cli.running import exit_now
 from tests.support.compiling import compile_cli
 from tests.support.index_server import IndexServer
 
@@ -239,3 +241,54 @@ def test_an_up_to_date_compile_touches_the_lock_so_make_rules_settle(
     assert make() == 0
     assert (tmp_path / "main.txt").read_bytes() == before
     assert make("-q") == 0
+
+
+def test_the_script_ends_without_teardown_its_output_flushed(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    (tmp_path / "main.in").write_text("beta\n")
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('teardown', file=sys.stderr))\n"
+        "sys.argv = ['pinlock', *sys.argv[1:]]\n"
+        "from pinlock.cli import main\n"
+        "main()\n"
+    )
+    environ = {**os.environ, "PYTHONPATH": str(Path(pinlock.__file__).parents[1])}
+    environ.pop("COVERAGE_PROCESS_START", None)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", script, "compile", "-i", index.url, "--cache-dir", "c"]
+        return subprocess.run(
+            [*command, *args],
+            check=False,
+            cwd=tmp_path,
+            env=environ,
+            capture_output=True,
+            text=True,
+        )
+
+    printed = run("-o", "-", "main.in")
+    assert printed.returncode == 0, printed.stderr
+    assert "beta==1.0" in printed.stdout and printed.stdout.endswith("\n")
+    # The interpreter's exit hooks never ran: the process ended as soon as its work was done.
+    assert "teardown" not in printed.stderr
+    written = run("main.in")
+    assert (written.returncode, written.stderr) == (0, "wrote main.txt (1 package)\n")
+    (tmp_path / "main.in").write_text("alpha\n")
+    stale = run("--check", "main.in")
+    assert stale.returncode == 1
+    assert stale.stderr.startswith("stale: main.txt")
+
+
+def test_an_exit_with_a_thread_still_working_is_the_ordinary_one() -> None:
+    release = threading.Event()
+    worker = threading.Thread(target=release.wait)
+    worker.start()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            exit_now(3)
+        assert exited.value.code == 3
+    finally:
+        release.set()
+        worker.join()

@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> None:
 
         code = fast_compile(args[1:])
         if code is not None:
+            if argv is None:
+                # The process is the command's own: it ends without the interpreter's teardown.
+                from pinlock.cli.running import exit_now
+
+                exit_now(code)
             raise SystemExit(code)
     from pinlock.cli.commands import run
 

@@ -22,7 +22,14 @@ from pinlock.cli.options import COMPILE_OPTIONS, resolve_options
 from pinlock.cli.pipargs import index_overrides
 from pinlock.cli.piptools import command_line_notes
 from pinlock.cli.progress import watching
-from pinlock.cli.running import echo, echo_json, error_json, exit_code_of, print_version
+from pinlock.cli.running import (
+    echo,
+    echo_json,
+    error_json,
+    exit_code_of,
+    exit_now,
+    print_version,
+)
 from pinlock.errors import PinlockError
 
 if TYPE_CHECKING:
@@ -437,4 +444,6 @@ def main(argv: list[str] | None = None) -> None:
     if code is None:
         __getattr__("compile_app")(args=args, prog_name="pinlock-compile")
         return
+    if argv is None:
+        exit_now(code)  # the process is the script's own: no interpreter teardown
     raise SystemExit(code)
