@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-import pinlock.index.http as http_module
+import pinlock.index.connections as connections_module
 from pinlock.index.config import IndexSettings
 from pinlock.index.connections import Proxies, tls_context
 from pinlock.index.http import HttpSession
@@ -85,7 +85,7 @@ def contexts_built(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
         built.append(trusted)
         return tls_context(settings, trusted=trusted)
 
-    monkeypatch.setattr(http_module, "tls_context", counting)
+    monkeypatch.setattr(connections_module, "tls_context", counting)
     return built
 
 
@@ -98,7 +98,8 @@ def test_one_tls_context_is_built_early_and_shared_by_every_pool(
     session = HttpSession(IndexSettings(index_url="https://via-proxy.invalid/simple"))
     try:
         # Started with the session, before any request.
-        early = session._contexts[False].result(timeout=60)
+        assert session.tls_contexts.started() == [False]
+        early = session.tls_contexts.get(trusted=False)
         via_proxy = session._pool_for(urlsplit("https://via-proxy.invalid/simple/x/"))
         direct = session._pool_for(urlsplit("https://direct.invalid/simple/x/"))
         assert via_proxy is not direct

@@ -12,7 +12,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import ssl
+import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from urllib3.util.ssl_ import create_urllib3_context
 from pinlock.index.config import IndexSettings
 from pinlock.index.hostnames import HostLookup, LookupHTTPConnection, LookupHTTPSConnection
 
-__all__ = ["POOL_SIZE", "Proxies", "is_loopback", "make_pool", "tls_context"]
+__all__ = ["POOL_SIZE", "Proxies", "TlsContexts", "is_loopback", "make_pool", "tls_context"]
 
 # Idle connections kept per host: the finder's 16 threads, the resolver's prefetch and the hash
 # pool's 8 may all ask one host at once; a connection made beyond the pool would be dropped
@@ -64,6 +66,44 @@ def tls_context(settings: IndexSettings, *, trusted: bool) -> ssl.SSLContext:
         with _loading(f"the client certificate {settings.client_cert} (pip's client-cert)"):
             context.load_cert_chain(settings.client_cert)
     return context
+
+
+class TlsContexts:
+    """A session's TLS context for checked hosts and its one for trusted hosts, each built
+    once, on a thread of its own: OpenSSL loads the CA bundle (20 ms) without holding the GIL,
+    so a run's other work goes on meanwhile, and a session that ``start``s it early (it will
+    ask an https index) has it before its first request. Thread-safe; a failure to build a
+    context is raised to every request that needs it."""
+
+    def __init__(self, settings: IndexSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._built: dict[bool, Future[ssl.SSLContext]] = {}
+
+    def start(self, *, trusted: bool) -> Future[ssl.SSLContext]:
+        with self._lock:
+            future = self._built.get(trusted)
+            if future is not None:
+                return future
+            future = self._built[trusted] = Future()
+
+        def build() -> None:
+            try:
+                future.set_result(tls_context(self.settings, trusted=trusted))
+            except BaseException as error:  # every waiter hears it; none waits forever
+                future.set_exception(error)
+
+        threading.Thread(target=build, name="pinlock-tls", daemon=True).start()
+        return future
+
+    def get(self, *, trusted: bool) -> ssl.SSLContext:
+        """The context, waited for if it is still being built."""
+        return self.start(trusted=trusted).result()
+
+    def started(self) -> list[bool]:
+        """The ``trusted`` flags of the contexts built or being built."""
+        with self._lock:
+            return list(self._built)
 
 
 @contextmanager

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import os
 import re
-import ssl
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,9 +33,9 @@ from pinlock import __version__ as _pinlock_version
 from pinlock.digests import Hasher
 from pinlock.errors import ConfigError, HashMismatch, NetworkError, OfflineMiss, StorageError
 from pinlock.index.config import IndexSettings
-from pinlock.index.connections import Proxies, is_loopback, make_pool, tls_context
+from pinlock.index.connections import Proxies, TlsContexts, is_loopback, make_pool
 from pinlock.index.credentials import Credentials
-from pinlock.index.failures import describe_failure, status_text
+from pinlock.index.failures import describe_failure, retry_after_seconds, status_text
 from pinlock.index.hostnames import HostLookup
 from pinlock.urls import file_url_to_path, is_file_url, redact_url
 
@@ -50,8 +48,7 @@ _BACKOFF_SECONDS = 0.25
 _MAX_BACKOFF_SECONDS = 8.0
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _BYTE_RANGE = re.compile(r"(\d*)-(\d*)")
-# urllib3 retries nothing and follows no redirect: ``_request`` and ``_with_retries`` do, by
-# pip's rules. One object serves every request (urllib3 never changes a Retry, it makes new ones).
+# urllib3 retries nothing, follows nothing (pip's rules are here); one Retry serves every request.
 _NO_RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=0)
 
 
@@ -125,7 +122,7 @@ class HttpSession:
         # Keyed by proxy, trusted, and whether TLS is spoken (to the host or through a proxy).
         self._pools: dict[tuple[str | None, bool, bool], urllib3.PoolManager] = {}
         # The TLS context for checked hosts and the one for trusted hosts, each built once.
-        self._contexts: dict[bool, Future[ssl.SSLContext]] = {}
+        self.tls_contexts = TlsContexts(settings)
         # Every connection of the session, whichever pool, shares one lookup per host.
         self.hosts = HostLookup()
         self._trusted_hosts: frozenset[str] = frozenset()
@@ -146,7 +143,7 @@ class HttpSession:
         if not self.offline and any(self._checks_certificates(url) for url in named):
             # An https index will be asked: its TLS context is loaded from now on, beside the
             # run's other work, rather than in front of the first request.
-            self._tls_context(trusted=False)
+            self.tls_contexts.start(trusted=False)
         return self
 
     def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
@@ -286,10 +283,7 @@ class HttpSession:
         return plain_url, request_headers
 
     def _checks_certificates(self, url: str) -> bool:
-        if not url.startswith("https:"):
-            return False
-        parts = urlsplit(url)
-        return not self._is_trusted(parts)
+        return url.startswith("https:") and not self._is_trusted(urlsplit(url))
 
     def _is_trusted(self, parts: Any) -> bool:
         trusted = self._trusted_hosts
@@ -317,7 +311,7 @@ class HttpSession:
             )
             location = response.get_redirect_location()
             if response.status == 429 or response.status >= 500 or location:
-                retry_after = _retry_after(response.headers.get("Retry-After"))
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
                 response.drain_conn()
                 response.release_conn()
             if response.status == 429 or response.status >= 500:
@@ -337,8 +331,7 @@ class HttpSession:
     def _pool_for(self, parts: Any) -> urllib3.PoolManager:
         trusted = self._is_trusted(parts)
         proxy = self._proxies.for_host(parts.scheme, parts.hostname or "")
-        # Plain http to the host itself needs no TLS context (a local test index, a trusted
-        # mirror); through a proxy, TLS may be spoken to the proxy or through it.
+        # Plain http straight to a host needs no TLS context; through a proxy it may.
         tls = parts.scheme == "https" or proxy is not None
         key = (proxy, trusted, tls)
         with self._pools_lock:
@@ -346,31 +339,12 @@ class HttpSession:
         if pool is not None:
             return pool
         # Waited for outside the lock: threads whose pools exist go on meanwhile.
-        context = self._tls_context(trusted=trusted).result() if tls else None
+        context = self.tls_contexts.get(trusted=trusted) if tls else None
         with self._pools_lock:
             pool = self._pools.get(key)
             if pool is None:
                 pool = self._pools[key] = make_pool(proxy, context, self.hosts)
         return pool
-
-    def _tls_context(self, *, trusted: bool) -> Future[ssl.SSLContext]:
-        """The session's TLS context for checked (or trusted) hosts, built once, on a thread of
-        its own: OpenSSL loads the CA bundle (20 ms) without holding the GIL, so the run's
-        other work goes on meanwhile. A failure to build it is every request's failure."""
-        with self._pools_lock:
-            future = self._contexts.get(trusted)
-            if future is not None:
-                return future
-            future = self._contexts[trusted] = Future()
-
-        def build() -> None:
-            try:
-                future.set_result(tls_context(self.settings, trusted=trusted))
-            except BaseException as error:  # every waiter hears it; none waits forever
-                future.set_exception(error)
-
-        threading.Thread(target=build, name="pinlock-tls", daemon=True).start()
-        return future
 
     def _with_retries(self, url: str, attempt: Callable[[], _T]) -> _T:
         """``attempt()``, retried by pip's rules; failures name ``url`` (NetworkError masks it)."""
@@ -396,15 +370,6 @@ class HttpSession:
                 raise NetworkError(url, attempts, reason) from None
             backoff = min(_BACKOFF_SECONDS * 2 ** (attempts - 1), _MAX_BACKOFF_SECONDS)
             time.sleep(min(wait, _MAX_BACKOFF_SECONDS) if wait is not None else backoff)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def _file_get(url: str) -> HttpResponse:
