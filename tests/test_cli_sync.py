@@ -348,7 +348,7 @@ def test_pinlock_sync_runs_without_typer(tmp_path: Path) -> None:
         "except SystemExit as exc:\n"
         "    print('exit', exc.code)\n"
         "print([m for m in sys.modules if m.split('.')[0] in "
-        "('typer', 'pydantic', 'rich', 'installer')])\n"
+        "('typer', 'pydantic', 'rich', 'installer') or m == 'packaging.metadata'])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -359,6 +359,29 @@ def test_pinlock_sync_runs_without_typer(tmp_path: Path) -> None:
     )
     assert result.stdout.splitlines()[-2:] == ["exit 0", "[]"]
     assert "nothing to do" in result.stdout
+
+
+def test_the_sync_script_ends_without_teardown_its_output_flushed(tmp_path: Path) -> None:
+    make_venv(tmp_path / "venv")
+    lock = tmp_path / "requirements.txt"
+    lock.write_text("", encoding="utf-8")
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('teardown', file=sys.stderr))\n"
+        f"sys.argv = ['pinlock', 'sync', '--python', {str(tmp_path / 'venv')!r}, {str(lock)!r}]\n"
+        "from pinlock.cli import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PIP_CONFIG_FILE": "/dev/null"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "nothing to do" in result.stdout
+    assert "teardown" not in result.stderr
 
 
 def test_help_still_comes_from_typer(capsys: pytest.CaptureFixture[str]) -> None:

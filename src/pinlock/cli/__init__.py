@@ -31,24 +31,24 @@ def __getattr__(name: str) -> typer.Typer:
 def main(argv: list[str] | None = None) -> None:
     """Run ``pinlock`` with ``argv`` (default: the process arguments)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    code: int | None = None
     if args[:1] == ["sync"]:
-        from pinlock.cli.sync import fast_main
+        with _few_collections_while_importing():
+            from pinlock.cli.sync import fast_main
 
         code = fast_main(args[1:])
-        if code is not None:
-            raise SystemExit(code)
-    if args[:1] == ["compile"]:
+    elif args[:1] == ["compile"]:
         with _few_collections_while_importing():
             from pinlock.cli.compile import fast_main as fast_compile
 
         code = fast_compile(args[1:])
-        if code is not None:
-            if argv is None:
-                # The process is the command's own: it ends without the interpreter's teardown.
-                from pinlock.cli.running import exit_now
+    if code is not None:
+        if argv is None:
+            # The process is the command's own: it ends without the interpreter's teardown.
+            from pinlock.cli.running import exit_now
 
-                exit_now(code)
-            raise SystemExit(code)
+            exit_now(code)
+        raise SystemExit(code)
     from pinlock.cli.commands import run
 
     run(args)

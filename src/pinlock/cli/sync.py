@@ -17,7 +17,14 @@ from pinlock.cli.options import SYNC_OPTIONS, resolve_options
 from pinlock.cli.pipargs import index_overrides
 from pinlock.cli.piptools import command_line_notes
 from pinlock.cli.progress import watching
-from pinlock.cli.running import echo, echo_json, error_json, exit_code_of, print_version
+from pinlock.cli.running import (
+    echo,
+    echo_json,
+    error_json,
+    exit_code_of,
+    exit_now,
+    print_version,
+)
 from pinlock.errors import PinlockError
 
 if TYPE_CHECKING:
@@ -198,4 +205,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     if code is None:
         typer_main(args)
         return
+    if argv is None:
+        exit_now(code)  # the process is the script's own: no interpreter teardown
     raise SystemExit(code)
