@@ -361,29 +361,6 @@ def test_pinlock_sync_runs_without_typer(tmp_path: Path) -> None:
     assert "nothing to do" in result.stdout
 
 
-def test_the_sync_script_ends_without_teardown_its_output_flushed(tmp_path: Path) -> None:
-    make_venv(tmp_path / "venv")
-    lock = tmp_path / "requirements.txt"
-    lock.write_text("", encoding="utf-8")
-    code = (
-        "import atexit, sys\n"
-        "atexit.register(lambda: print('teardown', file=sys.stderr))\n"
-        f"sys.argv = ['pinlock', 'sync', '--python', {str(tmp_path / 'venv')!r}, {str(lock)!r}]\n"
-        "from pinlock.cli import main\n"
-        "main()\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PIP_CONFIG_FILE": "/dev/null"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert "nothing to do" in result.stdout
-    assert "teardown" not in result.stderr
-
-
 def test_help_still_comes_from_typer(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         quick_main(["--help"])

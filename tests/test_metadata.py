@@ -458,6 +458,46 @@ def test_peek_reads_ranges_but_never_downloads_or_builds(
     assert fetcher.build_output(sdist) is None
 
 
+def test_peek_waits_for_another_threads_read_of_the_same_file(
+    files_dir: Path,
+    index_factory: Callable[..., IndexServer],
+    client: HttpSession,
+    cache: Cache,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The prefetcher's walk goes on from a file the resolver is reading at that moment: its
+    # peek waits for that read's answer instead of giving up (and leaving the file's
+    # dependencies unwalked).
+    wheel_file = make_wheel(files_dir, "shared", "1.0", requires_dist=["six"])
+    index = index_factory()
+    wheel = _only(_dists(client, index, "shared"), wheel_file.name)
+    fetcher = MetadataFetcher(client, cache)
+    reading, release = threading.Event(), threading.Event()
+    real_load = MetadataFetcher._load
+
+    def slow_load(self: MetadataFetcher, *args: object, **kwargs: object) -> object:
+        reading.set()
+        release.wait(10)
+        return real_load(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MetadataFetcher, "_load", slow_load)
+    fetched: list[CoreMetadata] = []
+    reader = threading.Thread(target=lambda: fetched.append(fetcher.fetch(wheel)))
+    reader.start()
+    assert reading.wait(10)
+    peeked: list[CoreMetadata | None] = []
+    peeker = threading.Thread(target=lambda: peeked.append(fetcher.peek(wheel)))
+    peeker.start()
+    peeker.join(0.3)
+    assert peeker.is_alive()  # waiting for the read under way, not answering None
+    release.set()
+    reader.join(10)
+    peeker.join(10)
+    assert peeked == fetched
+    assert fetched[0].requires_dist == (Requirement("six"),)
+    assert len(index.requests_for(wheel_file.name)) == 1
+
+
 def test_a_failed_build_is_remembered_for_the_run(
     files_dir: Path,
     index_factory: Callable[..., IndexServer],

@@ -15,6 +15,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
+from pinlock.index import pages
 from pinlock.index.models import FileKind, parse_dist_filename
 from pinlock.index.pages import _scan_links, not_an_index_page, parse_html, parse_json
 
@@ -172,6 +173,70 @@ def test_json_project_page() -> None:
     assert yanked_true.url == PAGE + "x.whl"
     assert yanked_true.metadata_hashes is None
     assert bad_spec.requires_python is None
+
+
+def test_the_common_json_form_reads_as_the_general_reading_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Entries in pypi.org's form take a shorter path; every variation of the fields must give
+    # the very records the general reading gives (and entries it leaves alone, the same).
+    base = {
+        "filename": "demo_pkg-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "url": "https://files.example/demo_pkg-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+        "hashes": {"sha256": "AB" * 32},
+        "requires-python": ">=3.9",
+        "size": 1234,
+        "upload-time": "2024-05-06T07:08:09.123456Z",
+        "yanked": False,
+    }
+    variations: list[dict[str, object]] = [
+        {},
+        {"requires-python": None},
+        {"requires-python": "!!"},
+        {"requires-python": ""},
+        {"requires-python": 3},
+        {"yanked": True},
+        {"yanked": "broken"},
+        {"yanked": ""},
+        {"core-metadata": {"sha256": "CD" * 32}},
+        {"core-metadata": True},
+        {"core-metadata": False},
+        {"core-metadata": {"SHA256": "cd" * 32}},
+        {"core-metadata": None, "dist-info-metadata": {"sha256": "ef" * 32}},
+        {"data-dist-info-metadata": {"sha256": "ef" * 32}, "gpg-sig": False},
+        {"hashes": {}},
+        {"hashes": {"sha256": "ab" * 32, "md5": "cd" * 16}},
+        {"hashes": {"SHA256": "ab" * 32}},
+        {"hashes": {"sha256": 5}},
+        {"url": "relative/demo_pkg-1.0-py3-none-any.whl"},
+        {"url": "https://files.example/demo_pkg-1.0-py3-none-any.whl#sha256=" + "ee" * 32},
+        {"filename": ""},
+        {"filename": None},
+        {"filename": "other-1.0-py3-none-any.whl"},
+        {"filename": "demo_pkg-1.0.tar.gz"},
+        {"filename": "demo_pkg-1.0-1b-py3-none-any.whl"},
+        {"filename": "demo-pkg-1.0-py3-none-any.whl"},
+        {"filename": "notes.txt"},
+        {"size": -1},
+        {"size": True},
+        {"size": "big"},
+        {"upload-time": ""},
+        {"upload-time": 5},
+        {"a-future-field": [1, 2]},
+    ]
+    # Each at a URL of its own: a page listing one URL twice keeps its first entry.
+    entries: list[object] = [
+        {**base, "url": f"{base['url']}?n={number}", **change}
+        for number, change in enumerate(variations)
+    ]
+    entries += ["not an entry", {"filename": "demo_pkg-1.0.tar.gz"}]
+    body = json.dumps({"files": entries})
+    project = canonicalize_name("demo-pkg")
+    read = pages.json_records(body, page_url=PAGE, project=project)
+    assert pages._common_json_record(entries[0], project, {}) == read[0]  # the short path ran
+    monkeypatch.setattr(pages, "_common_json_record", lambda *args: pages._Form.UNUSUAL)
+    assert read == pages.json_records(body, page_url=PAGE, project=project)
+    assert len(read) == 30
 
 
 def test_json_size_and_upload_time_are_kept_when_stated() -> None:

@@ -309,6 +309,64 @@ def test_only_files_the_target_can_use_become_dist_files(monkeypatch: pytest.Mon
     assert ProjectListing.of(listing.files()) == listing
 
 
+def test_each_requirement_is_checked_against_a_pin_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # resolvelib re-checks every pin against every requirement on it each round; the answers
+    # are kept, so the factory decides each (requirement, candidate) pair once, and each
+    # specifier filters a project's listed versions once however many requirements repeat it.
+    index = FakeIndex()
+    for number in range(12):
+        index.release(f"leaf{number}", "1.0")
+        index.release(f"leaf{number}", "2.0")
+    leaves = [f"leaf{number}>=1" for number in range(12)]
+    for number in range(6):
+        index.release(f"mid{number}", "1.0", *leaves)
+    asked: list[tuple[int, int]] = []
+    real_check = Factory.is_satisfied_by
+
+    def counting_check(self: Factory, requirement: Any, candidate: Any) -> bool:
+        asked.append((id(requirement), id(candidate)))
+        return real_check(self, requirement, candidate)
+
+    filtered: list[tuple[str, str]] = []
+    real_filter = Factory._listed_admitted_by
+
+    def counting_filter(self: Factory, name: Any, specifier: Any, versions: Any) -> Any:
+        key = (name, str(specifier))
+        if key not in self._listed_admitted:
+            filtered.append(key)
+        return real_filter(self, name, specifier, versions)
+
+    monkeypatch.setattr(Factory, "is_satisfied_by", counting_check)
+    monkeypatch.setattr(Factory, "_listed_admitted_by", counting_filter)
+    result = run(index, *(f"mid{number}" for number in range(6)))
+    assert len(pins(result)) == 18
+    assert asked and len(asked) == len(set(asked))
+    # Six projects ask each leaf for ">=1": each leaf's versions are filtered once for it.
+    assert len(filtered) == len(set(filtered)) == 12
+
+
+def test_a_pin_among_the_newest_versions_carries_every_file_of_its_version() -> None:
+    # The lock lists the hashes of every file of a pinned version, whatever it runs on: for the
+    # newest usable versions the resolver keeps them, so the lock need not read the page again.
+    index = FakeIndex()
+    platforms = ["cp312-cp312-win_amd64", "cp312-cp312-manylinux1_x86_64"]
+    for minor in range(6):
+        index.release("native", f"1.{minor}", wheels=platforms, sdist=True)
+    newest = run(index, "native").by_name()[NormalizedName("native")]
+    assert newest.every_file is not None
+    assert sorted(f.filename for f in newest.every_file) == [
+        "native-1.5-cp312-cp312-manylinux1_x86_64.whl",
+        "native-1.5-cp312-cp312-win_amd64.whl",
+        "native-1.5.tar.gz",
+    ]
+    assert [f.filename for f in newest.every_file] == [
+        f.filename for f in index.files.listing(NormalizedName("native")).files(Version("1.5"))
+    ]
+    old = run(index, "native<1.1").by_name()[NormalizedName("native")]
+    assert old.version == Version("1.0")
+    assert old.every_file is None  # the lock reads the listing for it
+
+
 # --- constraints and preferences -----------------------------------------------------------
 
 

@@ -43,13 +43,12 @@ def parse_metadata(data: bytes | str, *, what: str) -> CoreMetadata:
     """
     # Only the header fields matter here: the body (a long description, often most of the
     # bytes) is left out before the email parser, which costs by the byte, ever sees it.
-    data = _header_part(data)
-    raw, unparsed = parse_email(data)
-    headers = _header_lines(data)
-    display_name = raw.get("name") or _first(headers, "name")
+    header = _header_part(data)
+    fields = _plain_fields(header) or _email_fields(header)
+    display_name = fields.name
     if not display_name:
         raise MetadataError(what, "no Name field")
-    version_text = raw.get("version") or _first(headers, "version")
+    version_text = fields.version
     if not version_text:
         raise MetadataError(what, "no Version field")
     try:
@@ -58,13 +57,13 @@ def parse_metadata(data: bytes | str, *, what: str) -> CoreMetadata:
         raise MetadataError(what, f"invalid Version {version_text!r}") from None
 
     requires: list[Requirement] = []
-    for line in [*raw.get("requires_dist", []), *_as_list(unparsed.get("requires-dist"))]:
+    for line in fields.requires_dist:
         try:
-            requires.append(Requirement(line))
+            requires.append(_requirement(line))
         except InvalidRequirement as error:
             raise MetadataError(what, f"invalid Requires-Dist {line!r}: {error}") from None
 
-    requires_python_text = raw.get("requires_python") or _first(headers, "requires-python")
+    requires_python_text = fields.requires_python
     requires_python = None
     if requires_python_text and requires_python_text.strip():
         try:
@@ -73,16 +72,105 @@ def parse_metadata(data: bytes | str, *, what: str) -> CoreMetadata:
             reason = f"invalid Requires-Python {requires_python_text!r}"
             raise MetadataError(what, reason) from None
 
-    extras = [*raw.get("provides_extra", []), *_as_list(unparsed.get("provides-extra"))]
-    dynamic = [*raw.get("dynamic", []), *_as_list(unparsed.get("dynamic"))]
     return CoreMetadata(
         name=canonicalize_name(display_name),
         display_name=display_name,
         version=version,
         requires_dist=tuple(requires),
         requires_python=requires_python,
-        provides_extra=frozenset(canonicalize_name(extra) for extra in extras),
-        dynamic=frozenset(field.strip().lower() for field in dynamic),
+        provides_extra=frozenset(canonicalize_name(extra) for extra in fields.provides_extra),
+        dynamic=frozenset(field.strip().lower() for field in fields.dynamic),
+    )
+
+
+# The same Requires-Dist lines recur across a project's versions and across projects; parsing
+# one is most of the cost of a METADATA. Nothing changes a Requirement once parsed here (code
+# that edits a marker works on its own copy), so each line's parse is shared; the bound only
+# keeps a long-lived process from growing without end.
+_REQUIREMENTS: dict[str, Requirement] = {}
+_MAX_REQUIREMENTS = 50_000
+
+
+def _requirement(line: str) -> Requirement:
+    requirement = _REQUIREMENTS.get(line)
+    if requirement is None:
+        requirement = Requirement(line)
+        if len(_REQUIREMENTS) < _MAX_REQUIREMENTS:
+            _REQUIREMENTS[line] = requirement
+    return requirement
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Fields:
+    """The raw texts of the fields used, as the email parser and packaging give them."""
+
+    name: str | None
+    version: str | None
+    requires_dist: tuple[str, ...]
+    requires_python: str | None
+    provides_extra: tuple[str, ...]
+    dynamic: tuple[str, ...]
+
+
+def _email_fields(header: bytes) -> _Fields:
+    """The fields through packaging's email parser: every odd header (encodings, folded or
+    repeated fields) is read here."""
+    raw, unparsed = parse_email(header)
+    headers = _header_lines(header)
+    return _Fields(
+        name=raw.get("name") or _first(headers, "name"),
+        version=raw.get("version") or _first(headers, "version"),
+        requires_dist=(*raw.get("requires_dist", []), *_as_list(unparsed.get("requires-dist"))),
+        requires_python=raw.get("requires_python") or _first(headers, "requires-python"),
+        provides_extra=(*raw.get("provides_extra", []), *_as_list(unparsed.get("provides-extra"))),
+        dynamic=(*raw.get("dynamic", []), *_as_list(unparsed.get("dynamic"))),
+    )
+
+
+# A header the email parser reads line by line as written: every line a "Field-Name:" line
+# (the characters it allows in a name) or a continuation, each ended by LF or CRLF.
+_PLAIN_HEADER = re.compile(rb"(?:(?:[!-9;-~]+:|[ \t])[^\r\n]*\r?\n)*")
+# Characters str.splitlines (_header_lines) or the email parser may also take as line breaks.
+_ODD_BREAK = re.compile(rb"[\x0b\x0c\x1c-\x1e]|\xc2\x85|\xe2\x80[\xa8\xa9]")
+# A used field's line, its value without the leading blanks the email parser drops, and
+# whether a continuation line follows.
+_USED_FIELD = re.compile(
+    rb"^(name|version|requires-dist|requires-python|provides-extra|dynamic):[ \t]*"
+    rb"([^\r\n]*)\r?\n(?=([ \t]?))",
+    re.MULTILINE | re.IGNORECASE,
+)
+_SINGLE_FIELDS = ("name", "version", "requires-python")
+
+
+def _plain_fields(header: bytes) -> _Fields | None:
+    """The fields of a plain header, read directly; None when the header is not plain.
+
+    Plain: well-formed lines (see _PLAIN_HEADER), no odd line breaks, and the used fields
+    ASCII, unfolded, without ``=?`` and the single-use ones at most once. For such a header
+    the email parser gives each field's text after ``:`` less leading blanks, which is what
+    is read here; anything else goes to the email parser.
+    """
+    if not header.endswith(b"\n"):
+        header += b"\n"
+    if header[:1] in (b" ", b"\t") or _PLAIN_HEADER.fullmatch(header) is None:
+        return None
+    if _ODD_BREAK.search(header) is not None:
+        return None
+    found: dict[str, list[str]] = {}
+    for match in _USED_FIELD.finditer(header):
+        field, value, continued = match.groups()
+        if continued or not value.isascii() or b"=?" in value:
+            return None
+        found.setdefault(field.decode("ascii").lower(), []).append(value.decode("ascii"))
+    if any(len(found.get(field, ())) > 1 for field in _SINGLE_FIELDS):
+        return None
+    return _Fields(
+        name=_first(found, "name"),
+        version=_first(found, "version"),
+        requires_dist=tuple(found.get("requires-dist", ())),
+        requires_python=_first(found, "requires-python"),
+        provides_extra=tuple(found.get("provides-extra", ())),
+        dynamic=tuple(found.get("dynamic", ())),
     )
 
 

@@ -12,7 +12,7 @@ import contextlib
 import gc
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     import typer
@@ -31,27 +31,31 @@ def __getattr__(name: str) -> typer.Typer:
 def main(argv: list[str] | None = None) -> None:
     """Run ``pinlock`` with ``argv`` (default: the process arguments)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    code: int | None = None
     if args[:1] == ["sync"]:
         with _few_collections_while_importing():
             from pinlock.cli.sync import fast_main
 
         code = fast_main(args[1:])
-    elif args[:1] == ["compile"]:
+        if code is not None:
+            _finish(code, in_process=argv is not None)
+    if args[:1] == ["compile"]:
         with _few_collections_while_importing():
             from pinlock.cli.compile import fast_main as fast_compile
 
         code = fast_compile(args[1:])
-    if code is not None:
-        if argv is None:
-            # The process is the command's own: it ends without the interpreter's teardown.
-            from pinlock.cli.running import exit_now
-
-            exit_now(code)
-        raise SystemExit(code)
+        if code is not None:
+            _finish(code, in_process=argv is not None)
     from pinlock.cli.commands import run
 
     run(args)
+
+
+def _finish(code: int, *, in_process: bool) -> NoReturn:
+    if in_process:  # called with arguments, as tests do: the caller's process goes on
+        raise SystemExit(code)
+    from pinlock.cli.running import finish_process
+
+    finish_process(code)
 
 
 @contextlib.contextmanager

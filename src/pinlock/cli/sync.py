@@ -22,7 +22,7 @@ from pinlock.cli.running import (
     echo_json,
     error_json,
     exit_code_of,
-    exit_now,
+    finish_process,
     print_version,
 )
 from pinlock.errors import PinlockError
@@ -205,6 +205,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     if code is None:
         typer_main(args)
         return
-    if argv is None:
-        exit_now(code)  # the process is the script's own: no interpreter teardown
+    if argv is None:  # this process is the command
+        finish_process(code)
     raise SystemExit(code)

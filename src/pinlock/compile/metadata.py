@@ -81,8 +81,8 @@ class MetadataFetcher:
 
     def peek(self, dist: DistFile) -> CoreMetadata | None:
         """The metadata of ``dist`` when it can be had cheaply: from memory or the cache, a PEP
-        658 ``.metadata`` file, range reads of a wheel or a local wheel. None when only a whole
-        download or a build would tell, or when another thread is reading it right now."""
+        658 ``.metadata`` file, range reads of a wheel or a local wheel (or another thread's
+        read of it, waited for). None when only a whole download or a build would tell."""
         return self._get(dist, cheap=True)
 
     def close(self) -> None:
@@ -164,8 +164,10 @@ class MetadataFetcher:
             if cheap:
                 return None
             raise failure
-        if not key_lock.acquire(blocking=not cheap):
-            return None
+        # A cheap read waits for another thread's read of the same file too: the prefetcher's
+        # walk goes on from its answer (the resolver, just behind the walk, often reads the
+        # file the walk reaches; giving up there left that file's dependencies unwalked).
+        key_lock.acquire()
         try:
             with self._guard:
                 known = self._memo.get(key)

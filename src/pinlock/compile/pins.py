@@ -143,6 +143,8 @@ def _hash_files(package: ResolvedPackage, finder: PackageFinder, target: Target)
     """
     if not target.platform_open or package.link is not None:
         return list(package.files)
+    if package.every_file is not None:
+        return list(package.every_file)
     return list(finder.find_version(package.name, package.version))
 
 

@@ -81,14 +81,14 @@ _WHEEL_NAME = re.compile(r"[\w.]+\Z")
 _ASCII_DIGITS = frozenset("0123456789")
 
 
-@functools.lru_cache(maxsize=1 << 16)
 def parse_dist_filename(filename: str) -> _DistFacts | None:
     """Name, version, kind and tags of a wheel or sdist file name; None for anything else.
 
     Sdists are ``.tar.gz`` or ``.zip``; other archive names (``.exe``, ``.egg``, ``.tar.bz2``)
     are ignored, as pip ignores them. The rules are packaging's ``parse_wheel_filename`` and
-    ``parse_sdist_filename``; the answers are shared: a page of thousands of files repeats
-    the same few versions and tag sets, and a file seen through several sources is parsed once.
+    ``parse_sdist_filename``; the parts' answers are shared: a page of thousands of files
+    repeats the same few names, versions and tag sets (every file name is new, so keeping
+    whole names' answers would cost more than it saves).
     """
     if filename.endswith(".whl"):
         return _parse_wheel_filename(filename[: -len(".whl")])
@@ -107,17 +107,24 @@ def _parse_wheel_filename(stem: str) -> _DistFacts | None:
     if dashes not in (4, 5):
         return None
     parts = stem.split("-", dashes - 2)
-    name_part = parts[0]
-    if "__" in name_part or _WHEEL_NAME.match(name_part) is None:
-        return None
     # A build tag must start with a digit; pinlock has no use for its value.
     if dashes == 5 and parts[2][:1] not in _ASCII_DIGITS:
         return None
-    version = _version(parts[1])
+    name_and_version = _wheel_name_and_version(parts[0], parts[1])
     tags = _tags(parts[-1])
-    if version is None or tags is None:
+    if name_and_version is None or tags is None:
         return None
-    return _name(name_part), version, FileKind.WHEEL, tags
+    return name_and_version[0], name_and_version[1], FileKind.WHEEL, tags
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _wheel_name_and_version(
+    name_part: str, version_part: str
+) -> tuple[NormalizedName, Version] | None:
+    if "__" in name_part or _WHEEL_NAME.match(name_part) is None:
+        return None
+    version = _version(version_part)
+    return None if version is None else (_name(name_part), version)
 
 
 @functools.lru_cache(maxsize=1 << 12)

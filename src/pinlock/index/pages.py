@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from collections.abc import Mapping
+from enum import Enum
 from typing import Any
 from urllib.parse import unquote, urljoin
 
@@ -162,7 +163,13 @@ def json_records(
     document = json.loads(body)
     entries = document.get("files", []) if isinstance(document, dict) else []
     records: list[FileRecord] = []
+    requires_python_texts: dict[str, str | None] = {}
     for entry in entries:
+        common = _common_json_record(entry, project, requires_python_texts)
+        if common is not _Form.UNUSUAL:
+            if common is not None:
+                records.append(common)
+            continue
         if not isinstance(entry, dict) or not isinstance(entry.get("url"), str):
             continue
         yanked_value = entry.get("yanked", False)
@@ -194,6 +201,80 @@ def json_records(
         if record is not None:
             records.append(record)
     return _unique(records)
+
+
+class _Form(Enum):
+    UNUSUAL = "a file entry in a form _common_json_record leaves to the general reading"
+
+
+def _common_json_record(
+    entry: Any, project: NormalizedName | None, requires_python_texts: dict[str, str | None]
+) -> FileRecord | _Form | None:
+    """The record of a file entry in the form indexes write (pypi.org's: an absolute URL with
+    no fragment, a file name, one sha256, not yanked, metadata digests absent or one sha256),
+    read with the fewest steps; ``_Form.UNUSUAL`` for any other form, which the general reading in
+    ``json_records`` takes. Pages list tens of thousands of files: this is most of a cold
+    compile's page parsing."""
+    if type(entry) is not dict:
+        return _Form.UNUSUAL
+    url = entry.get("url")
+    filename = entry.get("filename")
+    hashes = entry.get("hashes")
+    if (
+        type(url) is not str
+        or not url.startswith(("https://", "http://"))
+        or "#" in url
+        or type(filename) is not str
+        or not filename
+        or type(hashes) is not dict
+        or len(hashes) != 1
+        or type(sha256 := hashes.get("sha256")) is not str
+        or entry.get("yanked", False) is not False
+    ):
+        return _Form.UNUSUAL
+    metadata = entry.get("core-metadata")
+    if metadata is None:
+        metadata = entry.get("dist-info-metadata")
+    metadata_pairs: tuple[str, ...] | None
+    if metadata is None or metadata is False:
+        metadata_pairs = None
+    elif metadata is True:
+        metadata_pairs = ()
+    elif (
+        type(metadata) is dict
+        and len(metadata) == 1
+        and type(metadata_sha256 := metadata.get("sha256")) is str
+    ):
+        metadata_pairs = ("sha256", metadata_sha256)
+    else:
+        return _Form.UNUSUAL
+    parsed = parse_dist_filename(filename)
+    if parsed is None or (project is not None and parsed[0] != project):
+        return None
+    requires_python = entry.get("requires-python")
+    if requires_python is not None:
+        if type(requires_python) is not str:
+            return _Form.UNUSUAL
+        if requires_python in requires_python_texts:
+            requires_python = requires_python_texts[requires_python]
+        else:
+            valid = requires_python_of(requires_python) is not None
+            requires_python = requires_python_texts[requires_python] = (
+                sys.intern(requires_python) if valid else None
+            )
+    size = entry.get("size")
+    uploaded = entry.get("upload-time")
+    return (
+        filename,
+        url,
+        ("sha256", sha256.lower()),
+        requires_python,
+        None,
+        metadata_pairs,
+        size if type(size) is int and size >= 0 else None,
+        uploaded if type(uploaded) is str and uploaded else None,
+        parsed,
+    )
 
 
 def _scan_links(text: str) -> tuple[list[dict[str, str | None]], str | None]:

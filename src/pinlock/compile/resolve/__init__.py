@@ -67,6 +67,9 @@ class ResolvedPackage:
     editable: bool = False
     metadata_origin: MetadataOrigin = MetadataOrigin.WHEEL
     metadata_file: DistFile | None = None
+    # Every file of the version, for whatever it runs on, when the resolver kept them (see
+    # ``ProjectVersions.every_file``); None: ask the index's listing.
+    every_file: tuple[DistFile, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -315,6 +318,9 @@ def _collect(
                 editable=candidate.editable,
                 metadata_origin=origin,
                 metadata_file=source,
+                every_file=None
+                if candidate.link is not None
+                else factory.versions(name).every_file(candidate.version),
             )
         )
     return Resolution(

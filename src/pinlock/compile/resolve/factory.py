@@ -103,6 +103,7 @@ class Factory:
         self._dependencies: dict[Candidate, tuple[Requirement, ...]] = {}
         self._made: dict[tuple[NormalizedName, frozenset[NormalizedName], Version], Candidate] = {}
         self._admitted: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
+        self._listed_admitted: dict[tuple[NormalizedName, str], frozenset[Version]] = {}
         # name -> the candidates (or None for the input files) that asked for it: explains chains.
         self.required_by: dict[NormalizedName, set[Candidate | None]] = defaultdict(set)
         # Direct references given in the inputs (URLs, paths, editables), by name.
@@ -224,10 +225,10 @@ class Factory:
         if pinned:
             # PEP 592: a yanked file is used only when the version is pinned exactly.
             allowed = sorted([*allowed, *pinned], reverse=True)
-        admits = self.admits
         for specifier in specifiers:
             if len(specifier):
-                allowed = [v for v in allowed if admits(specifier, v)]
+                admitted = self._listed_admitted_by(name, specifier, versions)
+                allowed = [v for v in allowed if v in admitted]
         if not allow_pre:
             finals = [v for v in allowed if not v.is_prerelease]
             if finals:
@@ -331,11 +332,31 @@ class Factory:
         specifiers += [r.specifier for r in against if isinstance(r, SpecifierRequirement)]
         specifiers += [c.specifier for c in self.constraints.get(dep.name, ())]
         versions = self.versions(dep.name)
-        return any(
-            all(self.admits(s, v) for s in specifiers)
-            for table in (versions.usable, versions.yanked_only)
-            for v in table
+        admitted = sorted(
+            (self._listed_admitted_by(dep.name, s, versions) for s in specifiers), key=len
         )
+        return any(all(v in other for other in admitted[1:]) for v in admitted[0])
+
+    def _listed_admitted_by(
+        self, name: NormalizedName, specifier: SpecifierSet, versions: ProjectVersions
+    ) -> frozenset[Version]:
+        """The listed versions of ``name`` (yanked ones too) that ``specifier`` admits.
+
+        Kept by the specifier's text: the same limit (``traitlets>=5.3``) comes from many
+        projects as separate objects, and a project lists hundreds of versions; each new
+        requirement on a project then costs set lookups instead of a pass over them all.
+        """
+        key = (name, str(specifier))
+        known = self._listed_admitted.get(key)
+        if known is None:
+            known = frozenset(
+                v
+                for table in (versions.usable, versions.yanked_only)
+                for v in table
+                if specifier.contains(v, prereleases=True)
+            )
+            self._listed_admitted[key] = known
+        return known
 
     def is_satisfied_by(self, requirement: Requirement, candidate: AnyCandidate) -> bool:
         # resolvelib asks this for every pin and every requirement on it, every round.

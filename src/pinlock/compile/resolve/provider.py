@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
+from packaging.specifiers import SpecifierSet
 from resolvelib.providers import AbstractProvider
 from resolvelib.structs import RequirementInformation
 
@@ -31,6 +32,8 @@ __all__ = ["Provider"]
 
 _Info = RequirementInformation[Requirement, AnyCandidate]
 _Preference = tuple[bool, bool, bool, bool, float, bool, str]
+# What a requirement tells the pinning order: direct reference, exact pin, upper bound, any limit.
+_Limits = tuple[bool, bool, bool, bool]
 
 # How often a project must be named by a backtrack while still unpinned before it is pinned
 # ahead of everything else (pip's threshold): its limits then apply before others choose.
@@ -43,6 +46,13 @@ class Provider(AbstractProvider[Requirement, AnyCandidate, str]):
         self._input_order = dict(input_order or {})
         self._conflicts: defaultdict[str, int] = defaultdict(int)
         self._promoted: set[str] = set()
+        # resolvelib asks both of these over and over (every pin against every requirement on
+        # it, each round; every unpinned project's preference, each round) and the answers
+        # never change. Requirements and candidates live as long as the resolution (the
+        # factory holds them), and each entry keeps its objects, so their ids stay unique keys.
+        self._satisfied: dict[tuple[int, int], tuple[Requirement, AnyCandidate, bool]] = {}
+        self._limits: dict[int, tuple[Requirement, _Limits]] = {}
+        self._constraint_limits: dict[str, _Limits] = {}
 
     def identify(self, requirement_or_candidate: Requirement | AnyCandidate) -> str:
         return requirement_or_candidate.identifier
@@ -91,24 +101,13 @@ class Provider(AbstractProvider[Requirement, AnyCandidate, str]):
         information: Mapping[str, Iterator[_Info]],
         backtrack_causes: Sequence[_Info],
     ) -> _Preference:
-        direct = pinned = upper_bounded = constrained = False
-        specifiers = [
-            c.specifier for c in self.factory.constraints.get(split_identifier(identifier)[0], ())
-        ]
+        direct, pinned, upper_bounded, constrained = self._limits_of_constraints(identifier)
         for info in information[identifier]:
-            requirement = info.requirement
-            if isinstance(requirement, ExplicitRequirement):
-                direct = True
-            elif not isinstance(requirement, PythonRequirement):
-                specifiers.append(requirement.specifier)
-        for specifier in specifiers:
-            for spec in specifier:
-                constrained = True
-                wildcard = spec.version.endswith("*")
-                if spec.operator in ("==", "===") and not wildcard:
-                    pinned = True
-                elif spec.operator in ("<", "<=", "~=") or (spec.operator == "==" and wildcard):
-                    upper_bounded = True
+            limits = self._limits_of(info.requirement)
+            direct |= limits[0]
+            pinned |= limits[1]
+            upper_bounded |= limits[2]
+            constrained |= limits[3]
         return (
             identifier not in self._promoted,
             not direct,
@@ -133,7 +132,47 @@ class Provider(AbstractProvider[Requirement, AnyCandidate, str]):
         )
 
     def is_satisfied_by(self, requirement: Requirement, candidate: AnyCandidate) -> bool:
-        return self.factory.is_satisfied_by(requirement, candidate)
+        key = (id(requirement), id(candidate))
+        known = self._satisfied.get(key)
+        if known is None:
+            answer = self.factory.is_satisfied_by(requirement, candidate)
+            known = self._satisfied[key] = (requirement, candidate, answer)
+        return known[2]
+
+    def _limits_of(self, requirement: Requirement) -> _Limits:
+        known = self._limits.get(id(requirement))
+        if known is None:
+            if isinstance(requirement, ExplicitRequirement):
+                limits: _Limits = (True, False, False, False)
+            elif isinstance(requirement, PythonRequirement):
+                limits = (False, False, False, False)
+            else:
+                limits = _specifier_limits([requirement.specifier])
+            known = self._limits[id(requirement)] = (requirement, limits)
+        return known[1]
+
+    def _limits_of_constraints(self, identifier: str) -> _Limits:
+        known = self._constraint_limits.get(identifier)
+        if known is None:
+            name = split_identifier(identifier)[0]
+            constraints = self.factory.constraints.get(name, ())
+            known = _specifier_limits([c.specifier for c in constraints])
+            self._constraint_limits[identifier] = known
+        return known
 
     def get_dependencies(self, candidate: AnyCandidate) -> Iterable[Requirement]:
         return self.factory.dependencies(candidate)
+
+
+def _specifier_limits(specifiers: Iterable[SpecifierSet]) -> _Limits:
+    """(direct, pinned, upper-bounded, constrained) of version limits: never direct."""
+    pinned = upper_bounded = constrained = False
+    for specifier in specifiers:
+        for spec in specifier:
+            constrained = True
+            wildcard = spec.version.endswith("*")
+            if spec.operator in ("==", "===") and not wildcard:
+                pinned = True
+            elif spec.operator in ("<", "<=", "~=") or (spec.operator == "==" and wildcard):
+                upper_bounded = True
+    return (False, pinned, upper_bounded, constrained)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.specifiers import SpecifierSet
@@ -63,6 +63,18 @@ class ProjectVersions:
     yanked_only: Mapping[Version, tuple[DistFile, ...]]
     rejected: Mapping[str, frozenset[Version]]
     foreign_wheels: Mapping[Version, DistFile]
+    newest_listed: Mapping[Version, tuple[tuple[FileRecord, str], ...]] = field(
+        default_factory=dict
+    )
+
+    def every_file(self, version: Version) -> tuple[DistFile, ...] | None:
+        """Every file the listing has of ``version``, whatever it runs on (a lock lists all
+        their hashes), in listing order; None unless ``version`` is among the newest usable
+        ones, whose records are kept: most pins are, and the others' come from the page."""
+        listed = self.newest_listed.get(version)
+        if listed is None:
+            return None
+        return tuple(dist_from_record(record, source) for record, source in listed)
 
     def metadata_file(self, version: Version, files: tuple[DistFile, ...]) -> DistFile:
         """The file to read ``version``'s metadata from, given its usable ``files``."""
@@ -88,8 +100,10 @@ def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVers
     flavour = policy.flavour
     # A page repeats a few (kind, tags, Requires-Python) thousands of times: each judged once.
     judged: dict[tuple[NormalizedName, FileKind, frozenset[Tag], str | None], _Verdict] = {}
+    listed: dict[Version, list[tuple[FileRecord, str]]] = defaultdict(list)
     for record, source in listing.entries():
         name, version, kind, tags = record[8]
+        listed[version].append((record, source))
         if flavour is not None and flavour.owns(name) and not flavour.accepts(version):
             rejected[f"not a {flavour.name} build"].add(version)
             continue
@@ -109,7 +123,9 @@ def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVers
             foreign[version].append((record, source, tags))
     shown = set(usable) | set(yanked)
     yanked_only = {v: yanked[v] for v in sorted(yanked, reverse=True) if v not in usable}
+    newest = sorted(usable, reverse=True)[:_NEWEST_KEPT]
     return ProjectVersions(
+        newest_listed={version: tuple(listed[version]) for version in newest},
         usable=_Files({v: usable[v] for v in sorted(usable, reverse=True)}, target),
         yanked_only=_Files(yanked_only, target),
         rejected={
@@ -127,6 +143,9 @@ def project_versions(listing: ProjectListing, policy: FilePolicy) -> ProjectVers
     )
 
 
+# How many of a project's newest usable versions keep every file's record for the lock, which
+# would otherwise read the page's records again for each pin (a third of a warm compile's tail).
+_NEWEST_KEPT = 3
 _Rank = tuple[int, int, "_Descending", str]
 _Entry = tuple[FileRecord, str, FileKind, frozenset[Tag]]
 # Why a file cannot be used (None: it can), and whether its metadata may stand for the target's.
