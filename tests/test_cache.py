@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+import os
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
+import pinlock.cache as cache_module
 from pinlock.cache import Cache
 
 
@@ -62,3 +67,54 @@ def test_two_processes_writing_one_entry(tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     assert cache.get("b", "shared") == b"x" * 100000
     assert len(list(cache.path("b", "shared").parent.iterdir())) == 1
+
+
+def test_threads_writing_one_entry_and_many_entries(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+
+    def write(worker: int) -> None:
+        for round_ in range(50):
+            cache.put("b", "shared", b"s" * 50_000)
+            cache.put("b", f"own-{worker}-{round_}", f"{worker}:{round_}".encode())
+
+    threads = [threading.Thread(target=write, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert cache.get("b", "shared") == b"s" * 50_000
+    for worker in range(8):
+        for round_ in range(50):
+            assert cache.get("b", f"own-{worker}-{round_}") == f"{worker}:{round_}".encode()
+    left = [p.name for p in (tmp_path / "b").rglob("*") if p.name.startswith(".tmp")]
+    assert left == []
+
+
+def test_a_folder_removed_during_the_run_is_made_again(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    cache.put("b", "k", b"one")
+    shutil.rmtree(tmp_path / "b")
+    cache.put("b", "k", b"two")
+    assert cache.get("b", "k") == b"two"
+
+
+def test_a_temporary_name_left_by_a_crashed_process_is_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = Cache(tmp_path)
+    folder = cache.put("b", "k", b"one").parent
+    # The names the next writes would take, already there (a process of this id crashed).
+    monkeypatch.setattr(cache_module, "_SERIAL", itertools.count(1000))
+    for serial in range(1000, 1003):
+        (folder / f".tmp-{os.getpid()}-{serial}").write_bytes(b"left over")
+    assert cache.put("b", "k", b"two").read_bytes() == b"two"
+    assert len([p for p in folder.iterdir() if p.name.startswith(".tmp")]) == 3
+
+
+def test_a_failed_write_leaves_neither_entry_nor_temporary_file(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    assert cache.put("b", "empty", b"").read_bytes() == b""
+    with pytest.raises(TypeError):
+        cache.put("b", "other", "not bytes")  # type: ignore[arg-type]
+    assert cache.get("b", "other") is None
+    assert list(cache.path("b", "other").parent.iterdir()) == []

@@ -255,3 +255,34 @@ def test_an_up_to_date_compile_touches_the_lock_so_make_rules_settle(
     assert make() == 0
     assert (tmp_path / "main.txt").read_bytes() == before
     assert make("-q") == 0
+
+
+def test_the_compile_command_loads_with_the_collector_held_back(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gc
+    import importlib.abc
+    from importlib.machinery import ModuleSpec
+
+    import pinlock.cli
+    import pinlock.cli.compile
+
+    seen: list[tuple[int, int, int]] = []
+
+    class Watcher(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: object, target: object = None) -> ModuleSpec | None:
+            if name == "pinlock.cli.compile":
+                seen.append(gc.get_threshold())
+            return None
+
+    # Loaded afresh (the module as it was is put back afterwards).
+    monkeypatch.delitem(sys.modules, "pinlock.cli.compile")
+    monkeypatch.setattr(pinlock.cli, "compile", pinlock.cli.compile)
+    monkeypatch.setattr(sys, "meta_path", [Watcher(), *sys.meta_path])
+    before = gc.get_threshold()
+    with pytest.raises(SystemExit) as exited:
+        pinlock.cli.main(["compile", "--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("pinlock ")
+    assert seen and seen[0][0] >= 100_000 > before[0]
+    assert gc.get_threshold() == before

@@ -348,7 +348,7 @@ def test_pinlock_sync_runs_without_typer(tmp_path: Path) -> None:
         "except SystemExit as exc:\n"
         "    print('exit', exc.code)\n"
         "print([m for m in sys.modules if m.split('.')[0] in "
-        "('typer', 'pydantic', 'rich', 'installer')])\n"
+        "('typer', 'pydantic', 'rich', 'installer') or m == 'packaging.metadata'])\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

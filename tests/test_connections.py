@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+import pinlock.index.connections as connections_module
 from pinlock.index.config import IndexSettings
-from pinlock.index.connections import Proxies
+from pinlock.index.connections import Proxies, tls_context
 from pinlock.index.http import HttpSession
 
 
@@ -71,3 +74,67 @@ def test_http_session_goes_through_the_configured_proxy(proxy_url: str) -> None:
     finally:
         session.close()
     assert response.body == b"http://only-via-proxy.invalid/simple/x/"
+
+
+@pytest.fixture
+def contexts_built(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Each TLS context a session builds, as its ``trusted`` flag."""
+    built: list[bool] = []
+
+    def counting(settings: IndexSettings, *, trusted: bool) -> ssl.SSLContext:
+        built.append(trusted)
+        return tls_context(settings, trusted=trusted)
+
+    monkeypatch.setattr(connections_module, "tls_context", counting)
+    return built
+
+
+def test_one_tls_context_is_built_early_and_shared_by_every_pool(
+    monkeypatch: pytest.MonkeyPatch, contexts_built: list[bool]
+) -> None:
+    # One host through a proxy, one direct: two pools, one TLS context, loaded once.
+    monkeypatch.setenv("https_proxy", "http://proxy.invalid:3128")
+    monkeypatch.setenv("no_proxy", "direct.invalid")
+    session = HttpSession(IndexSettings(index_url="https://via-proxy.invalid/simple"))
+    try:
+        # Started with the session, before any request.
+        assert session.tls_contexts.started() == [False]
+        early = session.tls_contexts.get(trusted=False)
+        via_proxy = session._pool_for(urlsplit("https://via-proxy.invalid/simple/x/"))
+        direct = session._pool_for(urlsplit("https://direct.invalid/simple/x/"))
+        assert via_proxy is not direct
+        assert via_proxy.connection_pool_kw["ssl_context"] is early
+        assert direct.connection_pool_kw["ssl_context"] is early
+        assert session._pool_for(urlsplit("https://direct.invalid/other/")) is direct
+    finally:
+        session.close()
+    assert contexts_built == [False]
+
+
+def test_no_tls_context_offline_or_for_plain_http(
+    proxy_url: str, contexts_built: list[bool]
+) -> None:
+    offline = HttpSession(IndexSettings(index_url="https://pypi.invalid/simple"), offline=True)
+    offline.close()
+    assert contexts_built == []
+    local = HttpSession(IndexSettings(index_url=f"{proxy_url}/simple", retries=0))
+    try:
+        assert local.get(f"{proxy_url}/simple/x/").status == 200
+    finally:
+        local.close()
+    assert contexts_built == []
+
+
+def test_a_trusted_https_index_gets_only_the_unchecking_context(
+    contexts_built: list[bool],
+) -> None:
+    settings = IndexSettings(
+        index_url="https://mirror.invalid/simple", trusted_hosts=("mirror.invalid",)
+    )
+    session = HttpSession(settings)
+    try:
+        pool = session._pool_for(urlsplit("https://mirror.invalid/simple/x/"))
+        assert pool.connection_pool_kw["ssl_context"].verify_mode == ssl.CERT_NONE
+    finally:
+        session.close()
+    assert contexts_built == [True]

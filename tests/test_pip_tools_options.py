@@ -236,13 +236,26 @@ def test_cert_and_client_cert_are_pip_settings(
     tmp_path: Path, index: IndexServer, src: Path
 ) -> None:
     bundle = tmp_path / "missing-ca.pem"
+    # An https index (nothing listens there): plain http, as pip, loads no certificates.
+    https_index = "https://127.0.0.1:9/simple"
     code, _out, err = compile_cli(
-        tmp_path, "-v", "-i", index.url, "--cert", str(bundle), "--client-cert", "me.pem", str(src)
+        tmp_path,
+        "-v",
+        "-i",
+        https_index,
+        "--cert",
+        str(bundle),
+        "--client-cert",
+        "me.pem",
+        str(src),
     )
     assert f"cert = {bundle}  (command line): applied" in err
     assert "client-cert = me.pem  (command line): applied" in err
     # Applied indeed: a bundle that is not there stops the first request.
     assert code == 4 and "cannot set up TLS" in err
+    # The same bundle is never read for a plain http index.
+    code, _out, err = compile_cli(tmp_path, "-i", index.url, "--cert", str(bundle), str(src))
+    assert code == 0, err
 
 
 def test_pip_sync_spellings(

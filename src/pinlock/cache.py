@@ -5,15 +5,18 @@ Distribution files themselves live in the artifact store under ``<root>/files``
 
 Entries never change once written, so readers need no locks: a writer fills a temporary file in
 the entry's folder and renames it into place, and two processes writing the same entry both
-write the same bytes.
+write the same bytes. A cold compile writes hundreds of entries, so a write is four system calls
+(create, write, close, rename): the temporary name is made unique by the process id and a
+counter rather than drawn at random, and each folder is made once per ``Cache``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -22,6 +25,14 @@ __all__ = ["Cache"]
 
 _HEX_DIGEST = re.compile(r"[0-9a-f]{32,128}")
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# A new file only (never through an existing one or a link), closed in children, binary on Windows.
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_CREATE |= getattr(os, "O_BINARY", 0)
+# Temporary names are unique in the process (the counter) and across processes (the pid).
+_SERIAL = itertools.count()
+# Tries at a fresh temporary name: a name is only taken when a process of the same id crashed
+# with one of its temporary files in place.
+_NAME_TRIES = 100
 
 
 class Cache:
@@ -29,6 +40,9 @@ class Cache:
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(platformdirs.user_cache_dir("pinlock")) if root is None else Path(root)
+        # Folders known to exist: made (or found) by this object. One that is removed during the
+        # run is made again when a write into it fails.
+        self._folders: set[Path] = set()
 
     def path(self, bucket: str, key: str) -> Path:
         """Where the entry lives; keys that are not already hex digests are hashed."""
@@ -45,14 +59,40 @@ class Cache:
             return None
 
     def put(self, bucket: str, key: str, data: bytes) -> Path:
+        """Write the entry: whole or not at all, whatever other threads and processes write."""
         target = self.path(bucket, key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        folder = target.parent
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            self._write(folder, target, data)
+        except FileNotFoundError:
+            # The folder went away since it was made (the cache was cleared): once more.
+            folder.mkdir(parents=True, exist_ok=True)
+            self._write(folder, target, data)
+        return target
+
+    def _write(self, folder: Path, target: Path, data: bytes) -> None:
+        prefix = f"{folder}{os.sep}.tmp-{os.getpid()}-"
+        for _ in range(_NAME_TRIES):
+            tmp_name = f"{prefix}{next(_SERIAL)}"
+            try:
+                fd = os.open(tmp_name, _CREATE, 0o600)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"no free temporary name in {folder}")
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
             Path(tmp_name).replace(target)
         except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                Path(tmp_name).unlink()
             raise
-        return target

@@ -10,18 +10,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from pinlock.coremetadata import CoreMetadata, parse_metadata
 from pinlock.errors import ConfigError, MetadataError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+if TYPE_CHECKING:
+    from pinlock.coremetadata import CoreMetadata
 
 __all__ = ["project_name", "read_toml", "static_project_metadata"]
 
@@ -36,6 +34,12 @@ def read_toml(path: Path) -> dict[str, object]:
 
     A missing or unreadable file raises ``OSError`` for the caller to word.
     """
+    # Loaded here: a run without configuration files (``--no-config``) reads no TOML.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
     data = path.read_bytes()
     try:
         document: dict[str, object] = tomllib.loads(data.decode("utf-8"))
@@ -104,6 +108,10 @@ def static_project_metadata(folder: Path) -> CoreMetadata | None:
         for text in _strings(requirements, what):
             lines.append(f"Requires-Dist: {_with_extra(text, extra, what)}")
     lines += [f"Dynamic: {field}" for field in dynamic]
+    # Loaded here: configuration and lock readers (``pinlock sync``'s start) use this module
+    # for its TOML alone, and core metadata brings packaging.metadata and the email parser.
+    from pinlock.coremetadata import parse_metadata
+
     return parse_metadata("\n".join(lines) + "\n", what=what)
 
 

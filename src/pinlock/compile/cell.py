@@ -43,7 +43,6 @@ from pinlock.compile.uptodate import (
 from pinlock.compile.vcs import parse_vcs_url
 from pinlock.flavour import Flavour
 from pinlock.lock.model import Lock, LockedPackage
-from pinlock.lock.pylock import render_pylock
 from pinlock.progress import RESOLVING
 from pinlock.reqfile import ParsedRequirements, ReqLine
 from pinlock.target import Target
@@ -245,4 +244,6 @@ def _pylock_text(
         tool["target"] = target.description
     if flavour is not None:
         tool["flavour"] = flavour.name
+    from pinlock.lock.pylock import render_pylock  # for pylock.toml locks only (see existing_lock)
+
     return render_pylock(lock, environments=[environment], tool=tool)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pinlock.compile import sdist, wheelzip
+from pinlock.compile import wheelzip
 from pinlock.compile.buildenv import BuildEnvironments
 from pinlock.coremetadata import CoreMetadata, parse_metadata
 from pinlock.digests import check_all_digests
@@ -139,6 +139,8 @@ class MetadataFetcher:
         if static is not None:
             return static
         self._building(str(path))
+        from pinlock.compile import sdist  # sdists only: tarfile and the build machinery
+
         built = sdist.build_metadata(
             path,
             build_isolation=self._build_isolation,
@@ -231,6 +233,8 @@ class MetadataFetcher:
         if not dist.is_wheel:
             local = local_path(dist.url)
             archive = local if local is not None else self._download(dist)
+            from pinlock.compile import sdist  # sdists only: tarfile and the build machinery
+
             found = sdist.read_sdist_metadata(
                 archive,
                 build_isolation=self._build_isolation,

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from packaging.pylock import is_valid_pylock_path
-
 from pinlock.compile.inputs import STDIN, is_project_file
 from pinlock.compile.request import CompileRequest, LockFormat
 from pinlock.errors import ConfigError
@@ -33,7 +31,17 @@ def lock_format(request: CompileRequest, out: Path | None) -> LockFormat:
     """The format of the lock going to ``out`` (None: standard output)."""
     if request.output_format is not None:
         return request.output_format
-    return "pylock" if out is not None and is_valid_pylock_path(out) else "txt"
+    return "pylock" if out is not None and _is_pylock_name(out) else "txt"
+
+
+def _is_pylock_name(path: Path) -> bool:
+    """PEP 751's rule (packaging's), which packaging.pylock is loaded for only when the name
+    could pass it: loading it costs a run of requirements.txt locks 5 ms of its start."""
+    if not (path.name.startswith("pylock.") and path.name.endswith(".toml")):
+        return False
+    from packaging.pylock import is_valid_pylock_path
+
+    return is_valid_pylock_path(path)
 
 
 def lock_path(
@@ -114,7 +122,7 @@ def check_outputs(
             what = f"the lock of {path} for {target.description}"
             what += f" ({flavour.name})" if flavour else ""
             where = out.resolve()
-            if lock_format(request, out) == "pylock" and not is_valid_pylock_path(out):
+            if lock_format(request, out) == "pylock" and not _is_pylock_name(out):
                 raise ConfigError(
                     "output",
                     str(out),

@@ -10,9 +10,11 @@ connection, once made, serves every later request to its host.
 from __future__ import annotations
 
 import ipaddress
+import os
 import ssl
-import urllib.request
+import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from urllib3.util.ssl_ import create_urllib3_context
 from pinlock.index.config import IndexSettings
 from pinlock.index.hostnames import HostLookup, LookupHTTPConnection, LookupHTTPSConnection
 
-__all__ = ["POOL_SIZE", "Proxies", "is_loopback", "make_pool", "tls_context"]
+__all__ = ["POOL_SIZE", "Proxies", "TlsContexts", "is_loopback", "make_pool", "tls_context"]
 
 # Idle connections kept per host: the finder's 16 threads, the resolver's prefetch and the hash
 # pool's 8 may all ask one host at once; a connection made beyond the pool would be dropped
@@ -66,6 +68,44 @@ def tls_context(settings: IndexSettings, *, trusted: bool) -> ssl.SSLContext:
     return context
 
 
+class TlsContexts:
+    """A session's TLS context for checked hosts and its one for trusted hosts, each built
+    once, on a thread of its own: OpenSSL loads the CA bundle (20 ms) without holding the GIL,
+    so a run's other work goes on meanwhile, and a session that ``start``s it early (it will
+    ask an https index) has it before its first request. Thread-safe; a failure to build a
+    context is raised to every request that needs it."""
+
+    def __init__(self, settings: IndexSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._built: dict[bool, Future[ssl.SSLContext]] = {}
+
+    def start(self, *, trusted: bool) -> Future[ssl.SSLContext]:
+        with self._lock:
+            future = self._built.get(trusted)
+            if future is not None:
+                return future
+            future = self._built[trusted] = Future()
+
+        def build() -> None:
+            try:
+                future.set_result(tls_context(self.settings, trusted=trusted))
+            except BaseException as error:  # every waiter hears it; none waits forever
+                future.set_exception(error)
+
+        threading.Thread(target=build, name="pinlock-tls", daemon=True).start()
+        return future
+
+    def get(self, *, trusted: bool) -> ssl.SSLContext:
+        """The context, waited for if it is still being built."""
+        return self.start(trusted=trusted).result()
+
+    def started(self) -> list[bool]:
+        """The ``trusted`` flags of the contexts built or being built."""
+        with self._lock:
+            return list(self._built)
+
+
 @contextmanager
 def _loading(what: str) -> Iterator[None]:
     """Name the file a TLS setting points at when it cannot be loaded (missing, not PEM)."""
@@ -77,15 +117,13 @@ def _loading(what: str) -> Iterator[None]:
 
 
 def make_pool(
-    proxy: str | None, context: ssl.SSLContext, lookup: HostLookup
+    proxy: str | None, context: ssl.SSLContext | None, lookup: HostLookup
 ) -> urllib3.PoolManager:
-    """A pool manager whose connections take their addresses from ``lookup``."""
-    options: dict[str, Any] = {
-        "num_pools": 32,
-        "maxsize": POOL_SIZE,
-        "block": False,
-        "ssl_context": context,
-    }
+    """A pool manager whose connections take their addresses from ``lookup``; without a TLS
+    ``context``, for plain http only."""
+    options: dict[str, Any] = {"num_pools": 32, "maxsize": POOL_SIZE, "block": False}
+    if context is not None:
+        options["ssl_context"] = context
     manager: urllib3.PoolManager
     if proxy is None:
         manager = urllib3.PoolManager(**options)
@@ -141,6 +179,11 @@ class Proxies:
             return cls(by_scheme={"http": settings.proxy, "https": settings.proxy})
         if settings.no_proxy_env:
             return cls()
+        if not any(name.lower().endswith("_proxy") for name in os.environ):
+            # No proxy variable at all (the usual case): urllib.request need not be loaded.
+            return cls(from_environment=True)
+        import urllib.request
+
         found = urllib.request.getproxies_environment()
         return cls(
             by_scheme={s: p for s, p in found.items() if s in ("http", "https")},
@@ -150,6 +193,9 @@ class Proxies:
     def for_host(self, scheme: str, host: str) -> str | None:
         """The proxy URL for a request to ``scheme://host``, None for a direct connection."""
         proxy = self.by_scheme.get(scheme)
-        if proxy and self.from_environment and urllib.request.proxy_bypass(host):
-            return None
+        if proxy and self.from_environment:
+            import urllib.request
+
+            if urllib.request.proxy_bypass(host):
+                return None
         return proxy

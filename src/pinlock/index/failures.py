@@ -24,7 +24,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-__all__ = ["Failure", "describe_failure", "status_text"]
+__all__ = ["Failure", "describe_failure", "retry_after_seconds", "status_text"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -115,3 +115,13 @@ def _plain(error: BaseException | None) -> str:
     text = str(error) or type(error).__name__
     # urllib3 prefixes some messages with the repr of its connection object: noise to a user.
     return re.sub(r"^<[^>]*object at 0x[0-9a-f]+>: ", "", text)
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header's delay in seconds; None when absent or not a number."""
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -33,9 +33,9 @@ from pinlock import __version__ as _pinlock_version
 from pinlock.digests import Hasher
 from pinlock.errors import ConfigError, HashMismatch, NetworkError, OfflineMiss, StorageError
 from pinlock.index.config import IndexSettings
-from pinlock.index.connections import Proxies, is_loopback, make_pool, tls_context
+from pinlock.index.connections import Proxies, TlsContexts, is_loopback, make_pool
 from pinlock.index.credentials import Credentials
-from pinlock.index.failures import describe_failure, status_text
+from pinlock.index.failures import describe_failure, retry_after_seconds, status_text
 from pinlock.index.hostnames import HostLookup
 from pinlock.urls import file_url_to_path, is_file_url, redact_url
 
@@ -48,6 +48,8 @@ _BACKOFF_SECONDS = 0.25
 _MAX_BACKOFF_SECONDS = 8.0
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _BYTE_RANGE = re.compile(r"(\d*)-(\d*)")
+# urllib3 retries nothing, follows nothing (pip's rules are here); one Retry serves every request.
+_NO_RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +119,10 @@ class HttpSession:
         # As pip: its ``proxy`` setting, else http_proxy / https_proxy / no_proxy.
         self._proxies = Proxies.of(settings)
         self._pools_lock = threading.Lock()
-        self._pools: dict[tuple[str | None, bool], urllib3.PoolManager] = {}
+        # Keyed by proxy, trusted, and whether TLS is spoken (to the host or through a proxy).
+        self._pools: dict[tuple[str | None, bool, bool], urllib3.PoolManager] = {}
+        # The TLS context for checked hosts and the one for trusted hosts, each built once.
+        self.tls_contexts = TlsContexts(settings)
         # Every connection of the session, whichever pool, shares one lookup per host.
         self.hosts = HostLookup()
         self._trusted_hosts: frozenset[str] = frozenset()
@@ -128,12 +133,17 @@ class HttpSession:
     def include(self, settings: IndexSettings, *, urls: Sequence[str] = ()) -> HttpSession:
         """Take in another index configuration of the run (a requirement file's, a flavour's):
         the credentials of its URLs and of ``urls``, and its trusted hosts."""
-        self.credentials.learn_all((*settings.index_urls, *settings.find_links, *urls))
+        named = (*settings.index_urls, *settings.find_links, *urls)
+        self.credentials.learn_all(named)
         if settings.trusted_hosts:
             with self._pools_lock:
                 self._trusted_hosts |= frozenset(settings.trusted_hosts)
             # Trusted hosts may present any certificate, as pip allows; the warning is moot.
             urllib3.disable_warnings(InsecureRequestWarning)
+        if not self.offline and any(self._checks_certificates(url) for url in named):
+            # An https index will be asked: its TLS context is loaded from now on, beside the
+            # run's other work, rather than in front of the first request.
+            self.tls_contexts.start(trusted=False)
         return self
 
     def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
@@ -154,7 +164,7 @@ class HttpSession:
                 authenticated=authenticated,
             )
 
-        return self._with_retries(redact_url(url), attempt)
+        return self._with_retries(url, attempt)
 
     def get_range(self, url: str, byte_range: str) -> RangeResponse | None:
         """Bytes ``byte_range`` (``"-N"`` for the last N, ``"A-B"`` inclusive, ``"A-"``)."""
@@ -194,7 +204,7 @@ class HttpSession:
                     # Never read a body the caller did not ask for; drop the connection.
                     response.close()
 
-        return self._with_retries(redact_url(url), attempt)
+        return self._with_retries(url, attempt)
 
     def download(
         self,
@@ -239,7 +249,7 @@ class HttpSession:
                     # An error body left unread would be taken for the next answer: drop it.
                     response.close()
 
-        return self._with_retries(redact_url(url), attempt)
+        return self._with_retries(url, attempt)
 
     def close(self) -> None:
         with self._pools_lock:
@@ -272,6 +282,9 @@ class HttpSession:
         request_headers.update(headers or {})
         return plain_url, request_headers
 
+    def _checks_certificates(self, url: str) -> bool:
+        return url.startswith("https:") and not self._is_trusted(urlsplit(url))
+
     def _is_trusted(self, parts: Any) -> bool:
         trusted = self._trusted_hosts
         host = parts.hostname or ""
@@ -291,14 +304,14 @@ class HttpSession:
                 current,
                 headers=current_headers,
                 timeout=self._timeout,
-                retries=urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=0),
+                retries=_NO_RETRIES,
                 redirect=False,
                 preload_content=not stream,
                 decode_content=True,
             )
             location = response.get_redirect_location()
             if response.status == 429 or response.status >= 500 or location:
-                retry_after = _retry_after(response.headers.get("Retry-After"))
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
                 response.drain_conn()
                 response.release_conn()
             if response.status == 429 or response.status >= 500:
@@ -318,16 +331,23 @@ class HttpSession:
     def _pool_for(self, parts: Any) -> urllib3.PoolManager:
         trusted = self._is_trusted(parts)
         proxy = self._proxies.for_host(parts.scheme, parts.hostname or "")
-        key = (proxy, trusted)
+        # Plain http straight to a host needs no TLS context; through a proxy it may.
+        tls = parts.scheme == "https" or proxy is not None
+        key = (proxy, trusted, tls)
+        with self._pools_lock:
+            pool = self._pools.get(key)
+        if pool is not None:
+            return pool
+        # Waited for outside the lock: threads whose pools exist go on meanwhile.
+        context = self.tls_contexts.get(trusted=trusted) if tls else None
         with self._pools_lock:
             pool = self._pools.get(key)
             if pool is None:
-                context = tls_context(self.settings, trusted=trusted)
-                pool = make_pool(proxy, context, self.hosts)
-                self._pools[key] = pool
+                pool = self._pools[key] = make_pool(proxy, context, self.hosts)
         return pool
 
     def _with_retries(self, url: str, attempt: Callable[[], _T]) -> _T:
+        """``attempt()``, retried by pip's rules; failures name ``url`` (NetworkError masks it)."""
         attempts = 0
         while True:
             attempts += 1
@@ -350,15 +370,6 @@ class HttpSession:
                 raise NetworkError(url, attempts, reason) from None
             backoff = min(_BACKOFF_SECONDS * 2 ** (attempts - 1), _MAX_BACKOFF_SECONDS)
             time.sleep(min(wait, _MAX_BACKOFF_SECONDS) if wait is not None else backoff)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def _file_get(url: str) -> HttpResponse:

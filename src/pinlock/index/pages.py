@@ -7,7 +7,6 @@ Find-links pages are plain HTML with anchors and go through ``parse_html`` too, 
 from __future__ import annotations
 
 import functools
-import html
 import json
 import re
 import sys
@@ -314,8 +313,13 @@ def _attributes(markup: str) -> dict[str, str | None]:
     return attrs
 
 
-# Pages repeat the same few escaped values (``&gt;=3.8``) thousands of times.
-_unescape = functools.lru_cache(maxsize=1024)(html.unescape)
+@functools.lru_cache(maxsize=1024)
+def _unescape(text: str) -> str:
+    """``html.unescape``, remembered: pages repeat the same few escaped values (``&gt;=3.8``)
+    thousands of times. ``html`` (its table of entities) is loaded for HTML pages only."""
+    import html
+
+    return html.unescape(text)
 
 
 def _make_record(
