@@ -22,6 +22,7 @@ from pinlock.compile.resolve import (
     ResolveOptions,
     resolve,
 )
+from pinlock.compile.resolve.admissions import Admissions
 from pinlock.compile.resolve.candidates import Candidate
 from pinlock.compile.resolve.factory import Factory, from_packaging
 from pinlock.compile.resolve.prefetch import Prefetcher
@@ -328,16 +329,16 @@ def test_each_requirement_is_checked_against_a_pin_once(monkeypatch: pytest.Monk
         return real_check(self, requirement, candidate)
 
     filtered: list[tuple[str, str]] = []
-    real_filter = Factory._listed_admitted_by
+    real_filter = Admissions.listed
 
-    def counting_filter(self: Factory, name: Any, specifier: Any, versions: Any) -> Any:
+    def counting_filter(self: Admissions, name: Any, specifier: Any, versions: Any) -> Any:
         key = (name, str(specifier))
-        if key not in self._listed_admitted:
+        if key not in self._listed:
             filtered.append(key)
         return real_filter(self, name, specifier, versions)
 
     monkeypatch.setattr(Factory, "is_satisfied_by", counting_check)
-    monkeypatch.setattr(Factory, "_listed_admitted_by", counting_filter)
+    monkeypatch.setattr(Admissions, "listed", counting_filter)
     result = run(index, *(f"mid{number}" for number in range(6)))
     assert len(pins(result)) == 18
     assert asked and len(asked) == len(set(asked))

@@ -8,11 +8,10 @@ that is already in sync or a lock that is up to date.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import sys
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, NoReturn
+
+from pinlock.cli.heap import few_collections_while_importing
 
 if TYPE_CHECKING:
     import typer
@@ -32,14 +31,14 @@ def main(argv: list[str] | None = None) -> None:
     """Run ``pinlock`` with ``argv`` (default: the process arguments)."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["sync"]:
-        with _few_collections_while_importing():
+        with few_collections_while_importing():
             from pinlock.cli.sync import fast_main
 
         code = fast_main(args[1:])
         if code is not None:
             _finish(code, in_process=argv is not None)
     if args[:1] == ["compile"]:
-        with _few_collections_while_importing():
+        with few_collections_while_importing():
             from pinlock.cli.compile import fast_main as fast_compile
 
         code = fast_compile(args[1:])
@@ -56,16 +55,3 @@ def _finish(code: int, *, in_process: bool) -> NoReturn:
     from pinlock.cli.running import finish_process
 
     finish_process(code)
-
-
-@contextlib.contextmanager
-def _few_collections_while_importing() -> Iterator[None]:
-    """The cyclic garbage collector held back while the command's modules load: importing them
-    makes tens of thousands of objects and no garbage, and with the default thresholds the
-    collector's passes over them cost a compile 3 ms of its start."""
-    previous = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 1000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)

@@ -8,16 +8,15 @@ typer takes to start. Help and command lines the reader does not understand go t
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import shlex
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pinlock.cli.declare import parse_quickly
+from pinlock.cli.heap import no_collections
 from pinlock.cli.options import COMPILE_OPTIONS, resolve_options
 from pinlock.cli.pipargs import index_overrides
 from pinlock.cli.piptools import command_line_notes
@@ -73,7 +72,7 @@ def run_compile(given: Mapping[str, object]) -> int:
 
     def work() -> int:
         try:
-            with _no_collections():
+            with no_collections():
                 return _compile(given)
         except (PinlockError, KeyboardInterrupt) as exc:
             if given.get("json_output"):
@@ -82,48 +81,6 @@ def run_compile(given: Mapping[str, object]) -> int:
             raise
 
     return exit_code_of(work, interrupted=interrupted)
-
-
-@contextlib.contextmanager
-def _no_collections() -> Iterator[None]:
-    """The cyclic garbage collector off during a compile: it keeps hundreds of thousands of
-    small objects alive (index records, versions, requirements) and makes few cycles. With the
-    default thresholds the collector's passes over them took half the CPU of a large run; with
-    rare passes (100,000 allocations apart) a cold jupyter compile still spent 60-75 ms in
-    them and the airflow set 0.5 s, while off, the peak memory of both stayed the same
-    (81 MB; 155 -> 153 MB). It is switched back on (and what cycles there are collected by
-    its next pass) when the compile ends, for a caller that goes on in this process."""
-    _few_malloc_arenas()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            # Everything made meanwhile would be the youngest generation, and the collector's
-            # first pass, at the next allocation, would walk it all (30 ms after a cold jupyter
-            # compile): moved to the oldest generation instead, it waits for a full pass.
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
-
-
-def _few_malloc_arenas() -> None:
-    """glibc gives each thread that allocates its own memory arena (up to 8 per core); the
-    pages that a compile's threads decode then leave partly used arenas behind, 15-20 MB of a
-    100 MB run. Two arenas serve threads that mostly wait on the network as well. Set before
-    the run's threads start; elsewhere (macOS, Windows, musl) nothing is done."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
-    except (OSError, AttributeError):
-        return
-
-
-_M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 def _compile(given: Mapping[str, object]) -> int:

@@ -21,6 +21,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from pinlock.compile.resolve.admissions import Admissions
 from pinlock.compile.resolve.candidates import (
     AnyCandidate,
     Candidate,
@@ -102,8 +103,7 @@ class Factory:
         self._lock = threading.Lock()
         self._dependencies: dict[Candidate, tuple[Requirement, ...]] = {}
         self._made: dict[tuple[NormalizedName, frozenset[NormalizedName], Version], Candidate] = {}
-        self._admitted: dict[int, tuple[SpecifierSet, dict[Version, bool]]] = {}
-        self._listed_admitted: dict[tuple[NormalizedName, str], frozenset[Version]] = {}
+        self._admissions = Admissions()
         # name -> the candidates (or None for the input files) that asked for it: explains chains.
         self.required_by: dict[NormalizedName, set[Candidate | None]] = defaultdict(set)
         # Direct references given in the inputs (URLs, paths, editables), by name.
@@ -129,18 +129,8 @@ class Factory:
         return result
 
     def admits(self, specifier: SpecifierSet, version: Version) -> bool:
-        """Whether ``specifier`` admits ``version``, pre-releases included (callers decide those).
-
-        Memoized by the specifier's identity: resolvelib re-checks every pin against every
-        requirement each round, and hashing a SpecifierSet costs more than the check itself.
-        """
-        entry = self._admitted.get(id(specifier))
-        if entry is None or entry[0] is not specifier:
-            entry = self._admitted[id(specifier)] = (specifier, {})
-        known = entry[1].get(version)
-        if known is None:
-            known = entry[1][version] = specifier.contains(version, prereleases=True)
-        return known
+        """Whether ``specifier`` admits ``version``, pre-releases included (see Admissions)."""
+        return self._admissions.admits(specifier, version)
 
     # -- matches ------------------------------------------------------------------------------
 
@@ -227,7 +217,7 @@ class Factory:
             allowed = sorted([*allowed, *pinned], reverse=True)
         for specifier in specifiers:
             if len(specifier):
-                admitted = self._listed_admitted_by(name, specifier, versions)
+                admitted = self._admissions.listed(name, specifier, versions)
                 allowed = [v for v in allowed if v in admitted]
         if not allow_pre:
             finals = [v for v in allowed if not v.is_prerelease]
@@ -333,30 +323,9 @@ class Factory:
         specifiers += [c.specifier for c in self.constraints.get(dep.name, ())]
         versions = self.versions(dep.name)
         admitted = sorted(
-            (self._listed_admitted_by(dep.name, s, versions) for s in specifiers), key=len
+            (self._admissions.listed(dep.name, s, versions) for s in specifiers), key=len
         )
         return any(all(v in other for other in admitted[1:]) for v in admitted[0])
-
-    def _listed_admitted_by(
-        self, name: NormalizedName, specifier: SpecifierSet, versions: ProjectVersions
-    ) -> frozenset[Version]:
-        """The listed versions of ``name`` (yanked ones too) that ``specifier`` admits.
-
-        Kept by the specifier's text: the same limit (``traitlets>=5.3``) comes from many
-        projects as separate objects, and a project lists hundreds of versions; each new
-        requirement on a project then costs set lookups instead of a pass over them all.
-        """
-        key = (name, str(specifier))
-        known = self._listed_admitted.get(key)
-        if known is None:
-            known = frozenset(
-                v
-                for table in (versions.usable, versions.yanked_only)
-                for v in table
-                if specifier.contains(v, prereleases=True)
-            )
-            self._listed_admitted[key] = known
-        return known
 
     def is_satisfied_by(self, requirement: Requirement, candidate: AnyCandidate) -> bool:
         # resolvelib asks this for every pin and every requirement on it, every round.
