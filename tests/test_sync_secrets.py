@@ -94,28 +94,38 @@ def test_an_insecure_index_is_refused_without_showing_its_password(
 
 class ProcessWatch:
     """Every command line of a process this test started, seen in /proc while the watch runs
-    (what `ps` shows), sampled every few milliseconds."""
+    (what `ps` shows), sampled every few milliseconds. A process of ours is read again each
+    time: caught between its fork and its exec, it still shows its parent's command line."""
 
     def __init__(self) -> None:
-        self.processes: dict[int, tuple[int, str]] = {}  # pid -> (parent, command line)
+        # pid -> (parent, the command lines it showed)
+        self.processes: dict[int, tuple[int, set[str]]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     @property
     def seen(self) -> set[str]:
         """The command lines of this process's descendants."""
-        ours = {os.getpid()}
-        grew = True
-        while grew:
-            found = {pid for pid, (parent, _) in self.processes.items() if parent in ours}
-            grew = not found <= ours
-            ours |= found
-        return {line for pid, (_, line) in self.processes.items() if pid in ours}
+        return {
+            line
+            for pid, (_, lines) in list(self.processes.items())
+            if self._is_ours(pid)
+            for line in lines
+        }
+
+    def _is_ours(self, pid: int) -> bool:
+        mine, hops = os.getpid(), 0
+        while pid != mine and pid in self.processes and hops < 64:
+            pid, hops = self.processes[pid][0], hops + 1
+        return pid == mine
 
     def _run(self) -> None:
         while not self._stop.is_set():
             for entry in Path("/proc").iterdir():
-                if not entry.name.isdigit() or int(entry.name) in self.processes:
+                if not entry.name.isdigit():
+                    continue
+                pid = int(entry.name)
+                if pid in self.processes and not self._is_ours(pid):
                     continue
                 try:
                     argv = (entry / "cmdline").read_bytes().split(b"\0")
@@ -125,7 +135,7 @@ class ProcessWatch:
                 parent = int(stat[stat.rfind(")") + 2 :].split()[1])
                 line = " ".join(part.decode(errors="replace") for part in argv).strip()
                 if line:
-                    self.processes[int(entry.name)] = (parent, line)
+                    self.processes.setdefault(pid, (parent, set()))[1].add(line)
             self._stop.wait(0.003)
 
     def __enter__(self) -> ProcessWatch:
