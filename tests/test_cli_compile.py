@@ -286,3 +286,30 @@ def test_the_compile_command_loads_with_the_collector_held_back(
     assert capsys.readouterr().out.startswith("pinlock ")
     assert seen and seen[0][0] >= 100_000 > before[0]
     assert gc.get_threshold() == before
+
+
+def test_a_compile_reads_plain_metadata_without_loading_packaging_metadata(
+    tmp_path: Path, index: IndexServer
+) -> None:
+    # packaging.metadata (the email package's header classes under it) reads only odd headers;
+    # the wheels of the test index have plain ones, so a whole compile never loads it.
+    (tmp_path / "main.in").write_text("alpha\n")
+    code = (
+        "import sys\n"
+        "from pinlock.cli import main\n"
+        "try:\n"
+        f"    main(['compile', '-i', {index.url!r}, '--cache-dir', 'cache', 'main.in'])\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('packaging.metadata')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PIP_CONFIG_FILE": "/dev/null"},
+    )
+    assert result.stdout.splitlines()[-2:] == ["exit 0", "[]"], result.stderr
+    assert (tmp_path / "main.txt").read_text().count("alpha==") == 1

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
@@ -114,7 +113,10 @@ class _Fields:
 
 def _email_fields(header: bytes) -> _Fields:
     """The fields through packaging's email parser: every odd header (encodings, folded or
-    repeated fields) is read here."""
+    repeated fields) is read here. Loaded only then: packaging.metadata brings the email
+    package, a tenth of a compile's start, and plain headers never need it."""
+    from packaging.metadata import parse_email
+
     raw, unparsed = parse_email(header)
     headers = _header_lines(header)
     return _Fields(
