@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import pinlock
 from pinlock.cli.compile import compile_app
-from tests.support.compiling import compile_cli
+from tests.support.compiling import compile_cli, compile_in_fresh_process
 from tests.support.index_server import IndexServer
 
 Factory = Callable[..., Path]
@@ -294,22 +294,10 @@ def test_a_compile_reads_plain_metadata_without_loading_packaging_metadata(
     # packaging.metadata (the email package's header classes under it) reads only odd headers;
     # the wheels of the test index have plain ones, so a whole compile never loads it.
     (tmp_path / "main.in").write_text("alpha\n")
-    code = (
-        "import sys\n"
-        "from pinlock.cli import main\n"
-        "try:\n"
-        f"    main(['compile', '-i', {index.url!r}, '--cache-dir', 'cache', 'main.in'])\n"
-        "except SystemExit as exc:\n"
-        "    print('exit', exc.code)\n"
-        "print(sorted(m for m in sys.modules if m.startswith('packaging.metadata')))\n"
+    status, loaded, err = compile_in_fresh_process(
+        tmp_path,
+        ["-i", index.url, "--cache-dir", "cache", "main.in"],
+        loaded="sorted(m for m in sys.modules if m.startswith('packaging.metadata'))",
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PIP_CONFIG_FILE": "/dev/null"},
-    )
-    assert result.stdout.splitlines()[-2:] == ["exit 0", "[]"], result.stderr
+    assert (status, loaded) == ("exit 0", "[]"), err
     assert (tmp_path / "main.txt").read_text().count("alpha==") == 1

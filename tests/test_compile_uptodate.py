@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 
 from pinlock.compile import CompileRequest, compile_locks
 from tests.support.artifacts import make_wheel
-from tests.support.compiling import compile_cli, pinned_versions
+from tests.support.compiling import compile_cli, compile_in_fresh_process, pinned_versions
 from tests.support.gitrepo import git
 from tests.support.index_server import IndexServer
 
@@ -370,25 +368,13 @@ def test_a_kept_lock_loads_neither_typer_nor_the_http_stack(
     tmp_path: Path, index: IndexServer
 ) -> None:
     _locked(tmp_path, index, "alpha\n")
-    code = (
-        "import sys\n"
-        "from pinlock.cli import main\n"
-        "try:\n"
-        f"    main(['compile', '-i', {index.url!r}, '--cache-dir', 'cache', 'requirements.in'])\n"
-        "except SystemExit as exc:\n"
-        "    print('exit', exc.code)\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'urllib3', 'ssl'}))\n"
+    status, loaded, err = compile_in_fresh_process(
+        tmp_path,
+        ["-i", index.url, "--cache-dir", "cache", "requirements.in"],
+        loaded="sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'urllib3', 'ssl'})",
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "PIP_CONFIG_FILE": "/dev/null"},
-    )
-    assert result.stdout.splitlines()[-2:] == ["exit 0", "[]"], result.stderr
-    assert "up to date" in result.stderr
+    assert (status, loaded) == ("exit 0", "[]"), err
+    assert "up to date" in err
     assert index.requests == []
 
 

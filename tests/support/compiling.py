@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,14 @@ from pinlock.cli import app
 from pinlock.compile import CompileRequest, CompileResult, compile_locks
 from pinlock.lock.txt import read_lock
 
-__all__ = ["compile_cli", "compile_text", "lock_hashes", "pinned_versions", "sha256_of"]
+__all__ = [
+    "compile_cli",
+    "compile_in_fresh_process",
+    "compile_text",
+    "lock_hashes",
+    "pinned_versions",
+    "sha256_of",
+]
 
 
 def pinned_versions(text: str) -> dict[str, str]:
@@ -57,3 +66,30 @@ def compile_cli(
         catch_exceptions=False,
     )
     return result.exit_code, result.stdout, result.stderr
+
+
+def compile_in_fresh_process(cwd: Path, args: list[str], *, loaded: str) -> tuple[str, str, str]:
+    """Run ``pinlock compile args`` in a new interpreter (in ``cwd``, pinlock from this checkout,
+    no pip configuration): ``exit <code>``, what the expression ``loaded`` gives over
+    ``sys.modules`` after the compile (what it imported), and what it wrote on standard error.
+    """
+    code = (
+        "import sys\n"
+        "from pinlock.cli import main\n"
+        "try:\n"
+        f"    main(['compile', *{args!r}])\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code)\n"
+        f"print({loaded})\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+        env={"PYTHONPATH": str(Path(__file__).parents[2] / "src"), "PIP_CONFIG_FILE": "/dev/null"},
+    )
+    lines = result.stdout.splitlines()[-2:]
+    assert len(lines) == 2, result.stderr
+    return lines[0], lines[1], result.stderr
