@@ -57,24 +57,45 @@ def test_a_thread_still_at_work_is_waited_for(tmp_path: Path) -> None:
     assert done.read_text() == "yes"
 
 
-def test_the_commands_end_this_way_only_when_they_are_the_process(tmp_path: Path) -> None:
-    # Called with arguments (as tests and embedders do), a command raises SystemExit to its
-    # caller; run as the process, it ends it, with the same code.
+def test_only_the_scripts_end_the_process_this_way(tmp_path: Path) -> None:
+    # main(), with or without arguments, raises SystemExit to a caller in the process (tests,
+    # embedders); the console scripts and `python -m pinlock` end the process, same code.
     result = run_script(
         """
         import sys
-        from pinlock.cli import main
+        from pinlock.cli import main, script_main
+        from pinlock.cli import compile as compile_cli
 
-        try:
-            main(["compile", "--no-config", "missing.in"])
-        except SystemExit as stop:
-            print("raised", stop.code)
         sys.argv = ["pinlock", "compile", "--no-config", "missing.in"]
-        main()
+        for call in (lambda: main(sys.argv[1:]), main, lambda: compile_cli.main(sys.argv[2:])):
+            try:
+                call()
+            except SystemExit as stop:
+                print("raised", stop.code)
+        script_main()
         print("never reached")
         """,
         tmp_path,
     )
     assert result.returncode == 2
-    assert result.stdout.splitlines() == ["raised 2"]
-    assert result.stderr.count("requirement file not found: missing.in") == 2
+    assert result.stdout.splitlines() == ["raised 2", "raised 2", "raised 2"]
+    assert result.stderr.count("requirement file not found: missing.in") == 4
+
+
+def test_a_closed_standard_output_is_no_error(tmp_path: Path) -> None:
+    # Started with its standard output closed (`>&-`), Python has no sys.stdout to flush.
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import sys\n"
+        "from pinlock.cli.running import finish_process\n"
+        "assert sys.stdout is None\n"
+        "finish_process(0)\n"
+    )
+    result = subprocess.run(
+        ["sh", "-c", f"exec {sys.executable} {script} >&-"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert (result.returncode, result.stderr) == (0, "")

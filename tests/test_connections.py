@@ -138,3 +138,18 @@ def test_a_trusted_https_index_gets_only_the_unchecking_context(
     finally:
         session.close()
     assert contexts_built == [True]
+
+
+def test_without_a_thread_to_build_it_on_the_context_is_built_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A pids limit can refuse the builder thread: no request may wait for it forever.
+    def refused(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refused)
+    contexts = connections_module.TlsContexts(IndexSettings())
+    first = contexts.start(trusted=False)
+    assert first.done()
+    assert isinstance(contexts.get(trusted=False), ssl.SSLContext)
+    assert contexts.start(trusted=False) is first

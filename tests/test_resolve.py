@@ -5,6 +5,7 @@ Every test declares a tiny index in memory (tests/support/fakes.py): no HTTP, no
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -639,6 +640,39 @@ def test_the_prefetcher_reads_only_cheap_metadata_and_never_builds() -> None:
     ]
     # What only a build could tell is left to the resolver.
     assert "behind-sdist" not in index.files.asked
+
+
+def test_without_threads_to_walk_with_the_resolver_reads_everything_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A pids limit can refuse new threads: the walk is left out, the resolution is the same.
+    index = FakeIndex()
+    index.release("app", "1.0", "lib")
+    index.release("lib", "1.0")
+
+    def refused(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refused)
+    assert pins(run(index, "app")) == {"app": "1.0", "lib": "1.0"}
+    assert index.metadata.peeked == []
+
+
+def test_a_defect_met_by_a_walk_is_raised_by_close_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = FakeIndex()
+    index.release("app", "1.0")
+    factory = Factory(
+        files=index.files, metadata=index.metadata, options=ResolveOptions(target=LINUX)
+    )
+
+    def broken(name: str) -> object:
+        raise ZeroDivisionError("a defect, not a failed read")
+
+    monkeypatch.setattr(factory, "versions", broken)
+    prefetcher = Prefetcher(factory)
+    prefetcher.submit([PackagingRequirement("app")])
+    with pytest.raises(ZeroDivisionError):
+        prefetcher.close(wait=True)
 
 
 def test_the_prefetcher_walks_what_extras_bring_and_goes_deepest_first() -> None:

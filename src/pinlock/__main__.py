@@ -1,6 +1,6 @@
 """``python -m pinlock``."""
 
-from pinlock.cli import main
+from pinlock.cli import script_main
 
 if __name__ == "__main__":
-    main()
+    script_main()

@@ -16,7 +16,7 @@ from pinlock.cli.heap import few_collections_while_importing
 if TYPE_CHECKING:
     import typer
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "script_main"]
 
 
 def __getattr__(name: str) -> typer.Typer:
@@ -28,7 +28,18 @@ def __getattr__(name: str) -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run ``pinlock`` with ``argv`` (default: the process arguments)."""
+    """Run ``pinlock`` with ``argv`` (default: the process arguments); it ends with SystemExit,
+    for a caller in this process to catch."""
+    _run(argv, own_process=False)
+
+
+def script_main() -> None:
+    """The ``pinlock`` script and ``python -m pinlock``: ``main``, then the process ends
+    without the interpreter's teardown (``running.finish_process``)."""
+    _run(None, own_process=True)
+
+
+def _run(argv: list[str] | None, *, own_process: bool) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["sync"]:
         with few_collections_while_importing():
@@ -36,21 +47,21 @@ def main(argv: list[str] | None = None) -> None:
 
         code = fast_main(args[1:])
         if code is not None:
-            _finish(code, in_process=argv is not None)
+            _finish(code, own_process=own_process)
     if args[:1] == ["compile"]:
         with few_collections_while_importing():
             from pinlock.cli.compile import fast_main as fast_compile
 
         code = fast_compile(args[1:])
         if code is not None:
-            _finish(code, in_process=argv is not None)
+            _finish(code, own_process=own_process)
     from pinlock.cli.commands import run
 
     run(args)
 
 
-def _finish(code: int, *, in_process: bool) -> NoReturn:
-    if in_process:  # called with arguments, as tests do: the caller's process goes on
+def _finish(code: int, *, own_process: bool) -> NoReturn:
+    if not own_process:
         raise SystemExit(code)
     from pinlock.cli.running import finish_process
 

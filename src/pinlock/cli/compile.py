@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from pinlock.compile.request import LockFormat, Newline
     from pinlock.progress import Progress
 
-__all__ = ["EXAMPLES", "HELP", "fast_main", "main", "run_compile"]  # and compile_app, on first use
+# and compile_app, on first use
+__all__ = ["EXAMPLES", "HELP", "fast_main", "main", "run_compile", "script_main"]
 
 HELP = (
     "Compile requirement files (.in) into fully pinned, hashed locks (.txt).\n\n"
@@ -405,12 +406,23 @@ def __getattr__(name: str) -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """The ``pinlock-compile`` script: the quick reader, else the typer command."""
+    """The ``pinlock-compile`` command: the quick reader, else the typer command; it ends with
+    SystemExit, for a caller in this process to catch."""
+    _main(argv, own_process=False)
+
+
+def script_main() -> None:
+    """The ``pinlock-compile`` script: ``main``, then the process ends without the interpreter's
+    teardown (``running.finish_process``)."""
+    _main(None, own_process=True)
+
+
+def _main(argv: Sequence[str] | None, *, own_process: bool) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     code = fast_main(args)
     if code is None:
         __getattr__("compile_app")(args=args, prog_name="pinlock-compile")
         return
-    if argv is None:  # this process is the command
+    if own_process:
         finish_process(code)
     raise SystemExit(code)

@@ -47,9 +47,11 @@ def no_collections() -> Iterator[None]:
             # Everything made meanwhile would be the youngest generation, and the collector's
             # first pass, at the next allocation, would walk it all (30 ms after a cold jupyter
             # compile): moved to the oldest generation instead, it waits for a full pass.
-            gc.freeze()
-            gc.unfreeze()
-            gc.enable()
+            try:
+                gc.freeze()
+                gc.unfreeze()
+            finally:
+                gc.enable()
 
 
 def _few_malloc_arenas() -> None:

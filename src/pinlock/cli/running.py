@@ -123,6 +123,8 @@ def finish_process(code: int) -> NoReturn:
         atexit._run_exitfuncs()
     finally:
         for stream in (sys.stdout, sys.stderr):
+            if stream is None:  # closed when the process started (`>&-`): nothing to flush
+                continue
             try:
                 stream.flush()
             except (OSError, ValueError):

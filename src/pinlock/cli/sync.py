@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pinlock.sync import SyncReport
     from pinlock.sync.plan import Plan
 
-__all__ = ["EXAMPLES", "HELP", "fast_main", "main", "run_sync", "typer_main"]
+__all__ = ["EXAMPLES", "HELP", "fast_main", "main", "run_sync", "script_main", "typer_main"]
 
 HELP = (
     "Make a virtual environment contain exactly what LOCK files say.\n\n"
@@ -199,12 +199,23 @@ def typer_main(argv: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """The ``pinlock-sync`` script: the quick reader, else the typer command."""
+    """The ``pinlock-sync`` command: the quick reader, else the typer command; it ends with
+    SystemExit, for a caller in this process to catch."""
+    _main(argv, own_process=False)
+
+
+def script_main() -> None:
+    """The ``pinlock-sync`` script: ``main``, then the process ends without the interpreter's
+    teardown (``running.finish_process``)."""
+    _main(None, own_process=True)
+
+
+def _main(argv: Sequence[str] | None, *, own_process: bool) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     code = fast_main(args)
     if code is None:
         typer_main(args)
         return
-    if argv is None:  # this process is the command
+    if own_process:
         finish_process(code)
     raise SystemExit(code)

@@ -93,7 +93,10 @@ class TlsContexts:
             except BaseException as error:  # every waiter hears it; none waits forever
                 future.set_exception(error)
 
-        threading.Thread(target=build, name="pinlock-tls", daemon=True).start()
+        try:
+            threading.Thread(target=build, name="pinlock-tls", daemon=True).start()
+        except RuntimeError:  # no thread to be had (a pids limit): built here instead
+            build()
         return future
 
     def get(self, *, trusted: bool) -> ssl.SSLContext:

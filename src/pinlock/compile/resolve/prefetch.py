@@ -46,6 +46,7 @@ class Prefetcher:
         self._threads: list[threading.Thread] = []
         self._changed = threading.Condition()
         self._closed = False
+        self._failure: BaseException | None = None
 
     def submit(self, requirements: Iterable[Requirement]) -> None:
         """Start walking from these requirements (markers are evaluated for the target)."""
@@ -67,14 +68,21 @@ class Prefetcher:
                     # A daemon: should close() be missed, an idle walker never holds the
                     # process open (what a walker writes to the cache is renamed into place
                     # whole, so one ended mid-walk leaves nothing half-written).
-                    thread = threading.Thread(
-                        target=self._work,
-                        name=f"pinlock-prefetch_{len(self._threads)}",
-                        daemon=True,
-                    )
-                    self._threads.append(thread)
-                    thread.start()
+                    self._start_walker()
                 self._changed.notify()
+
+    def _start_walker(self) -> None:
+        thread = threading.Thread(
+            target=self._work, name=f"pinlock-prefetch_{len(self._threads)}", daemon=True
+        )
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had (a pids limit): walk with those there are
+            self._workers = len(self._threads)
+            if not self._threads:  # none at all: the resolver reads everything itself
+                self._waiting.clear()
+            return
+        self._threads.append(thread)
 
     def _work(self) -> None:
         while True:
@@ -87,8 +95,10 @@ class Prefetcher:
                 self._busy += 1
             try:
                 self._visit(req, depth)
-            except Exception:  # a guess that fails is the resolver's to meet, when it asks
-                pass
+            except BaseException as error:  # not an index's or a file's fault: a defect
+                # Kept for close(wait=True) to raise; the run goes on (the resolver meets
+                # whatever this walk would have read when it asks).
+                self._failure = self._failure or error
             finally:
                 with self._changed:
                     self._busy -= 1
@@ -126,7 +136,8 @@ class Prefetcher:
     def close(self, *, wait: bool = False) -> None:
         """Stop walking: walks not yet started are dropped, and those under way are waited
         for (a fetch cannot be cut short), so nothing of this run still runs when the resolver
-        returns, nor writes the cache after it. With ``wait``, every walk is finished first."""
+        returns, nor writes the cache after it. With ``wait``, every walk is finished first,
+        and an error no walk should meet (a defect, not a failed read) is raised."""
         with self._changed:
             if wait:
                 while self._waiting or self._busy:
@@ -137,3 +148,5 @@ class Prefetcher:
             threads = list(self._threads)
         for thread in threads:
             thread.join()
+        if wait and self._failure is not None:
+            raise self._failure
