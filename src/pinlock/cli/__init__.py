@@ -61,8 +61,6 @@ def _run(argv: list[str] | None, *, own_process: bool) -> None:
 
 
 def _finish(code: int, *, own_process: bool) -> NoReturn:
-    if not own_process:
-        raise SystemExit(code)
-    from pinlock.cli.running import finish_process
+    from pinlock.cli.running import end_command
 
-    finish_process(code)
+    end_command(code, own_process=own_process)

@@ -26,8 +26,8 @@ from pinlock.cli.running import (
     echo_json,
     error_json,
     exit_code_of,
-    finish_process,
     print_version,
+    run_script,
 )
 from pinlock.errors import PinlockError
 
@@ -418,11 +418,9 @@ def script_main() -> None:
 
 
 def _main(argv: Sequence[str] | None, *, own_process: bool) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
-    code = fast_main(args)
-    if code is None:
-        __getattr__("compile_app")(args=args, prog_name="pinlock-compile")
-        return
-    if own_process:
-        finish_process(code)
-    raise SystemExit(code)
+    run_script(
+        argv,
+        own_process=own_process,
+        quick=fast_main,
+        full=lambda args: __getattr__("compile_app")(args=args, prog_name="pinlock-compile"),
+    )

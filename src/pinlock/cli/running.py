@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn
 
 from pinlock.errors import Interrupted, PinlockError, SyncFailed
@@ -24,10 +24,12 @@ __all__ = [
     "JSON_VERSION",
     "echo",
     "echo_json",
+    "end_command",
     "error_json",
     "exit_code_of",
     "finish_process",
     "print_version",
+    "run_script",
 ]
 
 # The exit status of a process stopped by SIGINT, as shells report it.
@@ -130,3 +132,28 @@ def finish_process(code: int) -> NoReturn:
             except (OSError, ValueError):
                 code = code or 120  # what Python exits with when it cannot flush them
         os._exit(code)
+
+
+def end_command(code: int, *, own_process: bool) -> NoReturn:
+    """End a command with ``code``: the process itself when the command is the process (its
+    script), else SystemExit, for a caller in this process to catch."""
+    if own_process:
+        finish_process(code)
+    raise SystemExit(code)
+
+
+def run_script(
+    argv: Sequence[str] | None,
+    *,
+    own_process: bool,
+    quick: Callable[[list[str]], int | None],
+    full: Callable[[list[str]], object],
+) -> None:
+    """A command's script: the quick reader ``quick`` (None when the command line is not an
+    ordinary one), else the typer command ``full``; ``argv`` defaults to the process's."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    code = quick(args)
+    if code is None:
+        full(args)
+        return
+    end_command(code, own_process=own_process)

@@ -8,7 +8,6 @@ typer command, which then explains the problem. This module does not import type
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -22,8 +21,8 @@ from pinlock.cli.running import (
     echo_json,
     error_json,
     exit_code_of,
-    finish_process,
     print_version,
+    run_script,
 )
 from pinlock.errors import PinlockError
 
@@ -211,11 +210,4 @@ def script_main() -> None:
 
 
 def _main(argv: Sequence[str] | None, *, own_process: bool) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
-    code = fast_main(args)
-    if code is None:
-        typer_main(args)
-        return
-    if own_process:
-        finish_process(code)
-    raise SystemExit(code)
+    run_script(argv, own_process=own_process, quick=fast_main, full=typer_main)
