@@ -145,3 +145,24 @@ def test_refused_credentials_fail_without_showing_them(
     assert "wrong-secret-1" not in message
     assert f"http://{shown}127.0.0.1" in message
     assert "were refused" in message
+
+
+@pytest.mark.usefixtures("private_files")
+@pytest.mark.parametrize("mode", ["userinfo", "token"])
+def test_the_cache_keeps_no_credentials_and_a_kept_lock_still_renders(
+    mode: str,
+    tmp_path: Path,
+    index_factory: Callable[..., IndexServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Parsed pages and lock records are filed without the index's credentials; a second run
+    # (its lock kept from the record) puts the configured URL back and writes the same lock.
+    index, url = _private_index(mode, index_factory, tmp_path, monkeypatch)
+    first = _compile(tmp_path, url)
+    index.clear_log()
+    assert _compile(tmp_path, url) == first
+    assert not any(r.path.endswith("/alpha/") for r in index.requests)
+    secret = (SECRET if mode == "userinfo" else TOKEN).encode()
+    kept = [path for path in (tmp_path / "cache").rglob("*") if path.is_file()]
+    assert kept and [path for path in kept if secret in path.read_bytes()] == []
+    assert secret.decode() not in first

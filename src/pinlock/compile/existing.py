@@ -38,6 +38,7 @@ from pinlock.lock.model import Lock, LockedPackage
 from pinlock.lock.txt import LockHeader, read_lock, render_lock
 from pinlock.reqfile import ParsedRequirements
 from pinlock.target import Target
+from pinlock.urls import strip_userinfo
 
 if TYPE_CHECKING:
     from pinlock.compile.session import CompileSession
@@ -231,6 +232,15 @@ def _lock_packages(
     cell: CellFrame, resolution: Resolution, pins: PinFacts, projects: ProjectInputs
 ) -> tuple[LockedPackage, ...]:
     assert cell.out is not None
+    # A lock record keeps indexes without credentials: the configured URLs stand in for them.
+    configured = [cell.default_index, cell.options.index_url, *cell.options.extra_index_urls]
+    if cell.flavour is not None:
+        configured.append(cell.flavour.index)
+    by_plain = {strip_userinfo(url)[0]: url for url in configured if url}
+    pins = {
+        name: (hashes, None if index is None else by_plain.get(index, index))
+        for name, (hashes, index) in pins.items()
+    }
     packages = confirmed_packages(resolution, pins, lock_dir=cell.out.parent)
     return emitted(packages, resolution, cell.request, projects, {})
 

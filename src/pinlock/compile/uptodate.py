@@ -33,7 +33,7 @@ from pinlock.lock.model import Lock, LockedPackage
 from pinlock.pyproject import static_project_metadata
 from pinlock.reqfile import ReqLine
 from pinlock.target import Target
-from pinlock.urls import local_path, redact_url
+from pinlock.urls import local_path, redact_url, strip_userinfo
 
 __all__ = [
     "LockRecord",
@@ -143,7 +143,12 @@ def remember_lock(cache: Cache, text: str, record: LockRecord) -> None:
         ],
         "pins": None
         if record.pins is None
-        else {name: [list(hashes), index] for name, (hashes, index) in record.pins.items()},
+        else {
+            # The index without its credentials: the cache keeps no secret (``existing`` puts
+            # the configured URL back when it renders the lock again).
+            name: [list(hashes), None if index is None else strip_userinfo(index)[0]]
+            for name, (hashes, index) in record.pins.items()
+        },
     }
     cache.put(_RECORDS, _text_key(text), json.dumps(data).encode())
 

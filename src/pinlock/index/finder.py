@@ -32,7 +32,7 @@ from pinlock.index.pagecache import CachedPage, PageCache
 from pinlock.index.pages import html_records, json_records, not_an_index_page
 from pinlock.index.uploaded import uploaded_before
 from pinlock.store import ArtifactStore
-from pinlock.urls import local_path, url_filename
+from pinlock.urls import local_path, strip_userinfo, url_filename
 
 __all__ = ["PackageFinder"]
 
@@ -296,7 +296,9 @@ class PackageFinder:
         when used (``pagecache.KeptRecords``)."""
         if kept is None or self._pages is None:
             return parse(response.body)
-        context = (response.url, source, project or "", media_type)
+        # Kept on disk: the source's credentials are not part of it (the same page, read with
+        # other credentials, is the same page).
+        context = (response.url, strip_userinfo(source)[0], project or "", media_type)
         return self._pages.kept_records(kept, context, parse)
 
     # -- digests -------------------------------------------------------------------------
