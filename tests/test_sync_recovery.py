@@ -267,7 +267,7 @@ def test_staging_folders_of_unpacked_wheels_left_by_a_dead_run_are_removed(tmp_p
     dead_pid = subprocess.Popen(["true"])  # a process that no longer runs
     dead_pid.wait()
     cache = Cache(tmp_path / "cache")
-    bucket = cache.root / "unpacked" / "ab"
+    bucket = cache.root / "unpacked"
     left = bucket / f".staging-{dead_pid.pid}-x1"
     mine = bucket / f".staging-{os.getpid()}-x2"
     # A pid this process cannot see may run in another container sharing the cache: its

@@ -49,8 +49,10 @@ class Cache:
         if not _BUCKET.fullmatch(bucket):
             raise ValueError(f"bad cache bucket name: {bucket!r}")
         name = key if _HEX_DIGEST.fullmatch(key) else hashlib.sha256(key.encode()).hexdigest()
+        # One folder per bucket: a cold compile files hundreds of entries, and every folder
+        # made for them costs more than the file itself (file systems spread new folders).
         # One join: a run asks for hundreds of entries, and each / of a Path costs.
-        return self.root / f"{bucket}/{name[:2]}/{name[2:]}"
+        return self.root / f"{bucket}/{name}"
 
     def get(self, bucket: str, key: str) -> bytes | None:
         try:
@@ -58,22 +60,23 @@ class Cache:
         except (FileNotFoundError, NotADirectoryError):
             return None
 
-    def put(self, bucket: str, key: str, data: bytes) -> Path:
-        """Write the entry: whole or not at all, whatever other threads and processes write."""
+    def put(self, bucket: str, key: str, data: bytes, *more: bytes) -> Path:
+        """Write the entry (``data`` and then each of ``more``, which spares joining large
+        parts in memory): whole or not at all, whatever other threads and processes write."""
         target = self.path(bucket, key)
         folder = target.parent
         if folder not in self._folders:
             folder.mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
         try:
-            self._write(folder, target, data)
+            self._write(folder, target, (data, *more))
         except FileNotFoundError:
             # The folder went away since it was made (the cache was cleared): once more.
             folder.mkdir(parents=True, exist_ok=True)
-            self._write(folder, target, data)
+            self._write(folder, target, (data, *more))
         return target
 
-    def _write(self, folder: Path, target: Path, data: bytes) -> None:
+    def _write(self, folder: Path, target: Path, parts: tuple[bytes, ...]) -> None:
         prefix = f"{folder}{os.sep}.tmp-{os.getpid()}-"
         for _ in range(_NAME_TRIES):
             tmp_name = f"{prefix}{next(_SERIAL)}"
@@ -86,9 +89,10 @@ class Cache:
             raise FileExistsError(f"no free temporary name in {folder}")
         try:
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
+                for part in parts:
+                    view = memoryview(part)
+                    while view:
+                        view = view[os.write(fd, view) :]
             finally:
                 os.close(fd)
             Path(tmp_name).replace(target)

@@ -132,7 +132,7 @@ def clean_store(cache: Cache) -> None:
     """Remove the staging folders of the artifact store and of the unpacked wheels
     (``unpacked``) whose process no longer runs, and damaged unpacked wheels moved aside."""
     entries: list[Path] = []
-    for root in (cache.root / "files", *_subfolders(cache.root / "unpacked")):
+    for root in (cache.root / "files", cache.root / "unpacked"):
         with contextlib.suppress(OSError):
             entries.extend(
                 entry
@@ -154,13 +154,6 @@ def clean_store(cache: Cache) -> None:
             stale = age > _OLD_STAGING_SECONDS
         if stale:
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _subfolders(folder: Path) -> list[Path]:
-    try:
-        return [entry for entry in folder.iterdir() if entry.is_dir()]
-    except OSError:
-        return []
 
 
 def _running(pid: int) -> bool:
