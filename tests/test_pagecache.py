@@ -3,7 +3,6 @@ not asked for at all, unchanged bytes not parsed again; ``--refresh`` ignores wh
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,8 @@ import pytest
 from pinlock.cache import Cache
 from pinlock.index import finder as finder_module
 from pinlock.index.http import HttpResponse
-from pinlock.index.pagecache import PageCache
+from pinlock.index.pagecache import CachedPage, PageCache
+from pinlock.index.pages import html_records
 from tests.support.compiling import compile_cli, pinned_versions
 from tests.support.index_server import IndexServer
 
@@ -135,19 +135,6 @@ def test_refresh_reads_metadata_again(
     assert len([r for r in index.requests if r.path.endswith(".metadata")]) == 2
 
 
-def test_a_page_kept_by_an_earlier_version_is_read(tmp_path: Path) -> None:
-    # Earlier pinlock kept the head and the body in one entry.
-    cache = Cache(tmp_path / "cache")
-    url = "https://index.example/simple/alpha/"
-    head = {"status": 200, "url": url, "content-type": "text/html"}
-    cache.put("index-pages", url, json.dumps(head).encode() + b"\n<a href='x'>x</a>")
-    kept = PageCache(cache).get(url)
-    assert kept is not None
-    assert kept.response.body == b"<a href='x'>x</a>"
-    assert kept.validators() == {}
-    assert not kept.is_fresh()
-
-
 def test_a_replaced_page_leaves_no_old_body(tmp_path: Path) -> None:
     cache = Cache(tmp_path / "cache")
     pages = PageCache(cache)
@@ -156,19 +143,39 @@ def test_a_replaced_page_leaves_no_old_body(tmp_path: Path) -> None:
     def answer(body: bytes) -> HttpResponse:
         return HttpResponse(url=url, status=200, headers={"etag": '"1"'}, body=body)
 
-    first = pages.put(url, answer(b"one"))
-    second = pages.put(url, answer(b"two"))
-    assert first is not None and second is not None
-    assert not cache.path("page-bodies", first.digest).exists()
+    def keep(body: bytes) -> CachedPage:
+        page = pages.put(url, answer(body))
+        assert page is not None
+        context = (url, "https://index.example/simple/", "alpha", "text/html")
+        pages.kept_records(page, context, lambda b: html_records(b, page_url=url, project=None))
+        return page
+
+    first = keep(b"<a href='alpha-1.0.tar.gz'>one</a>")
+    assert cache.path("parsed-pages", first.digest).is_file()
+    second = keep(b"<a href='alpha-2.0.tar.gz'>two</a>")
+    assert not cache.path("parsed-pages", first.digest).exists()
     kept = pages.get(url)
-    assert kept is not None and kept.response.body == b"two"
+    assert kept is not None and kept.digest == second.digest
+    assert kept.response.body == b""  # read from the cache: the body stays there
     assert kept.validators() == {"If-None-Match": '"1"'}
     assert PageCache(cache, refresh=True).get(url) is None
 
 
-def test_kept_records_are_read_from_the_cache_each_time_they_are_used(tmp_path: Path) -> None:
-    from pinlock.index.pages import html_records
+def test_a_page_whose_files_were_never_kept_is_not_kept(tmp_path: Path) -> None:
+    # A run that stopped between keeping the head and parsing the page left no files: the
+    # page is asked for again (unconditionally), not read as empty.
+    cache = Cache(tmp_path / "cache")
+    pages = PageCache(cache)
+    url = "https://index.example/simple/alpha/"
+    answer = HttpResponse(url=url, status=200, headers={"etag": '"1"'}, body=b"<a>x</a>")
+    assert pages.put(url, answer) is not None
+    assert pages.get(url) is None
+    missing = HttpResponse(url=url, status=404, headers={}, body=b"")
+    assert pages.put(url, missing) is not None
+    assert pages.get(url) is not None  # an absence needs no files
 
+
+def test_kept_records_are_read_from_the_cache_each_time_they_are_used(tmp_path: Path) -> None:
     url = "https://index.example/simple/alpha/"
     body = b'<a href="../../files/alpha-1.0-py3-none-any.whl#sha256=ab">alpha</a>'
     pages = PageCache(Cache(tmp_path / "cache"))
@@ -193,3 +200,8 @@ def test_kept_records_are_read_from_the_cache_each_time_they_are_used(tmp_path: 
     assert parsed == [len(body)]
     assert len(other) == 1
     assert parsed == [len(body), len(body)]
+    # Read back from the cache (no body in hand), the page is parsed from the kept body.
+    kept = pages.get(url)
+    assert kept is not None and kept.response.body == b""
+    assert list(pages.kept_records(kept, context, parse)) == expected
+    assert parsed == [len(body), len(body), len(body)]

@@ -8,10 +8,12 @@ reads the kept page instead of asking. A page's absence (404: the project is not
 index) is an answer too, kept alike. Keys and stored URLs carry no credentials.
 
 Each page is kept as a small head (status, URL, type, validators, freshness, the body's sha256)
-and its body, filed by that sha256; the files a page lists are kept parsed beside the body
-(``parsed``/``keep_parsed``), so a page fetched again with the same bytes, as indexes without
-validators send it, is not parsed again. ``refresh`` ignores the kept pages (nothing is
-revalidated or fresh) but still keeps what is read.
+and, filed by that sha256, the files it lists as parsed (``kept_records``) followed by its body:
+a page fetched again with the same bytes, as indexes without validators send it, is not parsed
+again, and a run that finds the page kept reads only the parsed files (the body is read only
+when the page must be parsed again, as by a newer pinlock). A cold run so writes two files a
+page. ``refresh`` ignores the kept pages (nothing is revalidated or fresh) but still keeps
+what is read.
 """
 
 from __future__ import annotations
@@ -35,19 +37,19 @@ from pinlock.urls import strip_userinfo
 __all__ = ["CachedPage", "KeptRecords", "PageCache"]
 
 _HEADS = "index-pages"
-_BODIES = "page-bodies"
 _PARSED = "parsed-pages"
 # Bumped whenever FileRecord or the parsers change what they make of the same bytes; records
 # hold packaging's Version and Tag objects, so packaging's version is part of it too.
-_PARSED_FORMAT = f"4 packaging {packaging.__version__}"
+_PARSED_FORMAT = f"5 packaging {packaging.__version__}"
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CachedPage:
-    """A kept page: ``response`` as first read, ``digest`` the sha256 of its body, what
-    revalidates it, and until when (seconds since the epoch) it is fresh without asking."""
+    """A kept page: ``response`` as first read (read from the cache: without its body, which
+    stays with the parsed files), ``digest`` the sha256 of its body, what revalidates it, and
+    until when (seconds since the epoch) it is fresh without asking."""
 
     response: HttpResponse
     digest: str
@@ -94,16 +96,14 @@ class PageCache:
             fresh_until=_fresh_until(response.headers),
         )
         previous = self._head(url)
-        previous_digest = previous.get("body") if previous is not None else None
-        if previous_digest != digest or not self._cache.path(_BODIES, digest).is_file():
-            self._cache.put(_BODIES, digest, response.body)
-        self._write_head(url, page)
-        if previous is not None and previous_digest != digest and previous["status"] == 200:
-            # The old bytes are of no more use to this URL. (Another URL with the very same
-            # page would find them gone and ask its index again; 404 answers, alike for every
+        head = _head_of(page)
+        if head != previous:
+            self._cache.put(_HEADS, _key(url), json.dumps(head).encode())
+        if previous is not None and previous["body"] != digest and previous["status"] == 200:
+            # The old page is of no more use to this URL. (Another URL with the very same
+            # page would find it gone and ask its index again; 404 answers, alike for every
             # project an index lacks, are never removed.)
-            for bucket in (_BODIES, _PARSED):
-                self._cache.path(bucket, str(previous_digest)).unlink(missing_ok=True)
+            self._cache.path(_PARSED, str(previous["body"])).unlink(missing_ok=True)
         return page
 
     def revalidated(self, url: str, page: CachedPage, answer: HttpResponse) -> CachedPage:
@@ -115,25 +115,27 @@ class PageCache:
             last_modified=headers.get("last-modified") or page.last_modified,
             fresh_until=_fresh_until(headers),
         )
-        self._write_head(url, renewed)
+        self._cache.put(_HEADS, _key(url), json.dumps(_head_of(renewed)).encode())
         return renewed
 
-    def parsed(self, page: CachedPage, context: Sequence[str]) -> list[FileRecord] | None:
+    def _kept(self, page: CachedPage, context: Sequence[str]) -> list[FileRecord] | bytes | None:
         """The files ``page`` was found to list when read in ``context`` (its URL, source,
-        project and media type), or None when it was not parsed so before."""
-        data = self._cache.get(_PARSED, page.digest)
-        if data is None:
-            return None
+        project and media type); when it was parsed so in another context (or by another
+        pinlock), its body to parse again; None when neither is kept."""
         try:
-            # The cache is the user's own folder, as pip's and uv's caches are: unpickling
-            # there is as safe as the interpreter's own files, and far cheaper than parsing
-            # (records are plain tuples of strings: unpickled at C speed).
-            stored_context, files = pickle.loads(data)
-        except Exception:
-            return None  # damaged or from another version: parse again
-        if stored_context != (_PARSED_FORMAT, *context) or not isinstance(files, list):
+            with self._cache.path(_PARSED, page.digest).open("rb") as entry:
+                try:
+                    # The cache is the user's own folder, as pip's and uv's caches are:
+                    # unpickling there is as safe as the interpreter's own files, and far
+                    # cheaper than parsing (records are tuples of strings: read at C speed).
+                    stored_context, files = pickle.load(entry)
+                except Exception:
+                    return None  # damaged, or from a pinlock that kept pages otherwise
+                if stored_context == (_PARSED_FORMAT, *context) and isinstance(files, list):
+                    return files
+                return entry.read() or None
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        return files
 
     def kept_records(
         self, page: CachedPage, context: Sequence[str], parse: Callable[[bytes], list[FileRecord]]
@@ -142,59 +144,43 @@ class PageCache:
         read from the cache again whenever they are used (``KeptRecords``)."""
         if self._cache.path(_PARSED, page.digest).is_file():
             return KeptRecords(self, page, context, parse)
-        records = parse(page.response.body)
-        self.keep_parsed(page, context, records)
+        body = page.response.body
+        if not body and page.response.status == 200:
+            raise _replaced(page)
+        records = parse(body)
+        self._keep(page.digest, context, records, body)
         return KeptRecords(self, page, context, parse, fresh=records)
 
     def _records(
         self, page: CachedPage, context: Sequence[str], parse: Callable[[bytes], list[FileRecord]]
     ) -> list[FileRecord]:
-        records = self.parsed(page, context)
-        if records is None:  # kept under another context, or damaged: parse the body again
-            body = self._cache.get(_BODIES, page.digest)
-            if body is None:
-                raise NetworkError(
-                    page.response.url, 1, "its kept page was replaced while this run read it"
-                )
-            records = parse(body)
-            self.keep_parsed(page, context, records)
+        kept = self._kept(page, context)
+        if kept is None:
+            raise _replaced(page)
+        if isinstance(kept, list):
+            return kept
+        records = parse(kept)  # kept under another context, or by another pinlock
+        self._keep(page.digest, context, records, kept)
         return records
 
-    def keep_parsed(
-        self, page: CachedPage, context: Sequence[str], files: list[FileRecord]
+    def _keep(
+        self, digest: str, context: Sequence[str], files: list[FileRecord], body: bytes
     ) -> None:
-        data = pickle.dumps(((_PARSED_FORMAT, *context), files), protocol=pickle.HIGHEST_PROTOCOL)
-        self._cache.put(_PARSED, page.digest, data)
+        parsed = pickle.dumps(((_PARSED_FORMAT, *context), files), protocol=pickle.HIGHEST_PROTOCOL)
+        self._cache.put(_PARSED, digest, parsed, body)
 
     # -- storage ---------------------------------------------------------------------------
-
-    def _write_head(self, url: str, page: CachedPage) -> None:
-        response = page.response
-        head = {
-            "status": response.status,
-            "url": strip_userinfo(response.url)[0],
-            "content-type": response.headers.get("content-type", ""),
-            "body": page.digest,
-            "etag": page.etag,
-            "last-modified": page.last_modified,
-            "fresh-until": page.fresh_until,
-        }
-        self._cache.put(_HEADS, _key(url), json.dumps(head).encode())
 
     def _head(self, url: str) -> dict[str, object] | None:
         data = self._cache.get(_HEADS, _key(url))
         if data is None:
             return None
-        head_line, _, legacy_body = data.partition(b"\n")
         try:
-            head = json.loads(head_line)
+            head = json.loads(data)
         except ValueError:
             return None
         if not isinstance(head, dict) or not isinstance(head.get("status"), int):
             return None  # a damaged entry is as good as none
-        if "body" not in head:  # written by an earlier pinlock: the body follows the head
-            head["legacy-body"] = legacy_body
-            head["body"] = hashlib.sha256(legacy_body).hexdigest()
         return head
 
     def _read(self, url: str) -> CachedPage | None:
@@ -208,12 +194,10 @@ class PageCache:
             fresh = float(fresh_until) if isinstance(fresh_until, int | float) else None
         except (ValueError, KeyError, TypeError):
             return None
-        legacy = head.get("legacy-body")
-        body = legacy if isinstance(legacy, bytes) else self._cache.get(_BODIES, digest)
-        if body is None:
-            return None
+        if status == 200 and not self._cache.path(_PARSED, digest).is_file():
+            return None  # the run that read it ended before keeping its files
         response = HttpResponse(
-            url=page_url, status=status, headers={"content-type": content_type}, body=body
+            url=page_url, status=status, headers={"content-type": content_type}, body=b""
         )
         return CachedPage(
             response=response,
@@ -260,6 +244,23 @@ class KeptRecords(Collection[FileRecord]):
 
     def __contains__(self, item: object) -> bool:
         return item in self._pages._records(self._page, self._context, self._parse)
+
+
+def _head_of(page: CachedPage) -> dict[str, object]:
+    response = page.response
+    return {
+        "status": response.status,
+        "url": strip_userinfo(response.url)[0],
+        "content-type": response.headers.get("content-type", ""),
+        "body": page.digest,
+        "etag": page.etag,
+        "last-modified": page.last_modified,
+        "fresh-until": page.fresh_until,
+    }
+
+
+def _replaced(page: CachedPage) -> NetworkError:
+    return NetworkError(page.response.url, 1, "its kept page was replaced while this run read it")
 
 
 def _fresh_until(headers: Mapping[str, str]) -> float | None:
