@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from pinlock.index import pageworker
 from tests.support.artifacts import make_sdist, make_wheel
 from tests.support.index_server import IndexServer
 
@@ -36,6 +37,37 @@ def _isolate_environment(
     # Credentials come from the files a test writes, never from this machine's netrc.
     monkeypatch.delenv("NETRC", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache_home))
+
+
+@pytest.fixture(autouse=True)
+def _no_page_worker(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compiles run in this process read their pages themselves, as when the page worker
+    cannot start: what a test patches here sees every read, and no helper process starts per
+    compile. Tests of the worker ask for it (``page_worker``); compiles run as programs use it."""
+    if "page_worker" in request.fixturenames:
+        return
+
+    def refused(_settings: pageworker.WorkerSettings) -> pageworker.PageWorker:
+        raise OSError("no page worker in this test")
+
+    monkeypatch.setattr(pageworker, "prestart", lambda: None)
+    monkeypatch.setattr(pageworker, "PageWorker", refused)
+
+
+@pytest.fixture
+def page_worker(monkeypatch: pytest.MonkeyPatch) -> list[pageworker.PageWorker]:
+    """The page workers compiles in this process start (and wait for, so that every page is
+    the worker's to read)."""
+    made: list[pageworker.PageWorker] = []
+
+    class Waited(pageworker.PageWorker):
+        def __init__(self, settings: pageworker.WorkerSettings) -> None:
+            super().__init__(settings)
+            made.append(self)
+            assert self.wait_until_ready(60), "the page worker did not start"
+
+    monkeypatch.setattr(pageworker, "PageWorker", Waited)
+    return made
 
 
 @pytest.fixture

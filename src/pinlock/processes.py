@@ -21,12 +21,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-__all__ = ["ChildResult", "ChildTimedOut", "run_child", "stop_group"]
+__all__ = ["ChildResult", "ChildTimedOut", "run_child", "start_helper", "stop_group"]
 
 # How long a stopped group may take to go after SIGTERM, and after SIGKILL.
 _TERM_GRACE = 5.0
 _KILL_GRACE = 5.0
+_NEW_GROUP = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -72,7 +74,7 @@ def run_child(
         errors="replace",
         start_new_session=posix,
         pass_fds=tuple(pass_fds) if posix else (),
-        creationflags=0 if posix else getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0),
+        creationflags=0 if posix else _NEW_GROUP,
     )
     try:
         output, errors = process.communicate(timeout=timeout)
@@ -86,7 +88,22 @@ def run_child(
     return ChildResult(returncode=process.returncode, output=output or "", errors=errors or "")
 
 
-def stop_group(process: subprocess.Popen[str]) -> None:
+def start_helper(command: Sequence[str]) -> subprocess.Popen[bytes]:
+    """Start a helper of pinlock's own, a process that serves this one over pipes: requests on
+    its standard input, answers on its standard output, its errors nowhere (it never speaks to
+    the user). It runs in a process group of its own, so Ctrl-C reaches pinlock alone, and is
+    to end when its standard input closes (``stop_group`` when it does not)."""
+    return subprocess.Popen(
+        list(command),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=os.name == "posix",
+        creationflags=0 if os.name == "posix" else _NEW_GROUP,
+    )
+
+
+def stop_group(process: subprocess.Popen[Any]) -> None:
     """Stop ``process`` and every process of its group; return once they are gone.
 
     Signals arriving meanwhile are the caller's to hold off (``sync.signals``): this must run
@@ -144,12 +161,12 @@ def _group_alive(group: int) -> bool:
     return False
 
 
-def _reap(process: subprocess.Popen[str], timeout: float) -> None:
+def _reap(process: subprocess.Popen[Any], timeout: float) -> None:
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=timeout)
 
 
-def _close(process: subprocess.Popen[str]) -> None:
+def _close(process: subprocess.Popen[Any]) -> None:
     for stream in (process.stdout, process.stderr):
         if stream is not None:
             with contextlib.suppress(OSError):

@@ -88,6 +88,10 @@ def _compile(given: Mapping[str, object]) -> int:
     for note in command_line_notes("compile", given):
         echo(f"note: {note}", err=True)
     values = resolve_options("compile", given)
+    if not values["offline"]:
+        from pinlock.index.pageworker import prestart
+
+        prestart()
     verbosity = values["verbose"] - values["quiet"]
     with watching(verbosity) as progress:
         results = _run(values, progress)

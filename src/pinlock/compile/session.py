@@ -9,6 +9,7 @@ downloads alike. Index pages are read once per index configuration, metadata onc
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,11 +27,13 @@ from pinlock.index.credentials import Credentials
 from pinlock.progress import Progress
 from pinlock.reqfile import ReqLine
 from pinlock.store import ArtifactStore
+from pinlock.urls import local_path
 
 if TYPE_CHECKING:
     from pinlock.index.finder import PackageFinder
     from pinlock.index.http import HttpSession
     from pinlock.index.pagecache import PageCache
+    from pinlock.index.pageworker import PageWorker
 
 __all__ = ["CompileSession"]
 
@@ -56,6 +59,7 @@ class CompileSession:
         build_isolation: bool = True,
         uploaded_prior_to: datetime | None = None,
         progress: Progress | None = None,
+        worker: bool = True,
     ) -> None:
         self.base = base
         # Whoever watches the run (None: nobody): resolutions, downloads, builds.
@@ -83,6 +87,9 @@ class CompileSession:
         self._http: HttpSession | None = None
         self._metadata: MetadataFetcher | None = None
         self._pages: PageCache | None = None
+        # The page worker (``pinlock.index.pageworker``), started with the first finder.
+        self._worker_wanted = worker and not offline
+        self._worker: PageWorker | None = None
 
     @property
     def http(self) -> HttpSession:
@@ -148,9 +155,36 @@ class CompileSession:
                 store=self.store,
                 pages=self.pages,
                 uploaded_prior_to=self.uploaded_prior_to,
+                worker=self._start_worker(),
             )
             self._finders[key] = finder
         return finder
+
+    def _start_worker(self) -> PageWorker | None:
+        """The run's page worker, started on first use when some index of the run is asked
+        over the network; None when it is not wanted or cannot start."""
+        with self._guard:
+            if not self._worker_wanted:
+                return self._worker
+            self._worker_wanted = False
+            indexes = [url for s in self._configurations for url in s.index_urls]
+            if all(local_path(url) for url in (*indexes, *self._flavour_indexes)):
+                return None
+            from pinlock.index.pageworker import PageWorker, WorkerSettings
+
+            settings = WorkerSettings(
+                base=self.base,
+                configurations=tuple(self._configurations),
+                flavour_indexes=tuple(self._flavour_indexes),
+                environ=dict(os.environ if self._environ is None else self._environ),
+                cache_root=self.cache.root,
+                refresh=self._refresh,
+            )
+            try:
+                self._worker = PageWorker(settings)
+            except OSError:
+                return None
+            return self._worker
 
     def remembered_names(self, key: str) -> list[NormalizedName]:
         """Projects the last resolution of this input needed: their pages are asked for at once
@@ -169,5 +203,7 @@ class CompileSession:
             self._metadata.close()
         for finder in self._finders.values():
             finder.close()
+        if self._worker is not None:
+            self._worker.close()
         if self._http is not None:
             self._http.close()

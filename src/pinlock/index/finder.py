@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, S
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -34,7 +34,7 @@ from pinlock.index.uploaded import uploaded_before
 from pinlock.store import ArtifactStore
 from pinlock.urls import local_path, strip_userinfo, url_filename
 
-__all__ = ["PackageFinder"]
+__all__ = ["PackageFinder", "PageKeeper"]
 
 SIMPLE_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, "
@@ -82,12 +82,21 @@ class _Memo(Generic[_K, _V]):
             return key in self._futures
 
 
+class PageKeeper(Protocol):
+    """Reads index pages into the kept pages for a finder (``pinlock.index.pageworker``)."""
+
+    def keep_page(self, index_url: str, name: str) -> bool:
+        """Whether the page of ``name`` on ``index_url`` was read and kept just now."""
+        ...
+
+
 class PackageFinder:
     """Files of projects from ``settings`` (and ``package_indexes`` for the projects it names).
 
     Remote pages are kept in ``pages`` as they are read; when the session is offline they are
     read from there alone. With ``uploaded_prior_to``, remote files uploaded at or after that
-    moment are left out (``pinlock.index.uploaded``).
+    moment are left out (``pinlock.index.uploaded``). With a ``worker``, index pages are read
+    and kept by it where it can (a helper process: ``pinlock.index.pageworker``).
     """
 
     def __init__(
@@ -100,8 +109,10 @@ class PackageFinder:
         store: ArtifactStore | None = None,
         pages: PageCache | None = None,
         uploaded_prior_to: datetime | None = None,
+        worker: PageKeeper | None = None,
     ) -> None:
         self.settings = settings
+        self._worker = worker if pages is not None else None
         self.uploaded_prior_to = uploaded_prior_to
         self._client = client
         self._store = store
@@ -138,6 +149,11 @@ class PackageFinder:
         if dist.sha256:
             return dist.sha256.lower()
         return self._digests.get(dist.url, lambda: self._compute_sha256(dist))
+
+    def keep_index_page(self, index_url: str, name: NormalizedName) -> None:
+        """Read the page of ``name`` on ``index_url`` into the kept pages (the page worker's
+        part); raises what reading it raises."""
+        self._from_index(index_url, name)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -201,7 +217,10 @@ class PackageFinder:
         if folder is not None:
             return _local_index_records(folder, index_url, name)
         page_url = f"{index_url.rstrip('/')}/{name}/"
-        response, kept = self._page(page_url, SIMPLE_ACCEPT, what=f"the index page of {name}")
+        kept_now = self._worker is not None and self._worker.keep_page(index_url, name)
+        response, kept = self._page(
+            page_url, SIMPLE_ACCEPT, what=f"the index page of {name}", kept_now=kept_now
+        )
         if response.status == 404:
             return None
         if response.status != 200:
@@ -258,13 +277,20 @@ class PackageFinder:
             return tuple(html_records(page, page_url=path.as_uri(), project=None))
         return ()
 
-    def _page(self, url: str, accept: str, *, what: str) -> tuple[HttpResponse, CachedPage | None]:
+    def _page(
+        self, url: str, accept: str, *, what: str, kept_now: bool = False
+    ) -> tuple[HttpResponse, CachedPage | None]:
         """The page at ``url`` and, when pages are kept, its kept form.
 
-        A kept page that is still fresh is not asked for; one with validators is asked for
-        conditionally, and a 304 answer means the kept page.
+        A kept page that is still fresh, or was read during this run (``kept_now``: by the
+        page worker), is not asked for; one with validators is asked for conditionally, and a
+        304 answer means the kept page.
         """
         pages = self._pages
+        if kept_now and pages is not None:
+            cached = pages.read(url)
+            if cached is not None:
+                return cached.response, cached
         if self._client.offline:
             cached = pages.get(url) if pages is not None else None
             if cached is None:

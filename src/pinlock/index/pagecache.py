@@ -83,6 +83,10 @@ class PageCache:
             return None
         return self._read(url)
 
+    def read(self, url: str) -> CachedPage | None:
+        """The kept page of ``url`` whatever ``refresh`` says: one kept during this run."""
+        return self._read(url)
+
     def put(self, url: str, response: HttpResponse) -> CachedPage | None:
         """Keep an answer (200 or 404; others are not answers about the page)."""
         if response.status not in (200, 404):

@@ -1,0 +1,178 @@
+"""The page worker: a helper process reads index pages into the cache beside a compile, the
+compile reads what it kept, and reads itself whatever the worker did not keep."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pinlock.index import pageworker
+from pinlock.index.http import HttpSession
+from tests.support.compiling import compile_cli, pinned_versions
+from tests.support.index_server import IndexServer
+
+Factory = Callable[..., Path]
+SECRET = "s3cr3t-pw"
+
+
+@pytest.fixture
+def files(wheel_factory: Factory) -> None:
+    wheel_factory("alpha", "1.0", requires_dist=["beta>=1.5"])
+    wheel_factory("beta", "1.0")
+    wheel_factory("beta", "2.0")
+
+
+@pytest.fixture
+def pages_read_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The index pages this process (the compile, not its worker) asked for."""
+    asked: list[str] = []
+    real_get = HttpSession.get
+
+    def get(self: HttpSession, url: str, *args: Any, **kwargs: Any) -> Any:
+        if "/simple/" in url:
+            asked.append(url)
+        return real_get(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(HttpSession, "get", get)
+    return asked
+
+
+def _compile(tmp_path: Path, index_url: str, *extra: str) -> str:
+    (tmp_path / "requirements.in").write_text("alpha\n")
+    (tmp_path / "requirements.txt").unlink(missing_ok=True)
+    code, _out, err = compile_cli(tmp_path, "-i", index_url, *extra, "requirements.in")
+    assert code == 0, err
+    return (tmp_path / "requirements.txt").read_text()
+
+
+def _gone(pid: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        # Ours, ended but not reaped yet, still answers: a zombie is gone as far as work goes.
+        if Path(f"/proc/{pid}/stat").is_file():
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+            if state == "Z":
+                return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.usefixtures("files")
+def test_the_worker_reads_every_page_and_ends_with_the_compile(
+    tmp_path: Path,
+    index_factory: Callable[..., IndexServer],
+    page_worker: list[pageworker.PageWorker],
+    pages_read_here: list[str],
+) -> None:
+    index = index_factory()
+    lock = _compile(tmp_path, index.url)
+    assert pinned_versions(lock) == {"alpha": "1.0", "beta": "2.0"}
+    assert lock.count("--hash=sha256:") == 2
+    [worker] = page_worker
+    assert pages_read_here == []
+    # Each page asked for once: the compile read the worker's pages without asking again.
+    assert sorted(r.path for r in index.page_requests()) == ["/simple/alpha/", "/simple/beta/"]
+    assert _gone(worker.pid)
+
+
+@pytest.mark.usefixtures("files")
+def test_the_worker_reads_a_private_index_with_its_credentials(
+    tmp_path: Path,
+    index_factory: Callable[..., IndexServer],
+    page_worker: list[pageworker.PageWorker],
+    pages_read_here: list[str],
+) -> None:
+    index = index_factory(auth=("alice", SECRET))
+    authed = index.url.replace("http://", f"http://alice:{SECRET}@")
+    lock = _compile(tmp_path, authed)
+    assert pinned_versions(lock) == {"alpha": "1.0", "beta": "2.0"}
+    assert pages_read_here == []
+    assert len(page_worker) == 1
+    assert SECRET not in lock
+
+
+@pytest.mark.usefixtures("files")
+def test_refresh_makes_the_worker_ask_again(
+    tmp_path: Path,
+    index_factory: Callable[..., IndexServer],
+    page_worker: list[pageworker.PageWorker],
+    pages_read_here: list[str],
+) -> None:
+    index = index_factory(etags=True)
+    first = _compile(tmp_path, index.url)
+    index.clear_log()
+    assert _compile(tmp_path, index.url) == first
+    assert sorted(index.not_modified) == ["/simple/alpha/", "/simple/beta/"]  # revalidated
+    index.clear_log()
+    assert _compile(tmp_path, index.url, "--refresh") == first
+    assert index.not_modified == []
+    assert len(index.page_requests()) == 2
+    assert pages_read_here == []
+    assert len(page_worker) == 3
+
+
+@pytest.mark.usefixtures("files")
+def test_pages_the_worker_does_not_keep_are_read_by_the_compile(
+    tmp_path: Path,
+    index_factory: Callable[..., IndexServer],
+    page_worker: list[pageworker.PageWorker],
+    pages_read_here: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Killed(pageworker.PageWorker):  # a worker that dies as soon as it is ready
+        def __init__(self, settings: pageworker.WorkerSettings) -> None:
+            super().__init__(settings)
+            assert self.wait_until_ready(60)
+            os.kill(self.pid, signal.SIGKILL)
+            assert _gone(self.pid)
+
+    monkeypatch.setattr(pageworker, "PageWorker", Killed)
+    index = index_factory()
+    lock = _compile(tmp_path, index.url)
+    assert pinned_versions(lock) == {"alpha": "1.0", "beta": "2.0"}
+    assert sorted(pages_read_here) == [f"{index.url}/alpha/", f"{index.url}/beta/"]
+
+
+@pytest.mark.usefixtures("files")
+def test_a_page_the_worker_fails_on_fails_the_compile_with_its_own_error(
+    tmp_path: Path,
+    index_factory: Callable[..., IndexServer],
+    page_worker: list[pageworker.PageWorker],
+    pages_read_here: list[str],
+) -> None:
+    index = index_factory(auth=("alice", SECRET))
+    (tmp_path / "requirements.in").write_text("alpha\n")
+    wrong = index.url.replace("http://", "http://alice:wrong-pw@")
+    code, out, err = compile_cli(tmp_path, "-i", wrong, "requirements.in")
+    assert code != 0
+    assert "401" in err and "credentials" in err
+    assert "wrong-pw" not in out + err
+    assert pages_read_here == [f"{wrong}/alpha/"]  # asked again here, for the error
+    assert len(page_worker) == 1
+
+
+def test_a_prestarted_worker_ends_with_its_compile_process(tmp_path: Path) -> None:
+    # A compile command starts its worker before it knows it needs one; when it ends without
+    # one (its locks were up to date), the worker ends too.
+    script = (
+        "import sys\n"
+        "from pinlock.index import pageworker\n"
+        "pageworker.prestart()\n"
+        "print(pageworker._prestarted[0].pid, flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert _gone(int(done.stdout))
