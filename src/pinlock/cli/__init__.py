@@ -49,6 +49,13 @@ def _run(argv: list[str] | None, *, own_process: bool) -> None:
         if code is not None:
             _finish(code, own_process=own_process)
     if args[:1] == ["compile"]:
+        if not {"--offline", "--help", "-h", "--version"} & set(args):
+            # The page worker starts now, beside this process's own imports, rather than once
+            # the options are read: a guess, and one that is not taken up (the options say
+            # offline after all) ends with this process.
+            from pinlock.index.pageworker import prestart
+
+            prestart()
         with few_collections_while_importing():
             from pinlock.cli.compile import fast_main as fast_compile
 

@@ -87,9 +87,11 @@ class CompileSession:
         self._http: HttpSession | None = None
         self._metadata: MetadataFetcher | None = None
         self._pages: PageCache | None = None
-        # The page worker (``pinlock.index.pageworker``), started with the first finder.
+        # The page worker (``pinlock.index.pageworker``): given its settings now, so that it is
+        # ready by the first page.
         self._worker_wanted = worker and not offline
         self._worker: PageWorker | None = None
+        self._start_worker()
 
     @property
     def http(self) -> HttpSession:
@@ -161,8 +163,8 @@ class CompileSession:
         return finder
 
     def _start_worker(self) -> PageWorker | None:
-        """The run's page worker, started on first use when some index of the run is asked
-        over the network; None when it is not wanted or cannot start."""
+        """The run's page worker, started when some index of the run is asked over the
+        network; None when it is not wanted or cannot start."""
         with self._guard:
             if not self._worker_wanted:
                 return self._worker

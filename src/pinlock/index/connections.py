@@ -29,7 +29,15 @@ from urllib3.util.ssl_ import create_urllib3_context
 from pinlock.index.config import IndexSettings
 from pinlock.index.hostnames import HostLookup, LookupHTTPConnection, LookupHTTPSConnection
 
-__all__ = ["POOL_SIZE", "Proxies", "TlsContexts", "is_loopback", "make_pool", "tls_context"]
+__all__ = [
+    "POOL_SIZE",
+    "Proxies",
+    "TlsContexts",
+    "WarmableHTTPSPool",
+    "is_loopback",
+    "make_pool",
+    "tls_context",
+]
 
 # Idle connections kept per host: the finder's 16 threads, the resolver's prefetch and the hash
 # pool's 8 may all ask one host at once; a connection made beyond the pool would be dropped
@@ -140,6 +148,22 @@ def make_pool(
     return manager
 
 
+class WarmableHTTPSPool(HTTPSConnectionPool):
+    """An HTTPS pool that can open idle connections before any request asks for them."""
+
+    def add_idle_connection(self, timeout: float) -> None:
+        """Open one connection (TCP and TLS handshakes) and keep it idle in the pool; a
+        failure is left to the requests, which meet it again and report it."""
+        connection = self._new_conn()
+        connection.timeout = timeout
+        try:
+            connection.connect()
+        except Exception:
+            connection.close()
+            return
+        self._put_conn(connection)
+
+
 def _pool_classes(lookup: HostLookup) -> dict[str, type[HTTPConnectionPool]]:
     http_connection = type(
         "SessionHTTPConnection", (LookupHTTPConnection,), {"host_lookup": lookup}
@@ -149,7 +173,7 @@ def _pool_classes(lookup: HostLookup) -> dict[str, type[HTTPConnectionPool]]:
     )
     http_pool = type("SessionHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_connection})
     https_pool = type(
-        "SessionHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_connection}
+        "SessionHTTPSPool", (WarmableHTTPSPool,), {"ConnectionCls": https_connection}
     )
     return {"http": http_pool, "https": https_pool}
 

@@ -33,7 +33,13 @@ from pinlock import __version__ as _pinlock_version
 from pinlock.digests import Hasher
 from pinlock.errors import ConfigError, HashMismatch, NetworkError, OfflineMiss, StorageError
 from pinlock.index.config import IndexSettings
-from pinlock.index.connections import Proxies, TlsContexts, is_loopback, make_pool
+from pinlock.index.connections import (
+    Proxies,
+    TlsContexts,
+    WarmableHTTPSPool,
+    is_loopback,
+    make_pool,
+)
 from pinlock.index.credentials import Credentials
 from pinlock.index.failures import describe_failure, retry_after_seconds, status_text
 from pinlock.index.hostnames import HostLookup
@@ -50,6 +56,8 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _BYTE_RANGE = re.compile(r"(\d*)-(\d*)")
 # urllib3 retries nothing, follows nothing (pip's rules are here); one Retry serves every request.
 _NO_RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=0)
+# Connections ``warm`` opens to a host: about as many as a run's first requests to it at once.
+_WARM_CONNECTIONS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +134,7 @@ class HttpSession:
         # Every connection of the session, whichever pool, shares one lookup per host.
         self.hosts = HostLookup()
         self._trusted_hosts: frozenset[str] = frozenset()
+        self._warmed: set[tuple[str, int | None]] = set()
         self.include(settings)
 
     # -- public API ----------------------------------------------------------------------
@@ -251,6 +260,29 @@ class HttpSession:
 
         return self._with_retries(url, attempt)
 
+    def warm(self, url: str, connections: int = _WARM_CONNECTIONS) -> None:
+        """Open connections to the host of an https ``url`` in the background, once per host
+        (and session): their TCP and TLS handshakes (two round trips, 20 ms and more to a far
+        index) are made while the run does other work, rather than in front of its requests."""
+        parts = urlsplit(url)
+        if self.offline or parts.scheme != "https" or not parts.hostname:
+            return
+        with self._pools_lock:
+            if (parts.hostname, parts.port) in self._warmed:
+                return
+            self._warmed.add((parts.hostname, parts.port))
+
+        def open_one() -> None:
+            try:
+                pool = self._pool_for(parts).connection_from_url(url)
+            except Exception:  # a TLS setting that cannot load: the requests will say
+                return
+            if isinstance(pool, WarmableHTTPSPool):
+                pool.add_idle_connection(self.settings.timeout)
+
+        for number in range(connections):
+            threading.Thread(target=open_one, name=f"pinlock-warm-{number}", daemon=True).start()
+
     def close(self) -> None:
         with self._pools_lock:
             pools = list(self._pools.values())
@@ -297,6 +329,9 @@ class HttpSession:
         request that got it carried credentials."""
         current, current_headers = url, dict(headers)
         visited = [url]
+        # The first request to a host opens one connection; requests to it at once beside it
+        # (a run's threads) find more already open.
+        self.warm(url)
         for _ in range(_MAX_REDIRECTS + 1):
             pool = self._pool_for(urlsplit(current))
             response = pool.request(

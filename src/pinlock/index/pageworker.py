@@ -205,6 +205,9 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     for configuration in settings.configurations:
         http.include(configuration)
     http.include(settings.base, urls=settings.flavour_indexes)
+    for configuration in (settings.base, *settings.configurations):
+        for index_url in configuration.index_urls:
+            http.warm(index_url)
     pages = PageCache(Cache(settings.cache_root), refresh=settings.refresh)
     finder = PackageFinder(settings.base, http, pages=pages)
     lock = threading.Lock()
