@@ -172,9 +172,7 @@ def _pool_classes(lookup: HostLookup) -> dict[str, type[HTTPConnectionPool]]:
         "SessionHTTPSConnection", (LookupHTTPSConnection,), {"host_lookup": lookup}
     )
     http_pool = type("SessionHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_connection})
-    https_pool = type(
-        "SessionHTTPSPool", (WarmableHTTPSPool,), {"ConnectionCls": https_connection}
-    )
+    https_pool = type("SessionHTTPSPool", (WarmableHTTPSPool,), {"ConnectionCls": https_connection})
     return {"http": http_pool, "https": https_pool}
 
 
