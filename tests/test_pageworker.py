@@ -163,16 +163,64 @@ def test_a_page_the_worker_fails_on_fails_the_compile_with_its_own_error(
     assert len(page_worker) == 1
 
 
-def test_a_prestarted_worker_ends_with_its_compile_process(tmp_path: Path) -> None:
-    # A compile command starts its worker before it knows it needs one; when it ends without
-    # one (its locks were up to date), the worker ends too.
-    script = (
+@pytest.mark.usefixtures("files")
+def test_a_worker_started_as_a_new_interpreter_reads_the_pages(
+    tmp_path: Path,
+    index_factory: Callable[..., IndexServer],
+    page_worker: list[pageworker.PageWorker],
+    pages_read_here: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As on macOS and Windows, or when the compile already runs threads: no copy of it.
+    monkeypatch.setattr(pageworker, "fork_helper", lambda serve: None)
+    index = index_factory(auth=("alice", SECRET))
+    lock = _compile(tmp_path, index.url.replace("http://", f"http://alice:{SECRET}@"))
+    assert pinned_versions(lock) == {"alpha": "1.0", "beta": "2.0"}
+    assert pages_read_here == []
+    [worker] = page_worker
+    assert _gone(worker.pid)
+
+
+def _run_script(script: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    return done.stdout
+
+
+def test_a_prestarted_worker_ends_with_its_compile_process() -> None:
+    # Where workers are new interpreters, a compile command starts one before it knows it
+    # needs one; when it ends without it (its locks were up to date), the worker ends too.
+    pid = _run_script(
         "import sys\n"
+        "sys.platform = 'darwin'\n"
         "from pinlock.index import pageworker\n"
         "pageworker.prestart()\n"
         "print(pageworker._prestarted[0].pid, flush=True)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    assert _gone(int(pid))
+
+
+def test_a_forked_helper_keeps_nothing_of_its_parent_but_its_pipes() -> None:
+    # Another descriptor (the compile's standard output, a pipe to whoever reads it) held by
+    # the helper would keep that reader waiting after the compile ended.
+    out = _run_script(
+        "import os\n"
+        "from pinlock.processes import fork_helper\n"
+        "held = os.dup2(os.open(os.devnull, os.O_RDONLY), 50)\n"
+        "def serve(requests, answers):\n"
+        "    fds = sorted(int(fd) for fd in os.listdir('/proc/self/fd'))\n"
+        "    mine = {requests.fileno(), answers.fileno()}\n"
+        "    answers.write(repr((fds, sorted(mine), os.getsid(0) == os.getpid())).encode())\n"
+        "    answers.flush()\n"
+        "helper = fork_helper(serve)\n"
+        "assert helper is not None\n"
+        "print(helper.answers.read().decode())\n"
+        "helper.end()\n"
     )
-    assert _gone(int(done.stdout))
+    fds, mine, own_session = eval(out)
+    # 0-2 (the null device), its two pipes, and the one listing /proc/self/fd.
+    others = [fd for fd in fds if fd not in mine]
+    assert others[:3] == [0, 1, 2] and len(others) <= 4
+    assert 50 not in fds
+    assert own_session

@@ -11,12 +11,14 @@ as if it had just fetched it. A page the helper did not keep (any failure at all
 not started yet, or gone) the finder fetches itself, with its own errors and messages: the
 helper never speaks to the user.
 
-The helper reads its settings and then its requests from its standard input (pickles), and
-answers ``ready`` once, then ``<serial> ok`` or ``<serial> failed`` a line. It ends as soon as
-its standard input closes: the compile has ended, whatever way it did. Its interpreter and
-imports take a tenth of a second, so a compile command starts it before it reads its inputs
-(``prestart``); a run that then reads nothing (its locks are up to date) ends, and the helper
-with it.
+The helper reads its requests (pickles) from a pipe and answers ``ready`` once, then
+``<serial> ok`` or ``<serial> failed`` a line; it ends as soon as its request pipe closes: the
+compile has ended, whatever way it did. On Linux it is a copy of the compile's process
+(``processes.fork_helper``), made when the run's settings are known and before the run starts
+threads, so it starts at once with every module loaded. Elsewhere it is a new interpreter
+(reading its settings first), whose start and imports take a tenth of a second: a compile
+command starts it before it reads its inputs (``prestart``), and a run that then reads nothing
+(its locks are up to date) ends, and that helper with it.
 """
 
 from __future__ import annotations
@@ -33,11 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from pinlock.processes import start_helper, stop_group
+from pinlock.processes import Helper, fork_helper, start_helper
 
 if TYPE_CHECKING:
-    import subprocess
-
     from pinlock.index.config import IndexSettings
 
 __all__ = ["PageWorker", "WorkerSettings", "prestart"]
@@ -63,28 +63,42 @@ class WorkerSettings:
     refresh: bool
 
 
-_prestarted: list[subprocess.Popen[bytes]] = []
+_prestarted: list[Helper] = []
 _prestart_lock = threading.Lock()
 
 
 def prestart() -> None:
-    """Start a helper now, for the next ``PageWorker`` of this process to take."""
+    """Start a helper now, for the next ``PageWorker`` of this process to take, where helpers
+    are new interpreters (not on Linux, where they are forked when needed)."""
+    if sys.platform.startswith("linux"):
+        return
     with _prestart_lock:
         if not _prestarted:
             with contextlib.suppress(OSError):
-                _prestarted.append(_start())
+                _prestarted.append(_new_interpreter())
 
 
-def _start() -> subprocess.Popen[bytes]:
+def _new_interpreter() -> Helper:
     # Run by its module's name (not as __main__): the settings pickle names its classes so.
     return start_helper([sys.executable, "-c", "from pinlock.index.pageworker import main; main()"])
 
 
-def _prestarted_or_new() -> subprocess.Popen[bytes]:
+def _helper_for(settings: WorkerSettings) -> Helper:
+    # What the helper runs is loaded before the copy is made: the compile needs it too.
+    from pinlock.index import finder, http, pagecache  # noqa: F401
+
+    forked = fork_helper(lambda requests, answers: _serve(settings, requests, answers))
+    if forked is not None:
+        return forked
     with _prestart_lock:
-        if _prestarted:
-            return _prestarted.pop()
-    return _start()
+        helper = _prestarted.pop() if _prestarted else None
+    helper = helper or _new_interpreter()
+    try:
+        helper.requests.write(pickle.dumps(settings, protocol=pickle.HIGHEST_PROTOCOL))
+        helper.requests.flush()
+    except OSError:
+        pass  # it is gone: its answers end at once, and the compile reads every page itself
+    return helper
 
 
 class PageWorker:
@@ -92,25 +106,22 @@ class PageWorker:
     cannot start."""
 
     def __init__(self, settings: WorkerSettings) -> None:
-        self._process = _prestarted_or_new()
+        self._helper = _helper_for(settings)
         self._lock = threading.Lock()
         self._serial = itertools.count()
         self._waiting: dict[int, Future[bool]] = {}
         self._ready = threading.Event()
         self._gone = False
-        assert self._process.stdin is not None and self._process.stdout is not None
-        self._requests: IO[bytes] = self._process.stdin
-        self._send(settings)
         threading.Thread(
             target=self._read_answers,
-            args=(self._process.stdout,),
+            args=(self._helper.answers,),
             name="pinlock-page-worker",
             daemon=True,
         ).start()
 
     @property
     def pid(self) -> int:
-        return self._process.pid
+        return self._helper.pid
 
     def keep_page(self, index_url: str, name: str) -> bool:
         """Whether the helper read the page of ``name`` on ``index_url`` and kept it (or its
@@ -132,26 +143,17 @@ class PageWorker:
         return self._ready.wait(timeout)
 
     def close(self) -> None:
-        """End the helper: its standard input closes and it exits at once (one still starting
-        is stopped: it would read nothing)."""
+        """End the helper: its request pipe closes, and it exits at once."""
         with self._lock:
             self._end_locked()
-            with contextlib.suppress(OSError):
-                self._requests.close()
         if not self._ready.is_set():
-            with contextlib.suppress(OSError):
-                self._process.kill()
-        try:
-            self._process.wait(timeout=5)
-        except Exception:
-            stop_group(self._process)
-        if self._process.stdout is not None:
-            self._process.stdout.close()
+            self._helper.kill()  # still starting: it would read nothing
+        self._helper.end()
 
     def _send(self, message: object) -> None:
         try:
-            self._requests.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
-            self._requests.flush()
+            self._helper.requests.write(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+            self._helper.requests.flush()
         except OSError:
             self._end_locked()
 
@@ -181,7 +183,7 @@ class PageWorker:
 # -- the helper ------------------------------------------------------------------------------
 
 
-def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+def _serve(settings: WorkerSettings, requests: IO[bytes], answers: IO[bytes]) -> None:
     import gc
     from concurrent.futures import ThreadPoolExecutor
 
@@ -195,12 +197,10 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
 
     # What it reads is filed and dropped page by page: there are no cycles to collect.
     gc.disable()
-    settings = pickle.load(requests)
-    if not isinstance(settings, WorkerSettings):
-        return
     # The run's environment, which may not be the one this helper started in (``prestart``).
-    os.environ.clear()
-    os.environ.update(settings.environ)
+    if os.environ != settings.environ:
+        os.environ.clear()
+        os.environ.update(settings.environ)
     http = HttpSession(settings.base, credentials=Credentials(settings.environ))
     for configuration in settings.configurations:
         http.include(configuration)
@@ -236,8 +236,11 @@ def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
 
 
 def main() -> None:
+    """A helper started as a new interpreter: its settings come first on its standard input."""
     with contextlib.suppress(BaseException):
-        _serve(sys.stdin.buffer, sys.stdout.buffer)
+        settings = pickle.load(sys.stdin.buffer)
+        if isinstance(settings, WorkerSettings):
+            _serve(settings, sys.stdin.buffer, sys.stdout.buffer)
     # The compile has ended (or this helper cannot serve it): pages still being read are of
     # no use, and every kept one was written whole.
     os._exit(0)
