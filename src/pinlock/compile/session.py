@@ -87,11 +87,9 @@ class CompileSession:
         self._http: HttpSession | None = None
         self._metadata: MetadataFetcher | None = None
         self._pages: PageCache | None = None
-        # The page worker (``pinlock.index.pageworker``): given its settings now, so that it is
-        # ready by the first page.
+        # The page worker (``pinlock.index.pageworker``), started with the first finder.
         self._worker_wanted = worker and not offline
         self._worker: PageWorker | None = None
-        self._start_worker()
 
     @property
     def http(self) -> HttpSession:
@@ -146,6 +144,9 @@ class CompileSession:
         key = (settings, flavour.name if flavour else "")
         finder = self._finders.get(key)
         if finder is None:
+            # The worker first: it is made as a copy of this process before the session's
+            # threads start (``processes.fork_helper``).
+            worker = self._start_worker()
             self.http.include(settings)
             owned = dict.fromkeys(flavour.packages, (flavour.index,)) if flavour else None
             from pinlock.index.finder import PackageFinder
@@ -157,14 +158,14 @@ class CompileSession:
                 store=self.store,
                 pages=self.pages,
                 uploaded_prior_to=self.uploaded_prior_to,
-                worker=self._start_worker(),
+                worker=worker,
             )
             self._finders[key] = finder
         return finder
 
     def _start_worker(self) -> PageWorker | None:
-        """The run's page worker, started when some index of the run is asked over the
-        network; None when it is not wanted or cannot start."""
+        """The run's page worker, started on first use when some index of the run is asked
+        over the network; None when it is not wanted or cannot start."""
         with self._guard:
             if not self._worker_wanted:
                 return self._worker

@@ -21,7 +21,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
@@ -43,6 +42,7 @@ from pinlock.index.connections import (
 from pinlock.index.credentials import Credentials
 from pinlock.index.failures import describe_failure, retry_after_seconds, status_text
 from pinlock.index.hostnames import HostLookup
+from pinlock.index.responses import HttpResponse, RangeResponse, file_get, file_range
 from pinlock.urls import file_url_to_path, is_file_url, redact_url
 
 __all__ = ["HttpResponse", "HttpSession", "RangeResponse", "status_error"]
@@ -58,27 +58,6 @@ _BYTE_RANGE = re.compile(r"(\d*)-(\d*)")
 _NO_RETRIES = urllib3.Retry(total=None, connect=0, read=0, status=0, other=0, redirect=0)
 # Connections ``warm`` opens to a host: about as many as a run's first requests to it at once.
 _WARM_CONNECTIONS = 6
-
-
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    """A complete answer; ``headers`` have lower-case names; ``url`` is after redirects;
-    ``authenticated`` whether the request that got it carried credentials."""
-
-    url: str
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    authenticated: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RangeResponse:
-    """``data`` starts at byte ``start`` of a resource of ``total`` bytes."""
-
-    data: bytes
-    start: int
-    total: int
 
 
 class _RetryableStatus(Exception):
@@ -157,7 +136,7 @@ class HttpSession:
 
     def get(self, url: str, *, headers: Mapping[str, str] | None = None) -> HttpResponse:
         if is_file_url(url):
-            return _file_get(url)
+            return file_get(url)
         request_url, request_headers = self._prepare(url, headers)
         request_headers.setdefault("Accept-Encoding", "gzip, deflate")
 
@@ -180,7 +159,7 @@ class HttpSession:
         if _BYTE_RANGE.fullmatch(byte_range) is None or byte_range == "-":
             raise ValueError(f"bad byte range: {byte_range!r}")
         if is_file_url(url):
-            return _file_range(url, byte_range)
+            return file_range(url, byte_range)
         request_url, request_headers = self._prepare(url, None)
         request_headers["Range"] = f"bytes={byte_range}"
         request_headers["Accept-Encoding"] = "identity"
@@ -405,38 +384,6 @@ class HttpSession:
                 raise NetworkError(url, attempts, reason) from None
             backoff = min(_BACKOFF_SECONDS * 2 ** (attempts - 1), _MAX_BACKOFF_SECONDS)
             time.sleep(min(wait, _MAX_BACKOFF_SECONDS) if wait is not None else backoff)
-
-
-def _file_get(url: str) -> HttpResponse:
-    path = file_url_to_path(url)
-    try:
-        body = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return HttpResponse(url=url, status=404, headers={}, body=b"")
-    except OSError as error:
-        raise NetworkError(url, 1, str(error)) from error
-    content_type = "text/html" if path.suffix in (".html", ".htm") else "application/octet-stream"
-    headers = {"content-type": content_type, "content-length": str(len(body))}
-    return HttpResponse(url=url, status=200, headers=headers, body=body)
-
-
-def _file_range(url: str, byte_range: str) -> RangeResponse | None:
-    path = file_url_to_path(url)
-    try:
-        with path.open("rb") as handle:
-            total = os.fstat(handle.fileno()).st_size
-            first, _, last = byte_range.partition("-")
-            if first == "":
-                start, end = max(0, total - int(last)), total - 1
-            else:
-                start = int(first)
-                end = total - 1 if last == "" else min(int(last), total - 1)
-            if start >= total or start > end:
-                return None
-            handle.seek(start)
-            return RangeResponse(data=handle.read(end - start + 1), start=start, total=total)
-    except OSError as error:
-        raise NetworkError(url, 1, str(error)) from error
 
 
 def _read_chunks(handle: Any) -> Iterator[bytes]:
