@@ -57,6 +57,28 @@ def test_a_thread_still_at_work_is_waited_for(tmp_path: Path) -> None:
     assert done.read_text() == "yes"
 
 
+def test_a_daemon_thread_does_not_hold_the_process(tmp_path: Path) -> None:
+    # A daemon thread (the page worker's answer reader, a reaper) is stopped by an ordinary
+    # exit too: the process still ends at once, without the interpreter's teardown.
+    result = run_script(
+        """
+        import atexit, os, sys, threading, time
+        from pinlock.cli.running import finish_process
+
+        class TornDown:
+            def __del__(self):  # run by the interpreter's teardown, which is skipped
+                os.write(1, b"torn down\\n")
+
+        kept = TornDown()
+        atexit.register(lambda: print("exit functions ran"))
+        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+        finish_process(4)
+        """,
+        tmp_path,
+    )
+    assert (result.returncode, result.stdout) == (4, "exit functions ran\n")
+
+
 def test_only_the_scripts_end_the_process_this_way(tmp_path: Path) -> None:
     # main(), with or without arguments, raises SystemExit to a caller in the process (tests,
     # embedders); the console scripts and `python -m pinlock` end the process, same code.

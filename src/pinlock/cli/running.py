@@ -116,10 +116,10 @@ def finish_process(code: int) -> NoReturn:
     (index records, versions, requirements), and freeing them one by one took ~50 ms of a
     0.6 s run, for memory the system takes back at once. What an ordinary exit does that
     matters still happens: the exit functions run (temporary folders, logging) and standard
-    output and error are flushed. An ordinary exit waits for a thread still at work, so with
-    one left, that exit is taken.
+    output and error are flushed. An ordinary exit waits for a thread still at work (not a
+    daemon thread, which it would stop as this does), so with one left, that exit is taken.
     """
-    if threading.active_count() > 1:
+    if any(thread.is_alive() and not thread.daemon for thread in _other_threads()):
         raise SystemExit(code)
     try:
         atexit._run_exitfuncs()
@@ -132,6 +132,11 @@ def finish_process(code: int) -> NoReturn:
             except (OSError, ValueError):
                 code = code or 120  # what Python exits with when it cannot flush them
         os._exit(code)
+
+
+def _other_threads() -> list[threading.Thread]:
+    main = threading.main_thread()
+    return [thread for thread in threading.enumerate() if thread is not main]
 
 
 def end_command(code: int, *, own_process: bool) -> NoReturn:
