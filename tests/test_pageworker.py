@@ -188,12 +188,13 @@ def _run_script(script: str) -> str:
     return done.stdout
 
 
-def test_a_prestarted_worker_ends_with_its_compile_process() -> None:
-    # Where workers are new interpreters, a compile command starts one before it knows it
-    # needs one; when it ends without it (its locks were up to date), the worker ends too.
+@pytest.mark.parametrize("platform", ["linux", "darwin"], ids=["forked", "new-interpreter"])
+def test_a_prestarted_worker_ends_with_its_compile_process(platform: str) -> None:
+    # A compile command starts its worker before it knows it needs one; when it ends without
+    # it (its locks were up to date), the worker ends too.
     pid = _run_script(
         "import sys\n"
-        "sys.platform = 'darwin'\n"
+        f"sys.platform = {platform!r}  # where workers are forked, or new interpreters\n"
         "from pinlock.index import pageworker\n"
         "pageworker.prestart()\n"
         "print(pageworker._prestarted[0].pid, flush=True)\n"

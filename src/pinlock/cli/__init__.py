@@ -50,9 +50,10 @@ def _run(argv: list[str] | None, *, own_process: bool) -> None:
             _finish(code, own_process=own_process)
     if args[:1] == ["compile"]:
         if not {"--offline", "--help", "-h", "--version"} & set(args):
-            # The page worker starts now, beside this process's own imports, rather than once
-            # the options are read: a guess, and one that is not taken up (the options say
-            # offline after all) ends with this process.
+            # The page worker starts now, loading its modules beside this process's own, rather
+            # than once the options are read: a guess, and one that is not taken up (the
+            # options say offline after all, or the locks are up to date) ends with this
+            # process.
             from pinlock.index.pageworker import prestart
 
             prestart()

@@ -144,8 +144,8 @@ class CompileSession:
         key = (settings, flavour.name if flavour else "")
         finder = self._finders.get(key)
         if finder is None:
-            # The worker first: it is made as a copy of this process before the session's
-            # threads start (``processes.fork_helper``).
+            # The worker first: when none was started ahead, it is made as a copy of this
+            # process, which must be before the session's threads start.
             worker = self._start_worker()
             self.http.include(settings)
             owned = dict.fromkeys(flavour.packages, (flavour.index,)) if flavour else None

@@ -11,14 +11,14 @@ as if it had just fetched it. A page the helper did not keep (any failure at all
 not started yet, or gone) the finder fetches itself, with its own errors and messages: the
 helper never speaks to the user.
 
-The helper reads its requests (pickles) from a pipe and answers ``ready`` once, then
-``<serial> ok`` or ``<serial> failed`` a line; it ends as soon as its request pipe closes: the
-compile has ended, whatever way it did. On Linux it is a copy of the compile's process
-(``processes.fork_helper``), made when the run's settings are known and before the run starts
-threads, so it starts at once with every module loaded. Elsewhere it is a new interpreter
-(reading its settings first), whose start and imports take a tenth of a second: a compile
-command starts it before it reads its inputs (``prestart``), and a run that then reads nothing
-(its locks are up to date) ends, and that helper with it.
+The helper reads its settings and then its requests (pickles) from a pipe, and answers
+``ready`` once, then ``<serial> ok`` or ``<serial> failed`` a line; it ends as soon as its
+request pipe closes: the compile has ended, whatever way it did. Loading what it runs (the HTTP
+stack, the page parsers) takes a tenth of a second, so a compile command starts it first thing
+(``prestart``), and the helper loads them on the other core while the compile reads its inputs;
+a run that then reads nothing (its locks are up to date) ends, and the helper with it. On Linux
+the helper is a copy of the compile's process (``processes.fork_helper``), which starts at
+once; elsewhere, or once the compile runs threads, a new interpreter.
 """
 
 from __future__ import annotations
@@ -68,31 +68,26 @@ _prestart_lock = threading.Lock()
 
 
 def prestart() -> None:
-    """Start a helper now, for the next ``PageWorker`` of this process to take, where helpers
-    are new interpreters (not on Linux, where they are forked when needed)."""
-    if sys.platform.startswith("linux"):
-        return
+    """Start a helper now, for the next ``PageWorker`` of this process to take: it loads what
+    it runs beside this process's own start, and then waits for its settings."""
     with _prestart_lock:
         if not _prestarted:
             with contextlib.suppress(OSError):
-                _prestarted.append(_new_interpreter())
+                _prestarted.append(_start())
 
 
-def _new_interpreter() -> Helper:
+def _start() -> Helper:
+    forked = fork_helper(_serve_from)
+    if forked is not None:
+        return forked
     # Run by its module's name (not as __main__): the settings pickle names its classes so.
     return start_helper([sys.executable, "-c", "from pinlock.index.pageworker import main; main()"])
 
 
 def _helper_for(settings: WorkerSettings) -> Helper:
-    # What the helper runs is loaded before the copy is made: the compile needs it too.
-    from pinlock.index import finder, http, pagecache  # noqa: F401
-
-    forked = fork_helper(lambda requests, answers: _serve(settings, requests, answers))
-    if forked is not None:
-        return forked
     with _prestart_lock:
         helper = _prestarted.pop() if _prestarted else None
-    helper = helper or _new_interpreter()
+    helper = helper or _start()
     try:
         helper.requests.write(pickle.dumps(settings, protocol=pickle.HIGHEST_PROTOCOL))
         helper.requests.flush()
@@ -183,8 +178,20 @@ class PageWorker:
 # -- the helper ------------------------------------------------------------------------------
 
 
-def _serve(settings: WorkerSettings, requests: IO[bytes], answers: IO[bytes]) -> None:
+def _serve_from(requests: IO[bytes], answers: IO[bytes]) -> None:
+    """Load what serving takes, then read the settings and serve (a helper's whole life)."""
     import gc
+
+    # What it reads is filed and dropped page by page: there are no cycles to collect.
+    gc.disable()
+    from pinlock.index import finder, http, pagecache  # noqa: F401  (before the settings)
+
+    settings = pickle.load(requests)
+    if isinstance(settings, WorkerSettings):
+        _serve(settings, requests, answers)
+
+
+def _serve(settings: WorkerSettings, requests: IO[bytes], answers: IO[bytes]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from packaging.utils import canonicalize_name
@@ -195,8 +202,6 @@ def _serve(settings: WorkerSettings, requests: IO[bytes], answers: IO[bytes]) ->
     from pinlock.index.http import HttpSession
     from pinlock.index.pagecache import PageCache
 
-    # What it reads is filed and dropped page by page: there are no cycles to collect.
-    gc.disable()
     # The run's environment, which may not be the one this helper started in (``prestart``).
     if os.environ != settings.environ:
         os.environ.clear()
@@ -236,11 +241,9 @@ def _serve(settings: WorkerSettings, requests: IO[bytes], answers: IO[bytes]) ->
 
 
 def main() -> None:
-    """A helper started as a new interpreter: its settings come first on its standard input."""
+    """A helper started as a new interpreter, serving on its standard input and output."""
     with contextlib.suppress(BaseException):
-        settings = pickle.load(sys.stdin.buffer)
-        if isinstance(settings, WorkerSettings):
-            _serve(settings, sys.stdin.buffer, sys.stdout.buffer)
+        _serve_from(sys.stdin.buffer, sys.stdout.buffer)
     # The compile has ended (or this helper cannot serve it): pages still being read are of
     # no use, and every kept one was written whole.
     os._exit(0)
