@@ -1,0 +1,75 @@
+"""Reviewer's tests of the page worker: each one fails on the branch as reviewed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from pinlock.index import pageworker
+from tests.support.compiling import compile_cli
+from tests.support.fault_index import FaultIndex
+
+Factory = Callable[..., Path]
+QUICK = {"PIP_TIMEOUT": "0.5", "PIP_RETRIES": "2"}
+
+
+@pytest.fixture
+def faulty(files_dir: Path, wheel_factory: Factory) -> Iterator[FaultIndex]:
+    wheel_factory("alpha", "1.0", requires_dist=["beta"])
+    wheel_factory("beta", "1.0")
+    with FaultIndex(files_dir) as index:
+        yield index
+
+
+@pytest.mark.parametrize("fault", ["503", "hang"])
+def test_a_page_the_worker_failed_on_is_not_asked_for_twice_as_often(
+    tmp_path: Path,
+    faulty: FaultIndex,
+    page_worker: list[pageworker.PageWorker],
+    fault: str,
+) -> None:
+    # Without the worker, a page that keeps failing is asked for retries + 1 = 3 times. With
+    # it, the worker asks 3 times, then the compile asks 3 times more: twice the load on a
+    # struggling index, and twice the time to the error (6 x PIP_TIMEOUT for a hung index).
+    if fault == "503":
+        faulty.fail("/simple/alpha/")
+    else:
+        faulty.hang("/simple/alpha/")
+    (tmp_path / "requirements.in").write_text("alpha\n")
+    code, _out, err = compile_cli(tmp_path, "-i", faulty.url, "requirements.in", env=QUICK)
+    assert code == 4, err
+    assert len(page_worker) == 1
+    assert faulty.requests_of("/simple/alpha/") == 3
+
+
+def test_a_helper_started_as_a_new_interpreter_imports_nothing_from_the_working_folder(
+    tmp_path: Path,
+    files_dir: Path,
+    wheel_factory: Factory,
+    page_worker: list[pageworker.PageWorker],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As on macOS and Windows: `python -c` puts the working folder first on sys.path, so a
+    # project's own json.py (or any module named as one the helper imports) runs in it.
+    wheel_factory("alpha", "1.0")
+    monkeypatch.setattr(pageworker, "fork_helper", lambda serve: None)
+    marker = tmp_path / "imported-from-cwd"
+    work = tmp_path / "project"
+    work.mkdir()
+    (work / "json.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\n"
+        "import sys\n"  # then the real json, so that the helper goes on as usual
+        "del sys.modules['json']\n"
+        "sys.path.remove(sys.path[0])\n"
+        "import json\n"
+    )
+    (work / "requirements.in").write_text("alpha\n")
+    monkeypatch.chdir(work)
+    with FaultIndex(files_dir) as index:
+        code, _out, err = compile_cli(tmp_path, "-i", index.url, "requirements.in")
+    assert code == 0, err
+    [worker] = page_worker
+    worker.close()
+    assert not marker.exists()
