@@ -73,3 +73,26 @@ def test_a_helper_started_as_a_new_interpreter_imports_nothing_from_the_working_
     [worker] = page_worker
     worker.close()
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("refresh", [False, True])
+def test_a_damaged_kept_page_is_read_again_not_a_lasting_error(
+    tmp_path: Path, files_dir: Path, wheel_factory: Factory, refresh: bool
+) -> None:
+    # On main a parsed entry that cannot be unpickled (damaged, or pickled by a pinlock with
+    # another packaging) is parsed again from the kept body. Here the head still names it, the
+    # entry is_file(), and every run (--refresh too: the same digest is not written again)
+    # fails with "its kept page was replaced while this run read it".
+    wheel_factory("alpha", "1.0")
+    (tmp_path / "requirements.in").write_text("alpha\n")
+    with FaultIndex(files_dir, etags=True) as index:
+        code, _out, err = compile_cli(tmp_path, "-i", index.url, "requirements.in")
+        assert code == 0, err
+        entries = list((tmp_path / "cache").glob("**/parsed-pages/*"))
+        assert entries
+        for entry in entries:
+            entry.write_bytes(b"garbage")
+        (tmp_path / "requirements.txt").unlink()
+        extra = ["--refresh"] if refresh else []
+        code, _out, err = compile_cli(tmp_path, "-i", index.url, *extra, "requirements.in")
+    assert code == 0, err
