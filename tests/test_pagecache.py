@@ -189,19 +189,19 @@ def test_kept_records_are_read_from_the_cache_each_time_they_are_used(tmp_path: 
 
     context = (url, "https://index.example/simple/", "alpha", "text/html")
     records = pages.kept_records(page, context, parse)
+    assert records is not None
     assert parsed == [len(body)]  # parsed once, when first kept
     expected = html_records(body, page_url=url, project=None)
     assert list(records) == list(records) == expected
     assert pages.kept_records(page, context, parse) is not records
     assert parsed == [len(body)]  # kept parsed: not parsed again, however often read
     # Kept under another context (the same bytes at another URL), the records are parsed
-    # again from the kept body when used.
+    # again from the kept body.
     other = pages.kept_records(page, ("https://elsewhere/alpha/", *context[1:]), parse)
-    assert parsed == [len(body)]
-    assert len(other) == 1
+    assert other is not None and len(other) == 1
     assert parsed == [len(body), len(body)]
     # Read back from the cache (no body in hand), the page is parsed from the kept body.
     kept = pages.get(url)
     assert kept is not None and kept.response.body == b""
-    assert list(pages.kept_records(kept, context, parse)) == expected
+    assert list(pages.kept_records(kept, context, parse) or ()) == expected
     assert parsed == [len(body), len(body), len(body)]

@@ -180,7 +180,7 @@ class CompileSession:
                 configurations=tuple(self._configurations),
                 flavour_indexes=tuple(self._flavour_indexes),
                 environ=dict(os.environ if self._environ is None else self._environ),
-                cache_root=self.cache.root,
+                cache_root=self.cache.root.absolute(),
                 refresh=self._refresh,
             )
             try:
@@ -201,12 +201,13 @@ class CompileSession:
         self.cache.put(_HINTS_BUCKET, key, "\n".join(names).encode())
 
     def close(self) -> None:
+        # The worker first: a finder's threads still waiting for it go on at once.
+        if self._worker is not None:
+            self._worker.close()
         self.hash_pool.shutdown(wait=True)
         if self._metadata is not None:
             self._metadata.close()
         for finder in self._finders.values():
             finder.close()
-        if self._worker is not None:
-            self._worker.close()
         if self._http is not None:
             self._http.close()

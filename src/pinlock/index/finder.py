@@ -44,6 +44,7 @@ SIMPLE_ACCEPT = (
 _JSON_TYPES = frozenset({"application/vnd.pypi.simple.v1+json", "application/json"})
 
 _K = TypeVar("_K", bound=Hashable)
+_Parse = Callable[[bytes | str], list[FileRecord]]
 
 
 _V = TypeVar("_V")
@@ -218,32 +219,35 @@ class PackageFinder:
             return _local_index_records(folder, index_url, name)
         page_url = f"{index_url.rstrip('/')}/{name}/"
         kept_now = self._worker is not None and self._worker.keep_page(index_url, name)
-        response, kept = self._page(
-            page_url, SIMPLE_ACCEPT, what=f"the index page of {name}", kept_now=kept_now
-        )
-        if response.status == 404:
-            return None
-        if response.status != 200:
-            raise status_error(page_url, response.status, authenticated=response.authenticated)
-        media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        parse = json_records if media_type in _JSON_TYPES else html_records
-        final_url = response.url  # not the response: KeptRecords keeps this function
 
-        def checked(body: bytes | str) -> list[FileRecord]:
-            # Checked before the records are kept: a page found wrong is never kept parsed.
-            try:
-                files = parse(body, page_url=final_url, project=name)
-            except ValueError as error:  # a truncated or garbled answer, JSON or UTF-8
-                raise NetworkError(page_url, 1, f"not a valid JSON project page: {error}") from None
-            if not files:
-                raw = body.encode() if isinstance(body, str) else body
-                problem = not_an_index_page(raw, media_type=media_type, project=name)
-                if problem is not None:
-                    raise NetworkError(page_url, 1, problem)
-            return files
+        def parser(response: HttpResponse, media_type: str) -> _Parse:
+            parse = json_records if media_type in _JSON_TYPES else html_records
+            final_url = response.url  # not the response: KeptRecords keeps this function
 
-        return self._parsed(
-            response, kept, checked, source=index_url, project=name, media_type=media_type
+            def checked(body: bytes | str) -> list[FileRecord]:
+                # Checked before the records are kept: a page found wrong is never kept parsed.
+                try:
+                    files = parse(body, page_url=final_url, project=name)
+                except ValueError as error:  # a truncated or garbled answer, JSON or UTF-8
+                    reason = f"not a valid JSON project page: {error}"
+                    raise NetworkError(page_url, 1, reason) from None
+                if not files:
+                    raw = body.encode() if isinstance(body, str) else body
+                    problem = not_an_index_page(raw, media_type=media_type, project=name)
+                    if problem is not None:
+                        raise NetworkError(page_url, 1, problem)
+                return files
+
+            return checked
+
+        return self._page_records(
+            page_url,
+            SIMPLE_ACCEPT,
+            what=f"the index page of {name}",
+            source=index_url,
+            project=name,
+            parser=parser,
+            kept_now=kept_now,
         )
 
     def _from_find_links(self, link: str, name: NormalizedName) -> Sequence[FileRecord]:
@@ -253,20 +257,20 @@ class PackageFinder:
     def _read_find_links(self, link: str) -> tuple[FileRecord, ...]:
         path = local_path(link)
         if path is None:
-            response, kept = self._page(link, "text/html", what="the find-links page")
-            if response.status == 404:
-                return ()
-            if response.status != 200:
-                raise status_error(link, response.status, authenticated=response.authenticated)
 
-            final_url = response.url  # not the response: KeptRecords keeps this function
+            def parser(response: HttpResponse, _media_type: str) -> _Parse:
+                final_url = response.url  # not the response: KeptRecords keeps this function
+                return lambda body: html_records(body, page_url=final_url, project=None)
 
-            def parse(body: bytes | str) -> list[FileRecord]:
-                return html_records(body, page_url=final_url, project=None)
-
-            return tuple(
-                self._parsed(response, kept, parse, source=link, project=None, media_type="")
+            found = self._page_records(
+                link,
+                "text/html",
+                what="the find-links page",
+                source=link,
+                project=None,
+                parser=parser,
             )
+            return tuple(found or ())
         if path.is_dir():
             return tuple(record_of(dist) for dist in _folder_files(path, link, None))
         if path.is_file():
@@ -277,16 +281,56 @@ class PackageFinder:
             return tuple(html_records(page, page_url=path.as_uri(), project=None))
         return ()
 
+    def _page_records(
+        self,
+        url: str,
+        accept: str,
+        *,
+        what: str,
+        source: str,
+        project: NormalizedName | None,
+        parser: Callable[[HttpResponse, str], _Parse],
+        kept_now: bool = False,
+    ) -> Collection[FileRecord] | None:
+        """The files a remote page lists (None: 404); ``parser`` gives the parse function for
+        an answer and its media type. A kept page whose files can no longer be read from the
+        cache (damaged, removed by another run) is asked for again, unconditionally."""
+        for again in (False, True):
+            response, kept = self._page(
+                url, accept, what=what, kept_now=kept_now and not again, again=again
+            )
+            if response.status == 404:
+                return None
+            if response.status != 200:
+                raise status_error(url, response.status, authenticated=response.authenticated)
+            media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            records = self._parsed(
+                response,
+                kept,
+                parser(response, media_type),
+                source=source,
+                project=project,
+                media_type=media_type,
+            )
+            if records is not None:
+                return records
+        raise NetworkError(url, 2, "its kept page could not be read, nor kept again")
+
     def _page(
-        self, url: str, accept: str, *, what: str, kept_now: bool = False
+        self, url: str, accept: str, *, what: str, kept_now: bool = False, again: bool = False
     ) -> tuple[HttpResponse, CachedPage | None]:
         """The page at ``url`` and, when pages are kept, its kept form.
 
         A kept page that is still fresh, or was read during this run (``kept_now``: by the
         page worker), is not asked for; one with validators is asked for conditionally, and a
-        304 answer means the kept page.
+        304 answer means the kept page. ``again``: asked for whatever is kept.
         """
         pages = self._pages
+        if again:
+            if self._client.offline:
+                raise OfflineMiss(url, what)
+            response = self._client.get(url, headers={"Accept": accept})
+            return response, (pages.put(url, response) if pages is not None else None)
         if kept_now and pages is not None:
             cached = pages.read(url)
             if cached is not None:
@@ -316,10 +360,10 @@ class PackageFinder:
         source: str,
         project: NormalizedName | None,
         media_type: str,
-    ) -> Collection[FileRecord]:
+    ) -> Collection[FileRecord] | None:
         """The files a page lists; parsed once for the same bytes (indexes without validators
         send the same page again and again). A kept page's files stay in the cache, read again
-        when used (``pagecache.KeptRecords``)."""
+        when used (``pagecache.KeptRecords``); None when they are no longer kept."""
         if kept is None or self._pages is None:
             return parse(response.body)
         # Kept on disk: the source's credentials are not part of it (the same page, read with

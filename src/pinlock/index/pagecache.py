@@ -84,7 +84,8 @@ class PageCache:
         return self._read(url)
 
     def read(self, url: str) -> CachedPage | None:
-        """The kept page of ``url`` whatever ``refresh`` says: one kept during this run."""
+        """The kept page of ``url`` whatever ``refresh`` says (for a page the caller knows
+        was kept during this run)."""
         return self._read(url)
 
     def put(self, url: str, response: HttpResponse) -> CachedPage | None:
@@ -125,32 +126,41 @@ class PageCache:
     def _kept(self, page: CachedPage, context: Sequence[str]) -> list[FileRecord] | bytes | None:
         """The files ``page`` was found to list when read in ``context`` (its URL, source,
         project and media type); when it was parsed so in another context (or by another
-        pinlock), its body to parse again; None when neither is kept."""
+        pinlock), its body to parse again; None when neither is kept (an entry that cannot be
+        read, damaged or written by a pinlock that kept pages otherwise, is removed)."""
+        path = self._cache.path(_PARSED, page.digest)
         try:
-            with self._cache.path(_PARSED, page.digest).open("rb") as entry:
+            with path.open("rb") as entry:
                 try:
                     # The cache is the user's own folder, as pip's and uv's caches are:
                     # unpickling there is as safe as the interpreter's own files, and far
                     # cheaper than parsing (records are tuples of strings: read at C speed).
                     stored_context, files = pickle.load(entry)
                 except Exception:
-                    return None  # damaged, or from a pinlock that kept pages otherwise
+                    stored_context, files = None, None
                 if stored_context == (_PARSED_FORMAT, *context) and isinstance(files, list):
                     return files
-                return entry.read() or None
+                body = entry.read() if stored_context is not None else b""
         except (FileNotFoundError, NotADirectoryError):
             return None
+        if not body:
+            path.unlink(missing_ok=True)
+            return None
+        return body
 
     def kept_records(
         self, page: CachedPage, context: Sequence[str], parse: Callable[[bytes], list[FileRecord]]
-    ) -> KeptRecords:
+    ) -> KeptRecords | None:
         """The files ``page`` lists, parsed by ``parse`` now unless kept parsed already, and
-        read from the cache again whenever they are used (``KeptRecords``)."""
-        if self._cache.path(_PARSED, page.digest).is_file():
-            return KeptRecords(self, page, context, parse)
-        body = page.response.body
-        if not body and page.response.status == 200:
-            raise _replaced(page)
+        read from the cache again whenever they are used (``KeptRecords``). None when ``page``
+        came from the cache without its body and its files are no longer kept there (damaged,
+        removed by another run): it is to be read again."""
+        kept = self._kept(page, context)
+        if isinstance(kept, list):
+            return KeptRecords(self, page, context, parse, fresh=kept)
+        body = page.response.body or kept
+        if not body:
+            return None
         records = parse(body)
         self._keep(page.digest, context, records, body)
         return KeptRecords(self, page, context, parse, fresh=records)

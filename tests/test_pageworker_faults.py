@@ -1,7 +1,10 @@
-"""Reviewer's tests of the page worker: each one fails on the branch as reviewed."""
+"""The page worker where things go wrong: a failing or hung index, a stopped worker, a damaged
+kept page, a project's own modules in the working folder."""
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,15 +27,15 @@ def faulty(files_dir: Path, wheel_factory: Factory) -> Iterator[FaultIndex]:
 
 
 @pytest.mark.parametrize("fault", ["503", "hang"])
-def test_a_page_the_worker_failed_on_is_not_asked_for_twice_as_often(
+def test_a_page_the_worker_failed_on_is_not_asked_for_twice(
     tmp_path: Path,
     faulty: FaultIndex,
     page_worker: list[pageworker.PageWorker],
     fault: str,
 ) -> None:
-    # Without the worker, a page that keeps failing is asked for retries + 1 = 3 times. With
-    # it, the worker asks 3 times, then the compile asks 3 times more: twice the load on a
-    # struggling index, and twice the time to the error (6 x PIP_TIMEOUT for a hung index).
+    # A page that keeps failing is asked for retries + 1 = 3 times, by the worker; the compile
+    # raises its failure rather than asking 3 times more (twice the load on a struggling
+    # index, and twice the time to the error).
     if fault == "503":
         faulty.fail("/simple/alpha/")
     else:
@@ -51,8 +54,8 @@ def test_a_helper_started_as_a_new_interpreter_imports_nothing_from_the_working_
     page_worker: list[pageworker.PageWorker],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # As on macOS and Windows: `python -c` puts the working folder first on sys.path, so a
-    # project's own json.py (or any module named as one the helper imports) runs in it.
+    # As on macOS and Windows: `python -c` puts the working folder first on sys.path; a
+    # project's own json.py (any module named as one the helper imports) must not run in it.
     wheel_factory("alpha", "1.0")
     monkeypatch.setattr(pageworker, "fork_helper", lambda serve: None)
     marker = tmp_path / "imported-from-cwd"
@@ -79,10 +82,8 @@ def test_a_helper_started_as_a_new_interpreter_imports_nothing_from_the_working_
 def test_a_damaged_kept_page_is_read_again_not_a_lasting_error(
     tmp_path: Path, files_dir: Path, wheel_factory: Factory, refresh: bool
 ) -> None:
-    # On main a parsed entry that cannot be unpickled (damaged, or pickled by a pinlock with
-    # another packaging) is parsed again from the kept body. Here the head still names it, the
-    # entry is_file(), and every run (--refresh too: the same digest is not written again)
-    # fails with "its kept page was replaced while this run read it".
+    # A parsed entry that cannot be unpickled (damaged, or pickled by a pinlock with another
+    # packaging) is removed and its page asked for again, --refresh or not.
     wheel_factory("alpha", "1.0")
     (tmp_path / "requirements.in").write_text("alpha\n")
     with FaultIndex(files_dir, etags=True) as index:
@@ -96,3 +97,24 @@ def test_a_damaged_kept_page_is_read_again_not_a_lasting_error(
         extra = ["--refresh"] if refresh else []
         code, _out, err = compile_cli(tmp_path, "-i", index.url, *extra, "requirements.in")
     assert code == 0, err
+
+
+@pytest.mark.slow
+def test_a_stopped_worker_is_given_up_and_the_compile_reads_for_itself(
+    tmp_path: Path,
+    faulty: FaultIndex,
+    page_worker: list[pageworker.PageWorker],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Stopped(pageworker.PageWorker):  # stopped (SIGSTOP) as soon as it is ready
+        def __init__(self, settings: pageworker.WorkerSettings) -> None:
+            super().__init__(settings)
+            assert self.wait_until_ready(60)
+            os.kill(self.pid, signal.SIGSTOP)
+
+    monkeypatch.setattr(pageworker, "PageWorker", Stopped)
+    (tmp_path / "requirements.in").write_text("alpha\n")
+    env = {"PIP_TIMEOUT": "0.5", "PIP_RETRIES": "0"}  # the worker is given up after ~6 s
+    code, _out, err = compile_cli(tmp_path, "-i", faulty.url, "requirements.in", env=env)
+    assert code == 0, err
+    assert "beta==1.0" in (tmp_path / "requirements.txt").read_text()
