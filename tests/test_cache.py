@@ -119,3 +119,29 @@ def test_a_failed_write_leaves_neither_entry_nor_temporary_file(tmp_path: Path) 
         cache.put("b", "other", "not bytes")  # type: ignore[arg-type]
     assert cache.get("b", "other") is None
     assert list(cache.path("b", "other").parent.iterdir()) == [empty]
+
+
+def test_what_the_earlier_layout_kept_is_removed_once(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    digest = hashlib.sha256(b"x").hexdigest()
+    kept = cache.put("metadata", digest, b"flat entry")
+    stored = tmp_path / "files" / digest / "a-1.0-py3-none-any.whl"  # the artifact store
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"wheel")
+    old = [
+        tmp_path / "metadata" / digest[:2] / digest[2:],
+        tmp_path / "unpacked" / digest[:2] / digest[2:] / "pkg" / "__init__.py",
+        tmp_path / "page-bodies" / digest[:2] / digest[2:],
+    ]
+    for path in old:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"old")
+    cache.remove_old_layout()
+    assert not any(path.exists() for path in old)
+    assert not (tmp_path / "page-bodies").exists()
+    assert kept.read_bytes() == b"flat entry"
+    assert stored.read_bytes() == b"wheel"
+    # Once: a shard folder made later (by an older pinlock sharing the cache) stays.
+    old[0].parent.mkdir()
+    cache.remove_old_layout()
+    assert old[0].parent.is_dir()

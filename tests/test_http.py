@@ -6,6 +6,7 @@ import hashlib
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -490,3 +491,74 @@ def test_one_session_takes_in_every_configuration_of_a_run(
     session.include(IndexSettings(trusted_hosts=("untrusted.invalid",)))
     with pytest.raises(NetworkError):
         session.get("http://untrusted.invalid/x")
+
+
+@pytest.fixture
+def counting_tls_server(tmp_path: Path) -> Iterator[tuple[str, Path, list[object]]]:
+    """An HTTPS server on 127.0.0.1 (self-signed), its certificate, and the connections it
+    accepted (TLS handshake done)."""
+    cert, key = _self_signed(tmp_path, "server", "127.0.0.1")
+    accepted: list[object] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    class Counting(ThreadingHTTPServer):
+        def get_request(self) -> tuple[Any, Any]:
+            request = super().get_request()
+            accepted.append(request[0])
+            return request
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd = Counting(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"https://127.0.0.1:{httpd.server_address[1]}", cert, accepted
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def test_connections_are_opened_ahead_once_per_host_and_then_used(
+    counting_tls_server: tuple[str, Path, list[object]],
+    client_factory: Callable[..., HttpSession],
+) -> None:
+    url, cert, accepted = counting_tls_server
+    client = client_factory(cert=str(cert), retries=0)
+    client.warm(f"{url}/first", connections=3)
+    deadline = time.monotonic() + 30
+    while _warming() and time.monotonic() < deadline:  # until each is in the pool
+        time.sleep(0.01)
+    assert len(accepted) == 3
+    client.warm(f"{url}/again", connections=3)  # once per host
+    # Three requests at once: each finds a connection already open (the first request to a
+    # host warms it too, but this host is warm already).
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        bodies = list(pool.map(lambda i: client.get(f"{url}/page/{i}").body, range(3)))
+    assert bodies == [b"ok"] * 3
+    assert len(accepted) == 3
+
+
+def test_no_connection_is_opened_ahead_through_a_proxy(
+    client_factory: Callable[..., HttpSession],
+) -> None:
+    # Through a proxy a connection is a tunnel urllib3 opens for a request: none is made ahead.
+    client = client_factory(proxy="http://127.0.0.1:9")
+    client.warm("https://index.example/simple/", connections=3)
+    assert _warming() == []
+
+
+def _warming() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("pinlock-warm")]

@@ -17,6 +17,7 @@ import hashlib
 import itertools
 import os
 import re
+import shutil
 from pathlib import Path
 
 import platformdirs
@@ -24,6 +25,11 @@ import platformdirs
 __all__ = ["Cache"]
 
 _HEX_DIGEST = re.compile(r"[0-9a-f]{32,128}")
+# Before buckets were single folders, entries sat in two-hex-digit shard folders of their
+# bucket, and page bodies in a bucket of their own; this marker says they were removed.
+_OLD_SHARD = re.compile(r"[0-9a-f]{2}")
+_OLD_BUCKETS = ("page-bodies",)
+_LAYOUT_MARKER = ".layout-flat"
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # A new file only (never through an existing one or a link), closed in children, binary on Windows.
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -75,6 +81,28 @@ class Cache:
             folder.mkdir(parents=True, exist_ok=True)
             self._write(folder, target, (data, *more))
         return target
+
+    def remove_old_layout(self) -> None:
+        """Remove, once per cache, what pinlock kept there before buckets were single folders
+        (shard folders of every bucket, unpacked wheels among them, and page bodies): no
+        pinlock reads them any more, and they would stay for good."""
+        marker = self.root / _LAYOUT_MARKER
+        if marker.exists() or not self.root.is_dir():
+            return
+        try:
+            buckets = [entry for entry in self.root.iterdir() if entry.is_dir()]
+        except OSError:
+            return
+        for bucket in buckets:
+            if bucket.name in _OLD_BUCKETS:
+                shutil.rmtree(bucket, ignore_errors=True)
+                continue
+            with contextlib.suppress(OSError):
+                for entry in bucket.iterdir():
+                    if _OLD_SHARD.fullmatch(entry.name) and entry.is_dir():
+                        shutil.rmtree(entry, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            marker.touch()
 
     def _write(self, folder: Path, target: Path, parts: tuple[bytes, ...]) -> None:
         prefix = f"{folder}{os.sep}.tmp-{os.getpid()}-"

@@ -71,6 +71,7 @@ class CompileSession:
         self.pip = pip or PipConfiguration(index=base)
         self.pip_constraints = tuple(pip_constraints)
         self.cache = cache
+        cache.remove_old_layout()
         self.store = ArtifactStore(cache)
         self.vcs = VcsCheckouts(cache, environ=environ)
         self.hash_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pinlock-hash")

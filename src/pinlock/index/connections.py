@@ -151,17 +151,32 @@ def make_pool(
 class WarmableHTTPSPool(HTTPSConnectionPool):
     """An HTTPS pool that can open idle connections before any request asks for them."""
 
-    def add_idle_connection(self, timeout: float) -> None:
-        """Open one connection (TCP and TLS handshakes) and keep it idle in the pool; a
-        failure is left to the requests, which meet it again and report it."""
-        connection = self._new_conn()
-        connection.timeout = timeout
-        try:
-            connection.connect()
-        except Exception:
-            connection.close()
-            return
-        self._put_conn(connection)
+    def open_idle_connections(self, count: int, timeout: float) -> None:
+        """Open up to ``count`` connections at once (their TCP and TLS handshakes on threads of
+        their own) and keep them idle in the pool. A failure is left to the requests, which
+        meet it again and report it."""
+        # Taken out of the pool first (urllib3's pool holds a fixed number of places, idle
+        # connections or empty ones), so that each place is filled once.
+        held = [self._get_conn() for _ in range(count)]
+        openers = [
+            threading.Thread(target=_open, args=(connection, timeout), daemon=True)
+            for connection in held
+            if getattr(connection, "sock", None) is None
+        ]
+        for opener in openers:
+            opener.start()
+        for opener in openers:
+            opener.join()
+        for connection in held:
+            self._put_conn(connection)
+
+
+def _open(connection: Any, timeout: float) -> None:
+    connection.timeout = timeout
+    try:
+        connection.connect()
+    except Exception:
+        connection.close()  # back into the pool closed: a request opens it again
 
 
 def _pool_classes(lookup: HostLookup) -> dict[str, type[HTTPConnectionPool]]:

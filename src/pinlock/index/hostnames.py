@@ -15,9 +15,11 @@ and hostname verification use the name, never the address).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import queue
 import socket
+import ssl
 import sys
 import threading
 from collections.abc import Sequence
@@ -217,3 +219,27 @@ class LookupHTTPConnection(_LookupConnection, HTTPConnection):
 class LookupHTTPSConnection(_LookupConnection, HTTPSConnection):
     """An HTTPS connection whose addresses come from ``host_lookup``; the certificate is
     still checked against the host name."""
+
+    @property
+    def is_connected(self) -> bool:
+        """As urllib3 judges it (a socket with something to read was closed by the server),
+        except that a connection opened ahead (``HttpSession.warm``) may hold the session
+        tickets a TLS 1.3 server sends after the handshake, unread: read here, it is found
+        still connected, not dropped and opened again."""
+        if HTTPSConnection.is_connected.fget(self):  # type: ignore[attr-defined]
+            return True
+        sock = self.sock
+        if not isinstance(sock, ssl.SSLSocket):
+            return False
+        timeout = sock.gettimeout()
+        try:
+            sock.setblocking(False)
+            sock.recv(1)  # records that are not data (tickets) are taken in; data is not
+        except ssl.SSLWantReadError:
+            return True  # nothing but what TLS itself sent
+        except OSError:
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                sock.settimeout(timeout)
+        return False  # the server closed it (or sent what nobody asked for)

@@ -246,21 +246,24 @@ class HttpSession:
         parts = urlsplit(url)
         if self.offline or parts.scheme != "https" or not parts.hostname:
             return
+        if self._proxies.for_host(parts.scheme, parts.hostname) is not None:
+            # Through a proxy, a connection is a tunnel that urllib3 opens for a request; one
+            # opened ahead would be a bare one to the proxy.
+            return
         with self._pools_lock:
             if (parts.hostname, parts.port) in self._warmed:
                 return
             self._warmed.add((parts.hostname, parts.port))
 
-        def open_one() -> None:
+        def open_ahead() -> None:
             try:
                 pool = self._pool_for(parts).connection_from_url(url)
-            except Exception:  # a TLS setting that cannot load: the requests will say
+                if isinstance(pool, WarmableHTTPSPool):
+                    pool.open_idle_connections(connections, self.settings.timeout)
+            except Exception:  # a TLS setting that cannot load, a closed session: requests say
                 return
-            if isinstance(pool, WarmableHTTPSPool):
-                pool.add_idle_connection(self.settings.timeout)
 
-        for number in range(connections):
-            threading.Thread(target=open_one, name=f"pinlock-warm-{number}", daemon=True).start()
+        threading.Thread(target=open_ahead, name="pinlock-warm", daemon=True).start()
 
     def close(self) -> None:
         with self._pools_lock:

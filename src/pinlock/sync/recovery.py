@@ -130,7 +130,9 @@ def find_broken(site_dirs: Iterable[Path], *, deep: bool = False) -> list[Broken
 
 def clean_store(cache: Cache) -> None:
     """Remove the staging folders of the artifact store and of the unpacked wheels
-    (``unpacked``) whose process no longer runs, and damaged unpacked wheels moved aside."""
+    (``unpacked``) whose process no longer runs, and damaged unpacked wheels moved aside (and,
+    once, what the cache held in its earlier layout: ``Cache.remove_old_layout``)."""
+    cache.remove_old_layout()
     entries: list[Path] = []
     for root in (cache.root / "files", cache.root / "unpacked"):
         with contextlib.suppress(OSError):
