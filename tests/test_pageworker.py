@@ -226,3 +226,50 @@ def test_a_forked_helper_keeps_nothing_of_its_parent_but_its_pipes() -> None:
     assert others[:3] == [0, 1, 2] and len(others) <= 4
     assert 50 not in fds
     assert own_session
+
+
+@pytest.mark.usefixtures("files")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+def test_a_compile_command_forks_its_worker_and_the_worker_reads_the_pages(
+    tmp_path: Path, index_factory: Callable[..., IndexServer]
+) -> None:
+    # As a command runs it (a fresh process, no threads yet): the worker is a copy of it.
+    index = index_factory()
+    (tmp_path / "requirements.in").write_text("alpha\n")
+    report = tmp_path / "report.txt"
+    script = (
+        "import os, sys\n"
+        "from pinlock import processes\n"
+        "from pinlock.index import http, pageworker\n"
+        "parent = os.getpid()\n"
+        f"report = open({str(report)!r}, 'a')\n"
+        "real_fork, real_get = processes.fork_helper, http.HttpSession.get\n"
+        "def fork_helper(serve):\n"
+        "    helper = real_fork(serve)\n"
+        "    report.write(f'forked {helper.pid if helper else None}\\n'); report.flush()\n"
+        "    return helper\n"
+        "def get(self, url, *args, **kwargs):\n"
+        "    if os.getpid() == parent and '/simple/' in url:\n"
+        "        report.write(f'compile read {url}\\n'); report.flush()\n"
+        "    return real_get(self, url, *args, **kwargs)\n"
+        "pageworker.fork_helper, http.HttpSession.get = fork_helper, get\n"
+        "from pinlock.cli import script_main\n"
+        f"sys.argv = ['pinlock', 'compile', '-i', {index.url!r}, '--cache-dir', 'cache',\n"
+        "            '--no-config', 'requirements.in']\n"
+        "script_main()\n"
+    )
+    command = [sys.executable, "-c", script]
+    done = subprocess.run(
+        command, check=False, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    lines = report.read_text().splitlines()
+    [forked] = [line for line in lines if line.startswith("forked")]
+    assert forked != "forked None"
+    assert [line for line in lines if line.startswith("compile read")] == []
+    assert pinned_versions((tmp_path / "requirements.txt").read_text()) == {
+        "alpha": "1.0",
+        "beta": "2.0",
+    }
+    assert sorted(r.path for r in index.page_requests()) == ["/simple/alpha/", "/simple/beta/"]
+    assert _gone(int(forked.split()[1]))
