@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from pinlock.index.hostnames import HostLookup
 from pinlock.index.http import HttpSession
 from tests.support.compiling import compile_text, pinned_versions
 from tests.support.index_server import IndexServer
+from tests.support.tls import https_server, self_signed
 
 _REAL_GETADDRINFO = socket.getaddrinfo
 _LOOPBACK = [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", 0))]
@@ -183,30 +183,8 @@ def test_connections_share_one_lookup_and_are_reused_by_later_requests(
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """An HTTPS server on 127.0.0.1 whose certificate names only ``pinlock-tls.example``."""
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=pinlock-tls.example"),
-            *("-addext", "subjectAltName=DNS:pinlock-tls.example"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    cert, key = self_signed(tmp_path, "server", "pinlock-tls.example", "DNS:pinlock-tls.example")
     seen: list[str | None] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
 
@@ -214,16 +192,9 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         seen.append(name)
 
     context.sni_callback = remember_name
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd.server_address[1], cert
-    assert set(seen) <= {"pinlock-tls.example", "other-name.example"}
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with https_server(context) as httpd:
+        yield httpd.server_address[1], cert
+        assert set(seen) <= {"pinlock-tls.example", "other-name.example"}
 
 
 def test_tls_checks_the_host_name_not_the_looked_up_address(

@@ -4,7 +4,6 @@ import base64
 import gzip
 import hashlib
 import ssl
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from pinlock.errors import ConfigError, HashMismatch, NetworkError
 from pinlock.index.config import IndexSettings
 from pinlock.index.http import HttpSession, RangeResponse
 from tests.support.index_server import IndexServer
+from tests.support.tls import https_server, self_signed
 
 Reply = tuple[int, dict[str, str], bytes]
 
@@ -282,21 +282,6 @@ def test_errors_do_not_show_passwords(client_factory: Callable[..., HttpSession]
     assert "user:****@127.0.0.1:9" in caught.value.url
 
 
-def _self_signed(folder: Path, name: str, common_name: str) -> tuple[Path, Path]:
-    """A fresh self-signed certificate for 127.0.0.1 and its key, as PEM files."""
-    cert, key = folder / f"{name}-cert.pem", folder / f"{name}-key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(cert), "-subj", f"/CN={common_name}"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """An HTTPS server on 127.0.0.1 with a fresh self-signed certificate, and that certificate.
@@ -305,8 +290,8 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     whose it was given: ``client.pem`` beside the certificate (key and certificate in one
     file, as pip's --client-cert takes them) is one it accepts.
     """
-    cert, key = _self_signed(tmp_path, "server", "127.0.0.1")
-    client_cert, client_key = _self_signed(tmp_path, "client", "pinlock-client")
+    cert, key = self_signed(tmp_path, "server", "127.0.0.1", "IP:127.0.0.1")
+    client_cert, client_key = self_signed(tmp_path, "client", "pinlock-client", "IP:127.0.0.1")
     (tmp_path / "client.pem").write_bytes(client_key.read_bytes() + client_cert.read_bytes())
 
     class Handler(BaseHTTPRequestHandler):
@@ -497,20 +482,8 @@ def test_one_session_takes_in_every_configuration_of_a_run(
 def counting_tls_server(tmp_path: Path) -> Iterator[tuple[str, Path, list[object]]]:
     """An HTTPS server on 127.0.0.1 (self-signed), its certificate, and the connections it
     accepted (TLS handshake done)."""
-    cert, key = _self_signed(tmp_path, "server", "127.0.0.1")
+    cert, key = self_signed(tmp_path, "server", "127.0.0.1", "IP:127.0.0.1")
     accepted: list[object] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
 
     class Counting(ThreadingHTTPServer):
         def get_request(self) -> tuple[Any, Any]:
@@ -520,15 +493,8 @@ def counting_tls_server(tmp_path: Path) -> Iterator[tuple[str, Path, list[object
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    httpd = Counting(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{httpd.server_address[1]}", cert, accepted
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with https_server(context, server=Counting) as httpd:
+        yield f"https://127.0.0.1:{httpd.server_address[1]}", cert, accepted
 
 
 def test_connections_are_opened_ahead_once_per_host_and_then_used(
