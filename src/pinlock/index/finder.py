@@ -87,7 +87,8 @@ class PageKeeper(Protocol):
     """Reads index pages into the kept pages for a finder (``pinlock.index.pageworker``)."""
 
     def keep_page(self, index_url: str, name: str) -> bool:
-        """Whether the page of ``name`` on ``index_url`` was read and kept just now."""
+        """Whether the page of ``name`` on ``index_url`` was read and kept just now (False:
+        the finder reads it itself); raises the ``NetworkError`` met reading it."""
         ...
 
 
